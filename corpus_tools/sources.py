@@ -1,0 +1,205 @@
+"""Opening inputs: compression (.bz2 .gz .xz .zst), UTF-8 with BOM and CRLF, counted replacements,
+truncation detected and reported with the file and byte position, lines read in bounded memory."""
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import io
+import lzma
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Iterator, Union
+
+import zstandard
+
+COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst")
+CHUNK = 1 << 20
+DEFAULT_MAX_LINE_CHARS = 32 << 20  # a longer line is rejected, never held whole in memory
+
+
+class InputError(Exception):
+    """A problem with an input file; str() is the one line the CLI prints."""
+
+
+class TruncatedInput(InputError):
+    """A compressed stream ended early or is corrupt; records before the fault are kept."""
+
+    def __init__(self, path: Union[str, Path], position: int, why: str):
+        self.path, self.position = str(path), position
+        super().__init__(f"{path}: truncated or corrupt at compressed byte {position:,} ({why}); "
+                         "records before that point were kept")
+
+
+# --- counted UTF-8 replacement -------------------------------------------------------------
+
+_replacements = [0]
+
+
+def _count_and_replace(exc: UnicodeDecodeError):
+    _replacements[0] += exc.end - exc.start
+    return "\ufffd", exc.end
+
+
+codecs.register_error("ernie.count_replace", _count_and_replace)
+
+
+def replacement_count() -> int:
+    """How many invalid UTF-8 bytes this process has replaced with U+FFFD so far."""
+    return _replacements[0]
+
+
+# --- binary streams ------------------------------------------------------------------------
+
+
+class _Counting(io.RawIOBase):
+    """Counts the compressed bytes handed to a decompressor, for error positions."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw, self.position = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self.raw.readinto(buf)
+        self.position += n or 0
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class _Guarded(io.RawIOBase):
+    """Turns a decompressor's EOFError/OSError into TruncatedInput(path, position)."""
+
+    def __init__(self, inner: BinaryIO, counter: _Counting, path: Path):
+        self.inner, self.counter, self.path = inner, counter, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        try:
+            data = self.inner.read(len(buf))
+        except (EOFError, OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+            raise TruncatedInput(self.path, self.counter.position, str(exc) or type(exc).__name__) from None
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+class _ZstdReader(io.RawIOBase):
+    """Multi-frame zstd (Pushshift uses a 2 GiB window) that notices a stream cut mid-frame."""
+
+    def __init__(self, raw: _Counting, path: Path):
+        self.raw, self.path = raw, path
+        self.dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        self.obj = self.dctx.decompressobj()
+        self.pending = b""
+        self.done = False
+        self.in_frame = False  # bytes of the current frame fed, frame not finished
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self.pending and not self.done:
+            chunk = self.raw.read(CHUNK)
+            if not chunk:
+                if self.in_frame:
+                    raise TruncatedInput(self.path, self.raw.position, "zstd frame ended early")
+                self.done = True
+                break
+            while chunk:
+                try:
+                    self.pending += self.obj.decompress(chunk)
+                    self.in_frame = not self.obj.eof
+                except zstandard.ZstdError as exc:
+                    raise TruncatedInput(self.path, self.raw.position, str(exc)) from None
+                chunk = self.obj.unused_data if self.obj.eof else b""
+                if self.obj.eof:
+                    self.obj = self.dctx.decompressobj()
+                    self.in_frame = False
+        n = min(len(buf), len(self.pending))
+        buf[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_binary(path: Union[str, Path]) -> BinaryIO:
+    """Open a possibly compressed file as a buffered binary stream of its decompressed bytes."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory")
+    counter = _Counting(open(path, "rb"))
+    suffix = path.suffix.lower()
+    if suffix == ".zst":
+        raw: io.RawIOBase = _ZstdReader(counter, path)
+    elif suffix in (".bz2", ".gz", ".xz"):
+        buffered = io.BufferedReader(counter, CHUNK)
+        inner = gzip.GzipFile(fileobj=buffered) if suffix == ".gz" else {".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile}[suffix](buffered)
+        raw = _Guarded(inner, counter, path)
+    else:
+        return io.BufferedReader(counter, CHUNK)
+    return io.BufferedReader(raw, CHUNK)
+
+
+def open_text(path: Union[str, Path]) -> io.TextIOWrapper:
+    """UTF-8 text: BOM stripped, CRLF -> LF, invalid bytes replaced by U+FFFD and counted."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="ernie.count_replace", newline=None)
+
+
+def read_head(path: Union[str, Path], n_chars: int = 8192) -> str:
+    """The first characters of a file (decompressed), for format detection; "" on any read error."""
+    try:
+        with open_text(path) as fh:
+            return fh.read(n_chars)
+    except (InputError, OSError):
+        return ""
+
+
+def iter_lines(path: Union[str, Path], max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[tuple[int, str | None]]:
+    """Yield (line_number, line without newline); a line over `max_chars` yields (n, None)
+    after being skipped in bounded memory."""
+    with open_text(path) as fh:
+        number = 0
+        while True:
+            line = fh.readline(max_chars)
+            if not line:
+                return
+            number += 1
+            if len(line) >= max_chars and not line.endswith("\n"):
+                while True:  # drain the rest of the overlong line
+                    rest = fh.readline(CHUNK)
+                    if not rest or rest.endswith("\n"):
+                        break
+                yield number, None
+                continue
+            yield number, line.rstrip("\n")
+
+
+def expand_inputs(inputs: list[Union[str, Path]]) -> list[Path]:
+    """Files as given; directories expanded to their files, sorted, recursively (hidden files skipped)."""
+    out: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts))
+            if not files:
+                raise InputError(f"{path}: directory has no files")
+            out.extend(files)
+        else:
+            out.append(path)
+    return out

@@ -1,0 +1,47 @@
+"""Metadata keys carried in every shard's Arrow schema.
+
+Values are UTF-8 strings; structured values (build config, label tables) are JSON.
+The trainer reads everything it needs from these keys and never imports a builder.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+import pyarrow as pa
+
+PREFIX = "ernie."
+SCHEMA = "ernie.schema"                    # dataset kind: documents, searchlog, <task name>
+SCHEMA_VERSION = "ernie.schema_version"    # integer as text
+CREATED_BY = "ernie.created_by"            # "ernie-corpus <version>"
+BUILD_CONFIG = "ernie.build_config"        # JSON: the settings that produced the shard
+SEED = "ernie.seed"                        # integer as text (task shards)
+TASK = "ernie.task"                        # versioned builder name, e.g. sentence_reorder_v1
+VOCAB_FINGERPRINT = "ernie.vocab_fingerprint"  # sha256 of vocab.txt
+LABEL_NAMES = "ernie.label_names"          # JSON list
+NUM_CLASSES = "ernie.num_classes"          # integer as text
+LABEL_TABLE = "ernie.label_table"          # JSON: permutation table, marker list, ...
+
+REQUIRED = (SCHEMA, SCHEMA_VERSION, CREATED_BY)
+
+
+def encode(values: Mapping[str, Any]) -> dict[bytes, bytes]:
+    """Encode metadata: strings stay as they are, everything else becomes JSON."""
+    out: dict[bytes, bytes] = {}
+    for key, value in values.items():
+        if not key.startswith(PREFIX):
+            raise ValueError(f"metadata key {key!r} must start with {PREFIX!r}")
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+        out[key.encode()] = text.encode()
+    return out
+
+
+def decode(schema: pa.Schema) -> dict[str, str]:
+    """The ernie.* metadata of a schema as a str -> str dict."""
+    raw = schema.metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if k.startswith(PREFIX.encode())}
+
+
+def load_json(meta: Mapping[str, str], key: str, default: Any = None) -> Any:
+    """A JSON-valued metadata entry, or `default` when absent."""
+    return json.loads(meta[key]) if key in meta else default

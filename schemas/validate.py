@@ -1,0 +1,90 @@
+"""`validate()`: the one check that writers run before a shard is written and readers run on open."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas import documents, metadata, searchlog
+
+KINDS = {documents.NAME: documents, searchlog.NAME: searchlog}
+
+
+class SchemaError(ValueError):
+    """A shard does not match its declared schema; the message is one line."""
+
+
+def schema_for(kind: str, meta: dict[str, str] | None = None) -> pa.Schema:
+    """The dataset schema of `kind`, with `meta` (ernie.* keys) attached."""
+    if kind not in KINDS:
+        raise SchemaError(f"unknown dataset kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+    base = KINDS[kind]
+    values = {metadata.SCHEMA: kind, metadata.SCHEMA_VERSION: str(base.VERSION), **(meta or {})}
+    return base.SCHEMA.with_metadata(metadata.encode(values))
+
+
+def read_table(path: Union[str, Path]) -> pa.Table:
+    """Memory-map one Arrow IPC shard."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | None = None) -> dict[str, str]:
+    """Check a table or shard file against its declared schema; return its ernie.* metadata.
+
+    Checks: the required metadata keys, a known kind and version (and `expect` if given),
+    column names and types, non-null columns, and per-kind invariants.
+    """
+    where = f"{data}: " if isinstance(data, (str, Path)) else ""
+    table = read_table(data) if isinstance(data, (str, Path)) else data
+    meta = metadata.decode(table.schema)
+    missing = [k for k in metadata.REQUIRED if k not in meta]
+    if missing:
+        raise SchemaError(f"{where}missing metadata {', '.join(missing)}; not an ernie-corpus shard?")
+    kind = meta[metadata.SCHEMA]
+    if expect is not None and kind != expect:
+        raise SchemaError(f"{where}is a {kind!r} dataset, expected {expect!r}")
+    if kind not in KINDS:
+        raise SchemaError(f"{where}unknown dataset kind {kind!r}")
+    version = int(meta[metadata.SCHEMA_VERSION])
+    if version != KINDS[kind].VERSION:
+        raise SchemaError(f"{where}{kind} schema version {version}, this release reads {KINDS[kind].VERSION}")
+    want = KINDS[kind].SCHEMA
+    if table.schema.names != want.names:
+        raise SchemaError(f"{where}columns {table.schema.names} differ from {kind} v{version} {want.names}")
+    for field in want:
+        got = table.schema.field(field.name)
+        if got.type != field.type:
+            raise SchemaError(f"{where}column {field.name!r} has type {got.type}, expected {field.type}")
+        if not field.nullable and table.column(field.name).null_count:
+            raise SchemaError(f"{where}column {field.name!r} has nulls")
+    if metadata.BUILD_CONFIG in meta:
+        try:
+            json.loads(meta[metadata.BUILD_CONFIG])
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"{where}{metadata.BUILD_CONFIG} is not JSON: {exc}") from None
+    _check_rows(kind, table, where)
+    return meta
+
+
+def _check_rows(kind: str, table, where: str) -> None:
+    if table.num_rows == 0:
+        return
+    langs = set(pc.unique(table.column("lang").cast(pa.string())).to_pylist())
+    if not langs <= set(documents.LANGS):
+        raise SchemaError(f"{where}unknown lang values {sorted(langs - set(documents.LANGS))}")
+    if kind == documents.NAME:
+        n_par = pc.list_value_length(table.column("paragraphs"))
+        n_head = pc.list_value_length(table.column("headings"))
+        if not pc.all(pc.equal(n_par, n_head)).as_py():
+            raise SchemaError(f"{where}headings and paragraphs differ in length")
+        ids = table.column("doc_id")
+        if pc.count_distinct(ids).as_py() != table.num_rows:
+            raise SchemaError(f"{where}doc_id is not unique")
+    if kind == searchlog.NAME:
+        clicked_unshown = pc.and_(pc.fill_null(table.column("clicked"), False), pc.invert(table.column("shown")))
+        if pc.any(clicked_unshown).as_py():
+            raise SchemaError(f"{where}a result is clicked but not shown")
