@@ -52,6 +52,14 @@ def replacement_count() -> int:
 # --- binary streams ------------------------------------------------------------------------
 
 
+_bytes_read = [0]
+
+
+def bytes_read() -> int:
+    """Input bytes (compressed, as on disk) this process has read so far: drives progress MB/s."""
+    return _bytes_read[0]
+
+
 class _Counting(io.RawIOBase):
     """Counts the compressed bytes handed to a decompressor, for error positions."""
 
@@ -64,6 +72,7 @@ class _Counting(io.RawIOBase):
     def readinto(self, buf) -> int:
         n = self.raw.readinto(buf)
         self.position += n or 0
+        _bytes_read[0] += n or 0
         return n
 
     def close(self) -> None:

@@ -1,0 +1,329 @@
+"""`ingest`: raw inputs -> a documents or searchlog dataset of Arrow shards.
+
+Reading is sequential (decompression is), cleaning runs in a process pool, and dedup plus shard
+writing run here, in input order. A shard holds a fixed number of input records (`shard_size`),
+so the output is identical for any worker count; `resume` skips shards already on disk."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import multiprocessing
+import platform
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Union
+
+import numpy as np
+import pyarrow as pa
+
+from corpus_tools import __version__, sources
+from corpus_tools.dedup import Deduper, lean
+from corpus_tools.formats import ReadOptions, reader, resolve
+from corpus_tools.process import Doc, TextSettings, process_batch
+from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
+from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, shard_is_done,
+                                 shard_name, write_json, write_table, write_text)
+from corpus_tools.stats import merge, nest
+from schemas import metadata, schema_for
+from schemas.validate import read_table, validate
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    fmt: str = "auto"
+    text: TextSettings = field(default_factory=TextSettings)
+    read: ReadOptions = field(default_factory=ReadOptions)
+    shard_size: int = 5000  # input records per shard: fixes the output layout
+    batch_size: int = 64  # records per unit of work sent to a worker
+    workers: int = 1  # does not change the output
+
+
+@dataclass
+class Progress:
+    records: int = 0  # input records read
+    kept: int = 0
+    shards: int = 0
+    bytes_read: int = 0  # input bytes (compressed) consumed
+    bytes_total: int = 0
+
+
+@dataclass
+class IngestResult:
+    out: Path
+    kind: str
+    stats: dict[str, Any]
+    errors: list[str]
+
+
+def output_settings(config: IngestConfig) -> dict[str, Any]:
+    """The settings that determine the output (not workers): recorded in metadata and manifest."""
+    settings = dataclasses.asdict(config)
+    settings.pop("workers")
+    return settings
+
+
+def plan_inputs(inputs: list[Union[str, Path]], fmt: str, options: ReadOptions) -> tuple[str, list[tuple[Path, str]]]:
+    """Expand and classify the inputs; all must feed the same dataset kind."""
+    planned = [(path, resolve(path, fmt)) for path in sources.expand_inputs(inputs)]
+    kinds = {reader(f).DATASET for _, f in planned}
+    if len(kinds) > 1:
+        raise sources.InputError("search logs and documents go to separate outputs: run ingest once for each")
+    for path, f in planned:
+        check = getattr(reader(f), "check", None)
+        if check is not None:
+            check(path, options)  # e.g. SogouQ needs --titles: fail before any output is made
+    return kinds.pop(), planned
+
+
+def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: IngestConfig = IngestConfig(),
+           overwrite: bool = False, resume: bool = False,
+           progress: Optional[Callable[[Progress], None]] = None) -> IngestResult:
+    """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
+    out = Path(out)
+    kind, planned = plan_inputs(inputs, config.fmt, config.read)
+    settings = output_settings(config)
+    input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
+                  for p, f in planned]
+    previous = prepare_output(out, overwrite, resume)
+    if previous is not None and (previous.get("settings") != json.loads(json.dumps(settings))
+                                 or previous.get("inputs") != input_list):
+        raise OutputError(f"{out}: was built from other inputs or settings; use --overwrite to rebuild")
+    done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
+    manifest = {"kind": kind, "schema_version": schema_for(kind).metadata[metadata.SCHEMA_VERSION.encode()].decode(),
+                "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": input_list,
+                "versions": _versions(), "complete": False, "shards": []}
+    write_json(out / "manifest.json", manifest)  # marks the directory as ours from the start
+    schema = schema_for(kind, {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
+    run = _Run(out, config, schema, manifest, done, Progress(bytes_total=sum(i["bytes"] for i in input_list)), progress)
+    errors: list[str] = []
+    started = time.monotonic()
+    run.execute(_events(_items(planned, config.read, errors), config, run.progress))
+    stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats.update({"kind": kind, "shards": len(manifest["shards"]), "errors": errors,
+                  "dedup_examples": _first_examples(manifest["shards"]), "seconds": round(time.monotonic() - started, 3)})
+    _write_rejects(out, manifest["shards"])
+    write_json(out / STATS, stats)
+    manifest["complete"] = not errors
+    write_json(out / "manifest.json", manifest)
+    return IngestResult(out, kind, stats, errors)
+
+
+def _items(planned: list[tuple[Path, str]], options: ReadOptions, errors: list[str]) -> Iterator[Any]:
+    """All records of all inputs in order; a faulty file ends with an error, the others go on."""
+
+    def guarded(path: Path, fmt: str) -> Iterator[Any]:
+        try:
+            yield from reader(fmt).read(path, options)
+        except sources.InputError as exc:
+            errors.append(str(exc))
+
+    reddit = [p for p, f in planned if f == "reddit"]
+    for path, fmt in planned:
+        if fmt == "reddit" and options.reddit_threads:
+            if path == reddit[0]:
+                module = reader("reddit")
+                yield from module.assemble_threads(chain.from_iterable(guarded(p, "reddit") for p in reddit))
+            continue
+        yield from guarded(path, fmt)
+
+
+@dataclass
+class _Batch:
+    shard: int
+    items: list[Union[RawDoc, SearchRecord]]
+
+
+@dataclass
+class _ShardEnd:
+    shard: int
+    records: tuple[int, int]
+    rejects: list[Reject]
+    counts: Counter
+
+
+def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> Iterator[Union[_Batch, _ShardEnd]]:
+    """Cut the record stream into batches and shards by record count alone."""
+    shard, first, count = 0, 0, 0
+    batch: list = []
+    rejects: list[Reject] = []
+    counts: Counter = Counter()
+    replaced = sources.replacement_count()
+    for item in items:
+        if isinstance(item, Reject):
+            rejects.append(item)
+            counts[f"rejected.{item.reason}"] += 1
+            continue
+        if isinstance(item, Drop):
+            counts[f"dropped.{item.reason}"] += 1
+            continue
+        batch.append(item)
+        count += 1
+        progress.records = count
+        if len(batch) == config.batch_size:
+            yield _Batch(shard, batch)
+            batch = []
+        if count - first == config.shard_size:
+            if batch:
+                yield _Batch(shard, batch)
+                batch = []
+            counts["utf8_replaced"] += sources.replacement_count() - replaced
+            replaced = sources.replacement_count()
+            yield _ShardEnd(shard, (first, count), rejects, counts)
+            shard, first, rejects, counts = shard + 1, count, [], Counter()
+    if batch:
+        yield _Batch(shard, batch)
+    counts["utf8_replaced"] += sources.replacement_count() - replaced
+    if count > first or rejects or counts.total() or shard == 0:
+        yield _ShardEnd(shard, (first, count), rejects, counts)
+
+
+class _Immediate:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+    def done(self) -> bool:
+        return True
+
+
+class _Run:
+    """Consumes events in order: dispatches batches, dedups results, writes shards."""
+
+    def __init__(self, out, config, schema, manifest, done, progress, callback):
+        self.out, self.config, self.schema, self.manifest = out, config, schema, manifest
+        self.done, self.progress, self.callback = done, progress, callback
+        self.deduper = Deduper(config.text.dedup)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.rows: list[dict] = []
+        self.kept: list[tuple[str, bytes, Any]] = []
+        self.counts: Counter = Counter()
+        self.examples: list[dict] = []
+        self.rejects: list[Reject] = []
+
+    def execute(self, events: Iterator[Union[_Batch, _ShardEnd]]) -> None:
+        workers = max(1, self.config.workers)
+        pool = None
+        if workers > 1:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        queue: deque = deque()
+        try:
+            for event in events:
+                if isinstance(event, _Batch):
+                    if shard_name(event.shard) in self.done:
+                        continue
+                    task: Union[Future, _Immediate] = (pool.submit(process_batch, event.items, self.config.text)
+                                                       if pool else _Immediate(process_batch(event.items, self.config.text)))
+                    queue.append(task)
+                else:
+                    queue.append(event)
+                while queue and (len(queue) > 2 * workers or isinstance(queue[0], _ShardEnd) or queue[0].done()):
+                    self._consume(queue.popleft())
+            while queue:
+                self._consume(queue.popleft())
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    def _consume(self, entry) -> None:
+        if isinstance(entry, _ShardEnd):
+            self._finish_shard(entry)
+            return
+        for result in entry.result():
+            if isinstance(result, Doc):
+                verdict = self.deduper.check(self._id(result), result.digest, result.signature)
+                if verdict.keep:
+                    self.rows.append(result.row)
+                    self.kept.append((self._id(result), result.digest, result.signature))
+                else:
+                    self.counts[f"dedup.{verdict.reason}"] += 1
+                    if sum(e["reason"] == verdict.reason for e in self.examples) < 5:
+                        self.examples.append({"reason": verdict.reason, "doc_id": self._id(result),
+                                              "duplicate_of": verdict.duplicate_of,
+                                              "similarity": verdict.similarity, "text": result.text[:160]})
+            elif isinstance(result, Drop):
+                self.counts[f"dropped.{result.reason}"] += 1
+            else:
+                self.counts[f"rejected.{result.reason}"] += 1
+                self.rejects.append(result)
+
+    @staticmethod
+    def _id(doc: Doc) -> str:
+        return doc.row.get("doc_id") or doc.row["result_id"]
+
+    def _finish_shard(self, end: _ShardEnd) -> None:
+        name = shard_name(end.shard)
+        if name in self.done:
+            entry = self.done[name]
+            self._reload_dedup_state(name)
+        else:
+            entry = self._write_shard(name, end)
+        self.manifest["shards"].append(entry)
+        write_json(self.out / "manifest.json", self.manifest)
+        self.progress.shards += 1
+        self.progress.kept += entry["rows"]
+        self.progress.bytes_read = sources.bytes_read()
+        if self.callback:
+            self.callback(self.progress)
+        self._reset()
+
+    def _write_shard(self, name: str, end: _ShardEnd) -> dict[str, Any]:
+        counts = end.counts + self.counts
+        counts["records"] += end.records[1] - end.records[0]
+        counts["kept"] += len(self.rows)
+        for row in self.rows:
+            counts[f"lang.{row['lang']}"] += 1
+            counts[f"source.{row['source']}"] += 1
+            if "paragraphs" in row:
+                counts["paragraphs"] += len(row["paragraphs"])
+                counts["sentences"] += sum(len(p) for p in row["paragraphs"])
+                counts["chars"] += sum(len(s) for p in row["paragraphs"] for s in p)
+        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        validate(table)
+        state = self.out / STATE_DIR
+        rejects = end.rejects + self.rejects
+        write_text(state / f"{name}.rejects.jsonl", "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in rejects))
+        write_table(state / f"{name}.dedup.arrow", _dedup_state(self.kept))
+        entry = write_table(self.out / name, table)
+        entry.update({"records": list(end.records), "stats": dict(sorted(counts.items())), "dedup_examples": self.examples})
+        return entry
+
+    def _reload_dedup_state(self, name: str) -> None:
+        table = read_table(self.out / STATE_DIR / f"{name}.dedup.arrow")
+        for doc_id, digest, sig in zip(*(table.column(c).to_pylist() for c in ("id", "digest", "signature"))):
+            minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
+            self.deduper.remember(doc_id, digest, minhash)
+
+
+def _dedup_state(kept: list[tuple[str, bytes, Any]]) -> pa.Table:
+    return pa.table({"id": pa.array([k[0] for k in kept], pa.string()),
+                     "digest": pa.array([k[1] for k in kept], pa.binary()),
+                     "signature": pa.array([None if k[2] is None else k[2].tolist() for k in kept], pa.list_(pa.uint64()))})
+
+
+def _first_examples(entries: list[dict], per_reason: int = 5) -> list[dict]:
+    out: list[dict] = []
+    for example in (e for entry in entries for e in entry.get("dedup_examples", [])):
+        if sum(o["reason"] == example["reason"] for o in out) < per_reason:
+            out.append(example)
+    return out
+
+
+def _write_rejects(out: Path, entries: list[dict]) -> None:
+    parts = [(out / STATE_DIR / f"{e['name']}.rejects.jsonl") for e in entries]
+    write_text(out / REJECTS, "".join(p.read_text(encoding="utf-8") for p in parts if p.exists()))
+
+
+def _versions() -> dict[str, str]:
+    import datasketch
+    import spacy
+
+    return {"python": platform.python_version(), "pyarrow": pa.__version__, "spacy": spacy.__version__,
+            "datasketch": getattr(datasketch, "__version__", "?")}

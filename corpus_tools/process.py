@@ -1,0 +1,132 @@
+"""The per-batch work that runs in worker processes: markup -> paragraphs, normalization,
+language, Traditional -> Simplified, sentence splitting, dedup hashes and MinHash signatures.
+
+Pure functions of their input: the same batch gives the same output in any process."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Optional, Union
+
+import numpy as np
+
+from corpus_tools.dedup import DedupConfig, exact_hash, signature
+from corpus_tools.lang import detect_lang, has_letters
+from corpus_tools.markup import to_sections
+from corpus_tools.normalize import normalize, to_simplified
+from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord, snippet
+from corpus_tools.sentences import splitter
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    lang: str = "auto"  # auto | en | zh
+    nfkc: bool = True
+    t2s: bool = False
+    spacy_model: Optional[str] = None  # None: blank("en") + sentencizer
+    zh_splitter: str = "rules"  # rules | hanlp
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+
+
+@dataclass(slots=True)
+class Doc:
+    """A cleaned document, ready for dedup and the documents schema."""
+
+    row: dict
+    digest: bytes
+    signature: Optional[np.ndarray]
+    text: str  # the normalized text (for dedup examples)
+
+
+Item = Union[RawDoc, SearchRecord]
+Result = Union[Doc, Drop, Reject]
+
+
+def process_batch(items: list[Item], settings: TextSettings) -> list[Result]:
+    """Clean one batch; output order follows input order."""
+    if items and isinstance(items[0], SearchRecord):
+        return [_search_row(item, settings) for item in items]
+    return _documents(items, settings)
+
+
+def _origin(origin: str) -> str:
+    """file name:line, without the directory, so outputs do not depend on where inputs live."""
+    path, _, rest = origin.rpartition(":")
+    return f"{PurePath(path).name}:{rest}" if path else origin
+
+
+def _clean(text: str, settings: TextSettings, lang: Optional[str] = None) -> str:
+    text = normalize(text, settings.nfkc)
+    return to_simplified(text) if settings.t2s and lang == "zh" else text
+
+
+def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
+    prepared: list[Union[tuple, Result]] = []
+    for raw in raws:
+        try:
+            sections = to_sections(raw.markup, raw.text)
+        except Exception as exc:  # malformed markup is quarantined, never fatal
+            prepared.append(Reject(raw.origin, "markup_error", f"{type(exc).__name__}: {exc}"[:200], snippet(raw.text)))
+            continue
+        pairs = [(normalize(h, settings.nfkc), normalize(p, settings.nfkc)) for h, p in sections]
+        pairs = [(h, p) for h, p in pairs if has_letters(p)]
+        if not pairs:
+            prepared.append(Drop("empty"))
+            continue
+        title = normalize(raw.title, settings.nfkc)
+        lang = settings.lang if settings.lang != "auto" else detect_lang(title + " " + " ".join(p for _, p in pairs[:20]))
+        if settings.t2s and lang == "zh":
+            title = to_simplified(title)
+            pairs = [(to_simplified(h), to_simplified(p)) for h, p in pairs]
+        prepared.append((raw, lang, title, pairs))
+
+    split: dict[int, list[list[str]]] = {}
+    for lang in ("en", "zh"):
+        members = [i for i, p in enumerate(prepared) if isinstance(p, tuple) and p[1] == lang]
+        paragraphs = [para for i in members for _, para in prepared[i][3]]
+        if not paragraphs:
+            continue
+        sentences = iter(splitter(lang, settings.spacy_model, settings.zh_splitter).split(paragraphs))
+        for i in members:
+            split[i] = [next(sentences) for _ in prepared[i][3]]
+
+    out: list[Result] = []
+    for i, item in enumerate(prepared):
+        if not isinstance(item, tuple):
+            out.append(item)
+            continue
+        raw, lang, title, pairs = item
+        paragraphs, headings = [], []
+        for (heading, _), sentences in zip(pairs, split[i]):
+            if sentences:
+                paragraphs.append(sentences)
+                headings.append(heading)
+        if not paragraphs:
+            out.append(Drop("empty"))
+            continue
+        text = "\n".join(" ".join(p) for p in paragraphs)
+        meta = {**raw.meta, "origin": _origin(raw.origin)}
+        row = {"doc_id": raw.doc_id, "source": raw.source, "lang": lang, "title": title,
+               "paragraphs": paragraphs, "headings": headings,
+               "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
+        sig = signature(text, lang, settings.dedup) if settings.dedup.near else None
+        out.append(Doc(row, exact_hash(text), sig, text))
+    return out
+
+
+def _search_row(record: SearchRecord, settings: TextSettings) -> Result:
+    query = normalize(record.query, settings.nfkc)
+    title = normalize(record.title, settings.nfkc)
+    if not query or not title:
+        return Drop("empty")
+    lang = settings.lang if settings.lang != "auto" else detect_lang(query + " " + title)
+    if settings.t2s and lang == "zh":
+        query, title = to_simplified(query), to_simplified(title)
+    meta = {**record.meta, "origin": _origin(record.origin)}
+    row = {"query_id": record.query_id, "result_id": record.result_id, "query": query, "title": title,
+           "url": record.url or "", "shown": bool(record.shown), "clicked": record.clicked, "rank": record.rank,
+           "source": record.source, "lang": lang,
+           "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
+    key = json.dumps([query, title, row["shown"], row["clicked"]], ensure_ascii=False)
+    return Doc(row, exact_hash(key), None, f"{query} | {title}")

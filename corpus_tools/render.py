@@ -1,0 +1,48 @@
+"""Rich rendering of `inspect` summaries (CLI only)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+MAX_PARAGRAPHS = 3
+
+
+def render_summary(console: Console, summary: dict[str, Any]) -> None:
+    head = Table(show_header=False, title=f"{summary['kind']} v{summary['schema_version']}  {summary['path']}")
+    head.add_row("shards", str(summary["shards"]))
+    head.add_row("rows", f"{summary['rows']:,}")
+    head.add_row("by source", ", ".join(f"{k} {v:,}" for k, v in summary["by_source"].items()))
+    head.add_row("by lang", ", ".join(f"{k} {v:,}" for k, v in summary["by_lang"].items()))
+    head.add_row("schema", "\n".join(summary["schema"]))
+    for key, value in summary["metadata"].items():
+        head.add_row(key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
+    stats = summary.get("stats")
+    if stats:
+        for group in ("dropped", "dedup", "rejected"):
+            if stats.get(group):
+                head.add_row(group, ", ".join(f"{k} {v:,}" for k, v in stats[group].items()))
+    console.print(head)
+    for row in summary["samples"]:
+        console.print(_record(row, summary["kind"]))
+
+
+def _record(row: dict[str, Any], kind: str) -> Panel:
+    if kind == "searchlog":
+        label = {True: "clicked", False: "shown, not clicked", None: "unlabelled"}[row["clicked"]]
+        body = escape(f"query: {row['query']}\ntitle: {row['title']}\nurl:   {row['url']}\nrank {row['rank']}  {label}")
+        return Panel(body, title=f"{row['result_id']}  {row['source']}/{row['lang']}", title_align="left")
+    lines = []
+    for heading, sentences in list(zip(row["headings"], row["paragraphs"]))[:MAX_PARAGRAPHS]:
+        if heading:
+            lines.append(f"[bold]§ {escape(heading)}[/]")
+        lines.extend(f"  [dim]{i}[/] {escape(s)}" for i, s in enumerate(sentences, 1))
+    more = len(row["paragraphs"]) - MAX_PARAGRAPHS
+    if more > 0:
+        lines.append(f"[dim]... {more} more paragraphs[/]")
+    return Panel("\n".join(lines), title=f"{escape(row['title'] or '(untitled)')}  [dim]{escape(row['doc_id'])}  {row['source']}/{row['lang']}[/]",
+                 title_align="left")

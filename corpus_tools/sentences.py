@@ -1,0 +1,111 @@
+"""Sentence splitting, paragraph by paragraph.
+
+en: a spaCy sentencizer on a blank English pipeline (its tokenizer keeps "Mr.", "U.S.", "3.14"
+    and "2.0" whole), or the sentence boundaries of a configured spaCy model (parser or senter).
+zh: rules on 。！？；… (full-width and, after NFKC, ASCII forms) with closing quotes attached,
+    or HanLP's rule-based splitter (`hanlp.utils.rules.split_sentence`).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Protocol
+
+from corpus_tools.sources import InputError
+
+WINDOW_CHARS = 20_000  # longer paragraphs go to spaCy in windows cut at whitespace: bounded memory
+
+
+class SentenceSplitter(Protocol):
+    def split(self, paragraphs: list[str]) -> list[list[str]]: ...
+
+
+class SpacySentences:
+    """English sentences with spaCy: `model=None` is blank("en") + sentencizer."""
+
+    def __init__(self, model: str | None = None):
+        import spacy
+
+        if model is None:
+            self.nlp = spacy.blank("en")
+            self.nlp.add_pipe("sentencizer")
+        else:
+            try:
+                self.nlp = spacy.load(model, exclude=["ner", "lemmatizer", "attribute_ruler", "tagger"])
+            except OSError as exc:
+                raise InputError(f"spaCy model {model!r} is not installed; install it or drop --spacy-model") from None
+            if not (self.nlp.has_pipe("parser") or self.nlp.has_pipe("senter")):
+                self.nlp.add_pipe("sentencizer")
+        self.nlp.max_length = max(self.nlp.max_length, WINDOW_CHARS * 2)
+
+    def split(self, paragraphs: list[str]) -> list[list[str]]:
+        pieces: list[str] = []
+        owner: list[int] = []
+        for i, paragraph in enumerate(paragraphs):
+            for window in _windows(paragraph):
+                pieces.append(window)
+                owner.append(i)
+        out: list[list[str]] = [[] for _ in paragraphs]
+        for i, doc in zip(owner, self.nlp.pipe(pieces, batch_size=256)):
+            out[i].extend(s.text.strip() for s in doc.sents if s.text.strip())
+        return out
+
+
+def _windows(text: str) -> list[str]:
+    """Cut a very long paragraph at whitespace into pieces of at most about WINDOW_CHARS."""
+    if len(text) <= WINDOW_CHARS:
+        return [text]
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + WINDOW_CHARS)
+        if end < len(text):
+            cut = text.rfind(" ", start + WINDOW_CHARS // 2, end)
+            end = cut if cut > start else end
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+_ZH_END = re.compile(r"(?:[。！？!?；;]+|…+|\.{3,})[”’」』）)》】\"']*")
+
+
+class ZhRuleSentences:
+    """Chinese sentences: cut after 。！？；… (and their ASCII forms), keeping closing quotes."""
+
+    def split(self, paragraphs: list[str]) -> list[list[str]]:
+        return [split_zh(p) for p in paragraphs]
+
+
+def split_zh(text: str) -> list[str]:
+    out, start = [], 0
+    for match in _ZH_END.finditer(text):
+        piece = text[start : match.end()].strip()
+        if piece:
+            out.append(piece)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+class HanlpSentences:
+    """Chinese sentences with HanLP's rule-based splitter (works offline; no model needed)."""
+
+    def __init__(self):
+        from hanlp.utils.rules import split_sentence
+
+        self._split = split_sentence
+
+    def split(self, paragraphs: list[str]) -> list[list[str]]:
+        return [[s.strip() for s in self._split(p) if s.strip()] for p in paragraphs]
+
+
+@lru_cache(maxsize=8)
+def splitter(lang: str, spacy_model: str | None = None, zh_splitter: str = "rules") -> SentenceSplitter:
+    """The splitter for a language, built once per process."""
+    if lang == "en":
+        return SpacySentences(spacy_model)
+    if lang == "zh":
+        return HanlpSentences() if zh_splitter == "hanlp" else ZhRuleSentences()
+    raise ValueError(f"no sentence splitter for language {lang!r}")
