@@ -74,7 +74,7 @@ def main() -> None:
 @click.option("--t2s", is_flag=True, help="Convert Traditional Chinese to Simplified (OpenCC).")
 @click.option("--dedup/--no-dedup", default=True, show_default=True, help="Exact and near-duplicate removal.")
 @click.option("--near-dedup/--no-near-dedup", default=True, show_default=True, help="MinHash LSH near-duplicates.")
-@click.option("--dedup-threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.8, show_default=True,
+@click.option("--dedup-threshold", type=click.FloatRange(0.1, 0.95), default=0.8, show_default=True,
               help="Jaccard similarity above which a document is a near-duplicate.")
 @click.option("--spacy-model", default=None, metavar="NAME",
               help="English sentence boundaries from an installed spaCy model (default: the rule-based sentencizer).")

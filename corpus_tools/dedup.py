@@ -6,9 +6,9 @@ so the same documents are kept whatever the worker count."""
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
-from itertools import islice
-from typing import Iterator, Optional
+from typing import Optional
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -26,31 +26,59 @@ class DedupConfig:
     word_ngram: int = 5  # en shingles
     char_ngram: int = 3  # zh shingles
 
+    def __post_init__(self):
+        if not 0.1 <= self.threshold <= 0.95:  # outside this range LSH cannot band num_perm=128
+            raise ValueError(f"dedup threshold {self.threshold} is outside [0.1, 0.95]")
+
 
 def exact_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
-def shingles(text: str, lang: str, config: DedupConfig) -> Iterator[bytes]:
-    """Word n-grams (en, lower-cased) or character n-grams without spaces (zh), as UTF-8 bytes."""
+_MULT = np.uint64(0x100000001B3)  # FNV-style multiplier to fold n units into one 64-bit shingle key
+
+
+def _fold(units: np.ndarray, n: int) -> np.ndarray:
+    """Keys of all n-grams of a uint64 unit sequence (vectorized, wrapping arithmetic)."""
+    if len(units) < n:  # a short text is one shingle
+        n = max(1, len(units))
+    count = len(units) - n + 1
+    key = np.zeros(count, dtype=np.uint64)
+    for k in range(n):
+        key = key * _MULT + units[k : k + count]
+    return key
+
+
+def shingle_hashes(text: str, lang: str, config: DedupConfig) -> np.ndarray:
+    """32-bit hashes of the document's shingles: word n-grams (en, lower-cased; words hashed
+    with crc32) or character n-grams without spaces (zh, code points). Deterministic across processes."""
     if lang == "zh":
         chars = "".join(text.split())
+        units = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         n = config.char_ngram
-        for i in range(max(1, len(chars) - n + 1)):
-            yield chars[i : i + n].encode("utf-8")
     else:
         words = text.lower().split()
+        units = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
         n = config.word_ngram
-        for i in range(max(1, len(words) - n + 1)):
-            yield " ".join(words[i : i + n]).encode("utf-8")
+    if len(units) == 0:
+        return units
+    key = _fold(units, n)
+    key ^= key >> np.uint64(33)  # murmur3 finalizer: spread the folded key before truncating to 32 bits
+    key *= np.uint64(0xFF51AFD7ED558CCD)
+    key ^= key >> np.uint64(33)
+    return key >> np.uint64(32)
+
+
+def _identity(value: int) -> int:
+    return value
 
 
 def signature(text: str, lang: str, config: DedupConfig) -> np.ndarray:
     """The MinHash signature (uint64[num_perm]) of a document's shingles."""
-    minhash = MinHash(num_perm=config.num_perm, seed=1, scheme=SCHEME)
-    stream = shingles(text, lang, config)
-    while chunk := list(islice(stream, UPDATE_CHUNK)):
-        minhash.update_batch(chunk)
+    minhash = MinHash(num_perm=config.num_perm, seed=1, hashfunc=_identity, scheme=SCHEME)
+    hashes = shingle_hashes(text, lang, config)
+    for start in range(0, len(hashes), UPDATE_CHUNK):  # bounded memory for huge documents
+        minhash.update_batch(hashes[start : start + UPDATE_CHUNK].tolist())
     return minhash.hashvalues
 
 

@@ -6,6 +6,7 @@ so the output is identical for any worker count; `resume` skips shards already o
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import multiprocessing
 import platform
@@ -322,8 +323,11 @@ def _write_rejects(out: Path, entries: list[dict]) -> None:
 
 
 def _versions() -> dict[str, str]:
-    import datasketch
-    import spacy
-
-    return {"python": platform.python_version(), "pyarrow": pa.__version__, "spacy": spacy.__version__,
-            "datasketch": getattr(datasketch, "__version__", "?")}
+    names = ("pyarrow", "spacy", "datasketch", "mwparserfromhell", "opencc", "hanlp")
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
