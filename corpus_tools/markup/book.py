@@ -89,7 +89,7 @@ def caps_line(line: str) -> bool:
 def title_line(line: str) -> bool:
     """A short Title Case line without sentence punctuation (a subtitle under a heading)."""
     words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", line) if len(w) >= 4]
-    return (bool(words) and len(line) <= 60 and line[0] not in "\"'‘“(" and not re.search(r"[.,;:!?\"”’]$", line)
+    return (bool(words) and len(line) <= 60 and line[0] not in "\"'‘“(" and not re.search(r"[.,;:!?\"”’—-]$", line)
             and all(w[0].isupper() for w in words))
 
 
