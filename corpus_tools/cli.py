@@ -123,15 +123,20 @@ def ingest(inputs, out_dir, fmt, lang, workers, resume, overwrite, nfkc, t2s, de
                          text_unit=text_unit, text_field=text_field, source=source),
         shard_size=shard_size, workers=workers)
     started = time.monotonic()
+    # auto_refresh=False: no display thread, so worker processes can be forked safely
     with Progress(TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                  console=err, disable=quiet, transient=False) as bar:
+                  console=err, disable=quiet, transient=False, auto_refresh=False) as bar:
         task = bar.add_task("ingest", total=None, info="starting")
+        last = [0.0]
 
         def update(p) -> None:
-            seconds = max(time.monotonic() - started, 1e-6)
+            now = time.monotonic()
             bar.update(task, total=p.bytes_total or None, completed=p.bytes_read,
                        info=f"{p.records:,} records  {p.kept:,} kept  {p.shards} shards  "
-                            f"{p.bytes_read / 1e6 / seconds:.1f} MB/s")
+                            f"{p.bytes_read / 1e6 / max(now - started, 1e-6):.1f} MB/s")
+            if now - last[0] > 0.1:
+                bar.refresh()
+                last[0] = now
 
         result = run_ingest(inputs, out_dir, config, overwrite=overwrite, resume=resume, progress=update)
     if not quiet:

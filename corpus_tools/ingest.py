@@ -10,6 +10,7 @@ import importlib.metadata
 import json
 import multiprocessing
 import platform
+import sys
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -200,6 +201,7 @@ class _Run:
         self.out, self.config, self.schema, self.manifest = out, config, schema, manifest
         self.done, self.progress, self.callback = done, progress, callback
         self.deduper = Deduper(config.text.dedup)
+        self.ids: set[str] = set()  # doc_id / result_id of every kept row
         self._reset()
 
     def _reset(self) -> None:
@@ -213,7 +215,7 @@ class _Run:
         workers = max(1, self.config.workers)
         pool = None
         if workers > 1:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
         queue: deque = deque()
         try:
             for event in events:
@@ -237,12 +239,19 @@ class _Run:
         if isinstance(entry, _ShardEnd):
             self._finish_shard(entry)
             return
+        self._report()
         for result in entry.result():
             if isinstance(result, Doc):
-                verdict = self.deduper.check(self._id(result), result.digest, result.signature)
+                doc_id = self._id(result)
+                if doc_id in self.ids:  # the same record twice (e.g. one article in two extracts)
+                    self.counts["dedup.duplicate_id"] += 1
+                    continue
+                verdict = self.deduper.check(doc_id, result.digest, result.signature)
                 if verdict.keep:
+                    self.ids.add(doc_id)
+                    self.progress.kept += 1
                     self.rows.append(result.row)
-                    self.kept.append((self._id(result), result.digest, result.signature))
+                    self.kept.append((doc_id, result.digest, result.signature))
                 else:
                     self.counts[f"dedup.{verdict.reason}"] += 1
                     if sum(e["reason"] == verdict.reason for e in self.examples) < 5:
@@ -264,16 +273,19 @@ class _Run:
         if name in self.done:
             entry = self.done[name]
             self._reload_dedup_state(name)
+            self.progress.kept += entry["rows"]
         else:
             entry = self._write_shard(name, end)
         self.manifest["shards"].append(entry)
         write_json(self.out / "manifest.json", self.manifest)
         self.progress.shards += 1
-        self.progress.kept += entry["rows"]
+        self._report()
+        self._reset()
+
+    def _report(self) -> None:
         self.progress.bytes_read = sources.bytes_read()
         if self.callback:
             self.callback(self.progress)
-        self._reset()
 
     def _write_shard(self, name: str, end: _ShardEnd) -> dict[str, Any]:
         counts = end.counts + self.counts
@@ -299,8 +311,18 @@ class _Run:
     def _reload_dedup_state(self, name: str) -> None:
         table = read_table(self.out / STATE_DIR / f"{name}.dedup.arrow")
         for doc_id, digest, sig in zip(*(table.column(c).to_pylist() for c in ("id", "digest", "signature"))):
+            self.ids.add(doc_id)
             minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
             self.deduper.remember(doc_id, digest, minhash)
+
+
+def _pool_context():
+    """fork where it is safe (Linux): workers start at once with the parent's imports, where spawn
+    would re-import spaCy, numpy and datasketch in every worker (seconds per run). The CLI keeps
+    no threads alive while the pool starts (its progress display refreshes from this thread)."""
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _dedup_state(kept: list[tuple[str, bytes, Any]]) -> pa.Table:

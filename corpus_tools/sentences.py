@@ -8,6 +8,7 @@ zh: rules on 。！？；… (full-width and, after NFKC, ASCII forms) with clos
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from typing import Protocol
 
@@ -20,11 +21,27 @@ class SentenceSplitter(Protocol):
     def split(self, paragraphs: list[str]) -> list[list[str]]: ...
 
 
+def import_spacy(need_torch: bool = False):
+    """Import spaCy. spaCy imports thinc, which imports torch eagerly (2.5 s and 300 MB per process)
+    although the sentencizer and the CNN pipelines never run on it; unless torch is already loaded
+    or needed (transformer pipelines), it is hidden during the import. `import torch` works after."""
+    if need_torch or "torch" in sys.modules or "spacy" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
 class SpacySentences:
     """English sentences with spaCy: `model=None` is blank("en") + sentencizer."""
 
     def __init__(self, model: str | None = None):
-        import spacy
+        spacy = import_spacy(need_torch=bool(model and model.endswith("_trf")))
 
         if model is None:
             self.nlp = spacy.blank("en")

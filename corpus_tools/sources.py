@@ -197,15 +197,23 @@ def iter_lines(path: Union[str, Path], max_chars: int = DEFAULT_MAX_LINE_CHARS) 
             yield number, line.rstrip("\n")
 
 
+def _is_data_file(path: Path, root: Path) -> bool:
+    """Inside a directory, hidden files and documentation (*.md, README*, LICENSE*) are not data."""
+    if any(part.startswith(".") for part in path.relative_to(root).parts):
+        return False
+    name = path.name.lower()
+    return not (name.endswith(".md") or name.startswith(("readme", "license", "licence")))
+
+
 def expand_inputs(inputs: list[Union[str, Path]]) -> list[Path]:
-    """Files as given; directories expanded to their files, sorted, recursively (hidden files skipped)."""
+    """Files as given; directories expanded recursively to their data files, in sorted order."""
     out: list[Path] = []
     for item in inputs:
         path = Path(item)
         if not path.exists():
             raise InputError(f"{path}: no such file or directory")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts))
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p, path))
             if not files:
                 raise InputError(f"{path}: directory has no files")
             out.extend(files)

@@ -140,3 +140,12 @@ def test_documents_and_search_logs_cannot_mix(data, tmp_path):
 
     with pytest.raises(InputError, match="separate outputs"):
         ingest([data / "dureader" / "search.dev.json", data / "zh_corpus"], tmp_path / "x", IngestConfig())
+
+
+def test_an_article_in_two_extracts_is_kept_once(data, tmp_path):
+    """Ayn Rand (curid 339) is in both WikiExtractor samples, with different text versions."""
+    result = ingest([data / "enwiki_extracted"], tmp_path / "out", IngestConfig())
+    ids = read_dataset(tmp_path / "out").column("doc_id").to_pylist()
+    assert ids.count("wikipedia:339") == 1
+    assert len(ids) == len(set(ids)) == 35 + 27 - 1
+    assert result.stats["dedup"]["duplicate_id"] == 1

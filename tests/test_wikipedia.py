@@ -162,6 +162,12 @@ def test_external_entities_and_doctypes_are_refused(tmp_path, doctype):
         list(wiki_xml.read(path, OPTS))
 
 
+def test_xml_that_is_not_a_mediawiki_dump_is_refused_not_read_as_empty(data):
+    other = data / "discourse_markers" / "zh_cdtb_connectives_dimlex.xml"
+    with pytest.raises(InputError, match="not a MediaWiki XML dump"):
+        list(wiki_xml.read(other, OPTS))
+
+
 @pytest.mark.parametrize("version", ["0.3", "0.10", "0.11"])
 def test_any_export_version_namespace_is_understood(tmp_path, version):
     path = tmp_path / f"export-{version}.xml"
@@ -223,6 +229,17 @@ def test_wikitext_markup_is_removed_and_visible_text_kept():
 def test_malformed_wikitext_never_raises_or_leaves_residue(text):
     for heading, paragraph in wikitext_paragraphs(text):
         assert not any(r in paragraph for r in RESIDUE)
+
+
+@pytest.mark.parametrize("text", [
+    "{{a|" * 20000, "[[a|" * 20000, "<div>" * 20000, "<!--" * 30000, "[http://x.org a " * 4000,
+    "{|\n|" * 20000, ("<span>a " + "Plain prose with a [[link]] and {{tpl|x}}. " * 10) * 400,
+])
+def test_adversarial_unclosed_markup_is_cleaned_fast(text):
+    start = time.perf_counter()
+    sections = wikitext_paragraphs(text)
+    assert time.perf_counter() - start < 1.5
+    assert not any(r in p for _, p in sections for r in RESIDUE)
 
 
 # --- WikiExtractor -------------------------------------------------------------------------
@@ -287,4 +304,6 @@ def test_sniff_tells_the_wikipedia_formats_apart(data, xml_sample, tmp_path):
     assert wikiextractor.sniff(jsonl, head(jsonl)) and wikiextractor.sniff(doc, head(doc))
     assert not wikiextractor.sniff(xml_sample, head(xml_sample)) and not wikiextractor.sniff(other, head(other))
     assert not wiki_xml.sniff(jsonl, head(jsonl)) and not wiki_xml.sniff(doc, head(doc))
-    assert wiki_xml.sniff(Path("dump.XML.zst"), "") and wiki_xml.sniff(Path("dump"), "<mediawiki xmlns=")
+    assert wiki_xml.sniff(Path("dump"), "<mediawiki xmlns=")
+    lexicon = data / "discourse_markers" / "zh_cdtb_connectives_dimlex.xml"  # XML, but not a wiki dump
+    assert not wiki_xml.sniff(lexicon, head(lexicon)) and detect(lexicon) != "wiki-xml"

@@ -10,8 +10,7 @@ import re
 from typing import Optional
 
 import mwparserfromhell
-from mwparserfromhell.nodes import (Argument, Comment, ExternalLink, Heading, HTMLEntity, Tag, Template, Text,
-                                    Wikilink)
+from mwparserfromhell.nodes import ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
 from mwparserfromhell.wikicode import Wikicode
 
 Sections = list[tuple[str, str]]
@@ -41,6 +40,12 @@ _PAREN_LEAD = re.compile(r"\(\s*[,;]\s*")
 _SPACE_PUNCT = re.compile(r" +([,.;:])")
 _RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<!--|-->|<ref\b[^>]*>?|</ref>|thumb\|")
 _LETTER = re.compile(r"[^\W\d_]")
+_DISAMBIGUATOR = re.compile(r"\s*\(.*\)$")
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?(/?)>")
+_VOID_TAGS = frozenset({"br", "hr", "wbr", "img"})
+# mwparserfromhell backtracks on every unclosed {{ [ <tag> {| <!-- it meets (cost ~ unclosed x length: quadratic
+# on adversarial pages, see earwig/mwparserfromhell#364); past this budget the plain-line fallback is used.
+TANGLE_BUDGET = 16_000_000  # ~1 s of parsing at worst
 
 
 class _Heading:
@@ -84,7 +89,7 @@ class _Renderer:
         elif isinstance(node, Tag):
             self.tag(node)
         elif isinstance(node, Heading):
-            out.append(_Heading(node.level, " ".join(self.text_of(node.title).split())))
+            out.append(_Heading(node.level, _clean(self.text_of(node.title))))
         elif isinstance(node, ExternalLink):
             if node.title is not None:  # the label; a bare URL shows nothing useful
                 self.code(node.title)
@@ -109,7 +114,7 @@ class _Renderer:
         else:  # [[Foo]], [[:Category:Foo]], [[#Section]], pipe trick [[Foo (bar)|]]
             shown = self.text_of(link.title).strip().lstrip(":")
             if link.text is not None:
-                shown = re.sub(r"\s*\(.*\)$", "", shown)
+                shown = _DISAMBIGUATOR.sub("", shown)
             self.out.append(shown[1:] if shown.startswith("#") else shown)
 
     def tag(self, tag: Tag) -> None:
@@ -143,8 +148,15 @@ class _Renderer:
 
 
 def _clean(line: str) -> str:
+    """Plain text of one line; "" when unbalanced markup the parser left as text will not go away."""
     line = _MAGIC_WORD.sub("", line)
-    line = _RESIDUE.sub("", line)  # unbalanced markup the parser left as text
+    for _ in range(3):  # removing one token can join two halves of another
+        line, found = _RESIDUE.subn("", line)
+        if not found:
+            break
+    else:
+        if _RESIDUE.search(line):
+            return ""
     line = _SPACES.sub(" ", line)
     line = _EMPTY_PARENS.sub("", line)
     line = _PAREN_LEAD.sub("(", line)
@@ -180,18 +192,56 @@ def _sections(parts: list) -> Sections:
     return out
 
 
+# Fallback patterns: each stops at the next bracket, so they stay linear on any input.
+_FALLBACK_STEPS = (
+    (re.compile(r"<!--.*?-->|<!--.*$"), ""),
+    (re.compile(r"<ref[^<>]*/>|<ref[^<>]*>[^<]*</ref>", re.IGNORECASE), ""),
+    (re.compile(r"\{\{[^{}]*\}\}"), ""),
+    (re.compile(r"\[\[(?:file|image|media|category|[a-z]{2,3}):[^\[\]]*\]\]", re.IGNORECASE), ""),
+    (re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]|]*)\]\]"), r"\1"),
+    (re.compile(r"\[(?:https?:)?//[^\s\[\]]*\s*([^\[\]]*)\]"), r"\1"),
+    (re.compile(r"https?://\S+|<[^<>]*>|'{2,}"), ""),
+)
+
+
 def _fallback(text: str) -> Sections:
-    """Malformed input the parser could not take: keep plain-looking lines only."""
+    """Regex cleanup line by line, for pages the parser cannot take quickly or at all: prose lines survive,
+    table and heading lines go; no headings are kept."""
     out: Sections = []
     for line in text.split("\n"):
-        if line.lstrip().startswith(("{", "|", "!", "<", "[[", "=")):
+        line = line.strip()
+        if not line or line.startswith(("{|", "|", "!", "=")):
             continue
+        for _ in range(3):  # nested templates, innermost first
+            line = _FALLBACK_STEPS[2][0].sub("", line)
+        for pattern, repl in _FALLBACK_STEPS:
+            line = pattern.sub(repl, line)
         _paragraphs("", line.lstrip("*#:; "), out)
     return out
 
 
+def _too_tangled(text: str) -> bool:
+    """Whether so much markup is left unclosed that parsing could take seconds to minutes."""
+    unclosed = (max(0, text.count("{{") - text.count("}}")) + max(0, text.count("[") - text.count("]"))
+                + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->"))
+                + _unclosed_tags(text))
+    return unclosed * len(text) > TANGLE_BUDGET
+
+
+def _unclosed_tags(text: str) -> int:
+    """Opening tags without a closing tag of the same name, summed over names."""
+    balance: dict[str, int] = {}
+    for closing, name, self_closing in _TAG.findall(text):
+        name = name.lower()
+        if not self_closing and name not in _VOID_TAGS:
+            balance[name] = balance.get(name, 0) + (-1 if closing else 1)
+    return sum(n for n in balance.values() if n > 0)
+
+
 def wikitext_paragraphs(text: str) -> Sections:
     """(heading, paragraph) pairs of an article's wikitext; the lead section has heading ""."""
+    if _too_tangled(text):
+        return _fallback(text)
     try:
         renderer = _Renderer()
         renderer.code(mwparserfromhell.parse(text, skip_style_tags=False))

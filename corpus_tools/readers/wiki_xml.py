@@ -24,12 +24,12 @@ DATASET = "documents"
 SOURCE = "wikipedia"
 
 DEFAULT_HOST = "https://en.wikipedia.org"
-_NAME_PATTERN = re.compile(r"\.xml(?:\.(?:bz2|gz|xz|zst))?$", re.IGNORECASE)
 _REDIRECT = re.compile(r"\s*#redirect\b", re.IGNORECASE)
 
 
 def sniff(path: Path, head: str) -> bool:
-    return bool(_NAME_PATTERN.search(path.name)) or "<mediawiki" in head
+    """A MediaWiki export: its root element opens within the first characters."""
+    return "<mediawiki" in head
 
 
 def _local(tag) -> str:
@@ -109,6 +109,9 @@ def read(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop]:
             for event, elem in events:
                 if root is None:
                     root = elem
+                    if _local(elem.tag) != "mediawiki":
+                        raise InputError(f"{path}: not a MediaWiki XML dump (root element <{_local(elem.tag)}>, "
+                                         "expected <mediawiki>)")
                 if event != "end":
                     continue
                 name = _local(elem.tag)

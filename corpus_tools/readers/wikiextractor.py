@@ -12,7 +12,7 @@ from typing import Any, Iterator, Optional
 
 from corpus_tools.formats import ReadOptions
 from corpus_tools.readers.records import Drop, RawDoc, Reject, snippet
-from corpus_tools.sources import InputError, open_text, iter_lines
+from corpus_tools.sources import InputError, iter_lines, open_text
 
 NAME = "wikiextractor"
 DATASET = "documents"
