@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from corpus_tools.shards import MANIFEST, STATS, OutputError
 from schemas import metadata
-from schemas.validate import read_table, validate
+from schemas.validate import SchemaError, read_table, validate
 
 
 def shard_paths(path: Union[str, Path]) -> list[Path]:
@@ -45,7 +45,10 @@ def summarize(path: Union[str, Path], rows: int = 3, check: bool = True) -> dict
         if not shard.exists():
             raise OutputError(f"{shard}: listed in the manifest but missing")
         table = read_table(shard)
-        meta = validate(table) if check else metadata.decode(table.schema)
+        try:
+            meta = validate(table) if check else metadata.decode(table.schema)
+        except SchemaError as exc:
+            raise SchemaError(f"{shard}: {exc}") from None
         schema = table.schema
         total += table.num_rows
         by_source.update(table.column("source").cast(pa.string()).to_pylist())

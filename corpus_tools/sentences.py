@@ -64,8 +64,29 @@ class SpacySentences:
                 owner.append(i)
         out: list[list[str]] = [[] for _ in paragraphs]
         for i, doc in zip(owner, self.nlp.pipe(pieces, batch_size=256)):
-            out[i].extend(s.text.strip() for s in doc.sents if s.text.strip())
+            out[i].extend(s for s in _sentences(doc) if s)
         return out
+
+
+def _sentences(doc) -> list[str]:
+    """doc.sents with two fixes for quotes and brackets, which the sentencizer cannot tell apart:
+    an opening quote or bracket left at the end of a sentence moves to the next one, and a lower-case
+    dialogue tag after a quoted ? or ! stays in its sentence ("Why?" he asked.)."""
+    starts: list[int] = []
+    for sent in doc.sents:
+        start = sent.start
+        if start > 1:
+            before = doc[start - 1]
+            if (before.is_quote or before.is_left_punct) and not before.whitespace_ and doc[start - 2].whitespace_:
+                start -= 1  # `over. "On` / `over. (On` -> the quote or bracket opens the next sentence
+            elif doc[start].is_lower and before.is_quote and doc[start - 2].text in ("?", "!"):
+                continue
+        if not starts or start > starts[-1]:
+            starts.append(start)
+    if not starts:
+        return []
+    ends = starts[1:] + [len(doc)]
+    return [doc[a:b].text.strip() for a, b in zip(starts, ends)]
 
 
 def _windows(text: str) -> list[str]:

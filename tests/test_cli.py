@@ -1,0 +1,87 @@
+"""The ernie-corpus command line: help that teaches, inspect for people and for scripts."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+from corpus_tools.cli import main
+from corpus_tools.shards import write_table
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def datasets(data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("datasets")
+    assert cli("ingest", data / "dureader", "--out", root / "log", "--quiet").exit_code == 0
+    assert cli("ingest", data / "gutenberg" / "84-0.txt", data / "zhwiki_extracted",
+               "--out", root / "docs", "--quiet").exit_code == 0
+    return root
+
+
+def test_help_lists_commands_formats_and_an_example():
+    top = cli("--help")
+    assert top.exit_code == 0 and "ingest" in top.output and "inspect" in top.output
+    ingest_help = cli("ingest", "--help").output
+    for word in ("wiki-xml", "wikiextractor", "books", "reddit", "sogouq", "--resume", "--overwrite", "Example"):
+        assert word in ingest_help
+
+
+def test_inspect_json_counts_rows_by_source_and_language(datasets):
+    result = cli("inspect", datasets / "docs", "--json", "--rows", "2")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["kind"] == "documents" and summary["rows"] == 65
+    assert summary["by_source"] == {"wikipedia": 64, "books": 1}
+    assert summary["by_lang"] == {"zh": 64, "en": 1}
+    assert len(summary["samples"]) == 2 and summary["samples"][0]["title"].startswith("Frankenstein")
+    assert summary["metadata"]["ernie.schema"] == "documents"
+    assert summary["stats"]["kept"] == 65
+
+
+def test_inspect_shows_records_readably(datasets):
+    docs = cli("inspect", datasets / "docs", "--rows", "1").output
+    assert "Frankenstein" in docs and "§ Letter 1" in docs and "To Mrs. Saville, England." in docs
+    log = cli("inspect", datasets / "log", "--rows", "3").output
+    assert "searchlog" in log and "query: 2017有什么好看的小说" in log and "clicked" in log
+
+
+def test_inspect_a_single_shard_file(datasets):
+    result = cli("inspect", datasets / "log" / "part-00000.arrow", "--json", "--rows", "0")
+    assert json.loads(result.output)["rows"] == 40
+
+
+def test_inspect_rejects_what_is_not_a_dataset(tmp_path):
+    assert cli("inspect", tmp_path / "nothing").exit_code == 1
+    stray = tmp_path / "stray.arrow"
+    write_table(stray, pa.table({"text": ["hello"]}))
+    result = cli("inspect", stray)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == ["error: " + f"{stray}: missing metadata ernie.schema, ernie.schema_version, "
+                                                  "ernie.created_by; not an ernie-corpus shard?"]
+
+
+def test_inspect_validate_catches_a_tampered_shard(datasets, tmp_path):
+    from schemas.validate import read_table
+
+    table = read_table(datasets / "log" / "part-00000.arrow")
+    broken = table.set_column(table.schema.get_field_index("rank"), pa.field("rank", pa.int64()),
+                              table.column("rank").cast(pa.int64()))
+    write_table(tmp_path / "part-00000.arrow", broken)
+    result = cli("inspect", tmp_path / "part-00000.arrow")
+    assert result.exit_code == 1 and "column 'rank' has type int64, expected int32" in result.output
+
+
+def test_console_scripts_are_installed():
+    for script in ("ernie-corpus", "ernie-train"):
+        done = subprocess.run([sys.executable, "-c", f"import sys; from importlib.metadata import entry_points; "
+                               f"ep = entry_points(group='console_scripts')['{script}']; sys.argv = ['{script}', '--help']; ep.load()()"],
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and "Usage:" in done.stdout, done.stderr
