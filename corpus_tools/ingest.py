@@ -40,7 +40,8 @@ class IngestConfig:
     text: TextSettings = field(default_factory=TextSettings)
     read: ReadOptions = field(default_factory=ReadOptions)
     shard_size: int = 5000  # input records per shard: fixes the output layout
-    batch_size: int = 64  # records per unit of work sent to a worker
+    batch_size: int = 64  # records per unit of work sent to a worker (at most) ...
+    batch_chars: int = 1 << 20  # ... and characters: one huge book does not hold a batch of 64
     workers: int = 1  # does not change the output
 
 
@@ -64,7 +65,8 @@ class IngestResult:
 def output_settings(config: IngestConfig) -> dict[str, Any]:
     """The settings that determine the output (not workers): recorded in metadata and manifest."""
     settings = dataclasses.asdict(config)
-    settings.pop("workers")
+    for key in ("workers", "batch_size", "batch_chars"):  # they change the speed, not the output
+        settings.pop(key)
     return settings
 
 
@@ -149,7 +151,7 @@ class _ShardEnd:
 
 def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> Iterator[Union[_Batch, _ShardEnd]]:
     """Cut the record stream into batches and shards by record count alone."""
-    shard, first, count = 0, 0, 0
+    shard, first, count, batch_chars = 0, 0, 0, 0
     batch: list = []
     rejects: list[Reject] = []
     counts: Counter = Counter()
@@ -163,15 +165,16 @@ def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> I
             counts[f"dropped.{item.reason}"] += 1
             continue
         batch.append(item)
+        batch_chars += len(getattr(item, "text", ""))
         count += 1
         progress.records = count
-        if len(batch) == config.batch_size:
+        if len(batch) == config.batch_size or batch_chars >= config.batch_chars:
             yield _Batch(shard, batch)
-            batch = []
+            batch, batch_chars = [], 0
         if count - first == config.shard_size:
             if batch:
                 yield _Batch(shard, batch)
-                batch = []
+                batch, batch_chars = [], 0
             counts["utf8_replaced"] += sources.replacement_count() - replaced
             replaced = sources.replacement_count()
             yield _ShardEnd(shard, (first, count), rejects, counts)

@@ -37,9 +37,11 @@ def _record(row: dict[str, Any], kind: str) -> Panel:
         body = escape(f"query: {row['query']}\ntitle: {row['title']}\nurl:   {row['url']}\nrank {row['rank']}  {label}")
         return Panel(body, title=f"{row['result_id']}  {row['source']}/{row['lang']}", title_align="left")
     lines = []
+    current = ""
     for heading, sentences in list(zip(row["headings"], row["paragraphs"]))[:MAX_PARAGRAPHS]:
-        if heading:
+        if heading and heading != current:
             lines.append(f"[bold]§ {escape(heading)}[/]")
+        current = heading
         lines.extend(f"  [dim]{i}[/] {escape(s)}" for i, s in enumerate(sentences, 1))
     more = len(row["paragraphs"]) - MAX_PARAGRAPHS
     if more > 0:

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from corpus_tools.dedup import DedupConfig
+from corpus_tools.formats import ReadOptions
 from corpus_tools.ingest import IngestConfig, ingest
 from corpus_tools.process import TextSettings
 from corpus_tools.shards import OutputError
@@ -149,3 +150,12 @@ def test_an_article_in_two_extracts_is_kept_once(data, tmp_path):
     assert ids.count("wikipedia:339") == 1
     assert len(ids) == len(set(ids)) == 35 + 27 - 1
     assert result.stats["dedup"]["duplicate_id"] == 1
+
+
+def test_reddit_threads_option_makes_one_document_per_thread(data, tmp_path):
+    result = ingest([data / "reddit"], tmp_path / "threads",
+                    IngestConfig(read=ReadOptions(reddit_threads=True)))
+    table = read_dataset(tmp_path / "threads")
+    assert table.num_rows == result.stats["kept"] > 0
+    assert all(i.startswith("reddit:thread:t3_") for i in table.column("doc_id").to_pylist())
+    assert "[deleted]" not in json.dumps(table.column("paragraphs").to_pylist())
