@@ -8,26 +8,10 @@ from typing import Any, Union
 
 import pyarrow as pa
 
-from corpus_tools.shards import MANIFEST, STATS, OutputError
+from corpus_tools.dataset import open_shard, shard_paths
+from corpus_tools.shards import STATS, OutputError
 from schemas import metadata
-from schemas.validate import SchemaError, read_table, validate
-
-
-def shard_paths(path: Union[str, Path]) -> list[Path]:
-    """The shards of a dataset directory (from its manifest), or a single shard file."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise OutputError(f"{path}: no such dataset directory or shard file")
-    manifest = path / MANIFEST
-    if manifest.exists():
-        names = [e["name"] for e in json.loads(manifest.read_text(encoding="utf-8")).get("shards", [])]
-        return [path / n for n in names]
-    found = sorted(path.glob("*.arrow"))
-    if not found:
-        raise OutputError(f"{path}: no {MANIFEST} and no .arrow shards here")
-    return found
+from schemas.validate import read_table
 
 
 def summarize(path: Union[str, Path], rows: int = 3, check: bool = True) -> dict[str, Any]:
@@ -42,13 +26,11 @@ def summarize(path: Union[str, Path], rows: int = 3, check: bool = True) -> dict
     meta: dict[str, str] = {}
     schema: pa.Schema | None = None
     for shard in paths:
-        if not shard.exists():
-            raise OutputError(f"{shard}: listed in the manifest but missing")
-        table = read_table(shard)
-        try:
-            meta = validate(table) if check else metadata.decode(table.schema)
-        except SchemaError as exc:
-            raise SchemaError(f"{shard}: {exc}") from None
+        if check:
+            table, meta = open_shard(shard)
+        else:
+            table = read_table(shard)
+            meta = metadata.decode(table.schema)
         schema = table.schema
         total += table.num_rows
         by_source.update(table.column("source").cast(pa.string()).to_pylist())

@@ -21,6 +21,11 @@ VOCAB_FINGERPRINT = "ernie.vocab_fingerprint"  # sha256 of vocab.txt
 LABEL_NAMES = "ernie.label_names"          # JSON list
 NUM_CLASSES = "ernie.num_classes"          # integer as text
 LABEL_TABLE = "ernie.label_table"          # JSON: permutation table, marker list, ...
+TASK_ID = "ernie.task_id"                  # integer as text: the task embedding id
+MAX_SEQ_LEN = "ernie.max_seq_len"          # integer as text: no example is longer
+INPUTS = "ernie.inputs"                    # JSON: the input datasets (path, kind, shards with sha256)
+
+TASK_REQUIRED = (TASK, TASK_ID, VOCAB_FINGERPRINT, LABEL_NAMES, NUM_CLASSES, SEED, MAX_SEQ_LEN, BUILD_CONFIG)
 
 REQUIRED = (SCHEMA, SCHEMA_VERSION, CREATED_BY)
 

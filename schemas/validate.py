@@ -8,9 +8,11 @@ from typing import Union
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import documents, metadata, searchlog
+from schemas import documents, metadata, searchlog, tasks
 
-KINDS = {documents.NAME: documents, searchlog.NAME: searchlog}
+DATASETS = {documents.NAME: documents.SCHEMA, searchlog.NAME: searchlog.SCHEMA, **tasks.SCHEMAS}
+VERSIONS = {documents.NAME: documents.VERSION, searchlog.NAME: searchlog.VERSION,
+            **{name: tasks.VERSION for name in tasks.SCHEMAS}}
 
 
 class SchemaError(ValueError):
@@ -19,11 +21,10 @@ class SchemaError(ValueError):
 
 def schema_for(kind: str, meta: dict[str, str] | None = None) -> pa.Schema:
     """The dataset schema of `kind`, with `meta` (ernie.* keys) attached."""
-    if kind not in KINDS:
-        raise SchemaError(f"unknown dataset kind {kind!r} (known: {', '.join(sorted(KINDS))})")
-    base = KINDS[kind]
-    values = {metadata.SCHEMA: kind, metadata.SCHEMA_VERSION: str(base.VERSION), **(meta or {})}
-    return base.SCHEMA.with_metadata(metadata.encode(values))
+    if kind not in DATASETS:
+        raise SchemaError(f"unknown dataset kind {kind!r} (known: {', '.join(sorted(DATASETS))})")
+    values = {metadata.SCHEMA: kind, metadata.SCHEMA_VERSION: str(VERSIONS[kind]), **(meta or {})}
+    return DATASETS[kind].with_metadata(metadata.encode(values))
 
 
 def read_table(path: Union[str, Path]) -> pa.Table:
@@ -32,11 +33,13 @@ def read_table(path: Union[str, Path]) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | None = None) -> dict[str, str]:
+def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | None = None,
+             vocab_fingerprint: str | None = None, vocab_size: int | None = None) -> dict[str, str]:
     """Check a table or shard file against its declared schema; return its ernie.* metadata.
 
     Checks: the required metadata keys, a known kind and version (and `expect` if given),
-    column names and types, non-null columns, and per-kind invariants.
+    column names and types, non-null columns, and per-kind invariants; for task shards also the
+    vocab fingerprint (if given), token ids below `vocab_size`, lengths and label ranges.
     """
     where = f"{data}: " if isinstance(data, (str, Path)) else ""
     table = read_table(data) if isinstance(data, (str, Path)) else data
@@ -47,12 +50,12 @@ def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | Non
     kind = meta[metadata.SCHEMA]
     if expect is not None and kind != expect:
         raise SchemaError(f"{where}is a {kind!r} dataset, expected {expect!r}")
-    if kind not in KINDS:
+    if kind not in DATASETS:
         raise SchemaError(f"{where}unknown dataset kind {kind!r}")
     version = int(meta[metadata.SCHEMA_VERSION])
-    if version != KINDS[kind].VERSION:
-        raise SchemaError(f"{where}{kind} schema version {version}, this release reads {KINDS[kind].VERSION}")
-    want = KINDS[kind].SCHEMA
+    if version != VERSIONS[kind]:
+        raise SchemaError(f"{where}{kind} schema version {version}, this release reads {VERSIONS[kind]}")
+    want = DATASETS[kind]
     if table.schema.names != want.names:
         raise SchemaError(f"{where}columns {table.schema.names} differ from {kind} v{version} {want.names}")
     for field in want:
@@ -66,7 +69,12 @@ def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | Non
             json.loads(meta[metadata.BUILD_CONFIG])
         except json.JSONDecodeError as exc:
             raise SchemaError(f"{where}{metadata.BUILD_CONFIG} is not JSON: {exc}") from None
-    _check_rows(kind, table, where)
+    if kind in tasks.SCHEMAS:
+        from schemas.task_checks import check_task
+
+        check_task(kind, table, meta, where, vocab_fingerprint, vocab_size)
+    else:
+        _check_rows(kind, table, where)
     return meta
 
 

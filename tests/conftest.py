@@ -21,3 +21,66 @@ def data() -> Path:
     if not DATA.is_dir():
         pytest.fail(f"shared sample data not found at {DATA}; set ERNIE_SHARED_DATA")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def docs_en(data, tmp_path_factory) -> Path:
+    """An English documents dataset from real samples: WikiExtractor articles, a Gutenberg book, Reddit."""
+    from corpus_tools.ingest import IngestConfig, ingest
+
+    out = tmp_path_factory.mktemp("docs") / "en"
+    ingest([data / "enwiki_extracted" / "wiki_00.jsonl", data / "gutenberg" / "84-0.txt",
+            data / "reddit" / "pushshift_comments_mixed.jsonl", data / "reddit" / "RS_2017-09_head.jsonl"],
+           out, IngestConfig(shard_size=60))
+    return out
+
+
+@pytest.fixture(scope="session")
+def docs_zh(data, tmp_path_factory) -> Path:
+    """A Chinese documents dataset: zhwiki articles and the first 400 CLUE documents."""
+    from corpus_tools.ingest import IngestConfig, ingest
+
+    folder = tmp_path_factory.mktemp("docs")
+    clue = folder / "clue.txt"
+    lines = (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:400]
+    clue.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = folder / "zh"
+    ingest([data / "zhwiki_extracted" / "wiki_00.jsonl", clue], out, IngestConfig(shard_size=200, text=_t2s()))
+    return out
+
+
+def _t2s():
+    from corpus_tools.process import TextSettings
+
+    return TextSettings(t2s=True)
+
+
+@pytest.fixture(scope="session")
+def searchlog(data, tmp_path_factory) -> Path:
+    """The DuReader search records as a searchlog dataset."""
+    from corpus_tools.ingest import ingest
+
+    out = tmp_path_factory.mktemp("searchlog") / "dureader"
+    ingest([data / "dureader"], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def vocab_en(docs_en, tmp_path_factory) -> Path:
+    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.vocab import train_vocab
+
+    out = tmp_path_factory.mktemp("vocab") / "en"
+    train_vocab(iter_sentences(docs_en), out, vocab_size=6000)
+    return out
+
+
+@pytest.fixture(scope="session")
+def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
+    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.vocab import train_vocab
+    from itertools import chain
+
+    out = tmp_path_factory.mktemp("vocab") / "zh"
+    train_vocab(chain(iter_sentences(docs_zh), iter_sentences(searchlog)), out, vocab_size=6000)
+    return out

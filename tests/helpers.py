@@ -26,3 +26,22 @@ def rejects(out: Path) -> list[dict]:
 def shard_digests(out: Path) -> list[tuple[str, str]]:
     manifest = json.loads((out / "manifest.json").read_text())
     return [(e["name"], e["sha256"]) for e in manifest["shards"]]
+
+
+def build_task(task: str, docs, vocab, out: Path, workers: int = 1, **settings) -> pa.Table:
+    """Build one task into out/<task> and return all its rows (validated on write)."""
+    from corpus_tools.build import build
+    from task_builders.base import BuildSettings
+
+    docs = docs if isinstance(docs, (list, tuple)) else [docs]
+    build([task], list(docs), vocab, out, BuildSettings(**settings), workers=workers, overwrite=True)
+    return read_dataset(out / task)
+
+
+def task_meta(out: Path, task: str) -> dict:
+    """The ernie.* metadata of a built task, JSON values decoded."""
+    from schemas import metadata
+
+    manifest = json.loads((out / task / "manifest.json").read_text())
+    meta = metadata.decode(read_table(out / task / manifest["shards"][0]["name"]).schema)
+    return {k: (json.loads(v) if v[:1] in "[{" else v) for k, v in meta.items()}

@@ -1,0 +1,247 @@
+"""`build`: a documents (or searchlog) dataset + a vocab -> task shards in OUT/<task>/.
+
+Input shard i becomes output shard i; inside it, batches of rows go to worker processes and come
+back in order, so the output is identical for any worker count. Each builder in task_builders/
+is a pure function of its rows, seeded per document."""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterator, Optional, Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpus_tools import __version__
+from corpus_tools.dataset import dataset_kind, open_shard, shard_paths
+from corpus_tools.engine import ordered_map
+from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, shard_is_done, shard_name,
+                                 sha256_file, write_json, write_table)
+from corpus_tools.sources import InputError
+from corpus_tools.stats import merge, nest
+from corpus_tools.vocab import Vocab, load_vocab
+from schemas import metadata, schema_for
+from schemas.tasks import SEQUENCE_TASKS, TASK_IDS, TOKEN_TASKS
+from schemas.validate import read_table, validate
+from task_builders.base import BuildSettings, Context
+
+TASKS = tuple(TASK_IDS)
+LONG_DOC_CHARS = 100_000
+
+
+def builder(task: str) -> ModuleType:
+    if task not in TASK_IDS:
+        raise InputError(f"unknown task {task!r}; choose one of: all, {', '.join(TASKS)}")
+    return importlib.import_module(f"task_builders.{task}")
+
+
+@dataclass
+class BuildProgress:
+    task: str = ""
+    examples: int = 0
+    tokens: int = 0
+    rows_done: int = 0
+    rows_total: int = 0
+
+
+@dataclass
+class TaskResult:
+    task: str
+    out: Optional[Path]
+    stats: dict[str, Any] = field(default_factory=dict)
+    skipped: Optional[str] = None  # why the task was not built
+
+
+@dataclass(frozen=True)
+class _Unit:
+    task: str
+    settings: BuildSettings
+    vocab: str
+    lowercase: bool
+    shard: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class _ShardEnd:
+    index: int
+
+
+def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str, Path], out: Union[str, Path],
+          settings: BuildSettings = BuildSettings(), workers: int = 1, resume: bool = False, overwrite: bool = False,
+          batch_rows: int = 256, progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
+    """Build each task (or every applicable one for ["all"]); returns one result per task."""
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
+    vocab = load_vocab(vocab_path)
+    by_kind: dict[str, list[Path]] = {}
+    for path in docs:
+        by_kind.setdefault(dataset_kind(path), []).append(Path(path))
+    unknown = set(by_kind) - {"documents", "searchlog"}
+    if unknown:
+        raise InputError(f"--docs takes documents or searchlog datasets, not {', '.join(sorted(unknown))}")
+    names = list(TASKS) if tasks == ["all"] else tasks
+    results = []
+    for task in names:
+        module = builder(task)
+        inputs = by_kind.get(module.DATASET, [])
+        if not inputs:
+            if tasks != ["all"]:
+                raise InputError(f"{task} reads a {module.DATASET} dataset; pass one with --docs")
+            results.append(TaskResult(task, None, skipped=f"needs a {module.DATASET} dataset"))
+            continue
+        results.append(_build_task(task, module, inputs, vocab, Path(out) / task, settings, workers, resume,
+                                   overwrite, batch_rows, progress, explicit=tasks != ["all"]))
+    return results
+
+
+def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:
+    shards = []
+    for dataset in inputs:
+        for path in shard_paths(dataset):
+            table, meta = open_shard(path)
+            langs = sorted(set(pc.unique(table.column("lang").cast(pa.string())).to_pylist()))
+            shards.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path),
+                           "langs": langs})
+    return shards
+
+
+def task_settings(module: ModuleType, settings: BuildSettings) -> dict[str, Any]:
+    values = asdict(settings)
+    return {k: values[k] for k in ("max_seq_len", "seed", *module.SETTINGS)}
+
+
+def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers, resume, overwrite,
+                batch_rows, progress, explicit: bool) -> TaskResult:
+    shards = _input_shards(inputs)
+    present = sorted({lang for s in shards for lang in s["langs"]})
+    if not set(present) & set(module.LANGS):
+        reason = f"{task} applies to {'/'.join(module.LANGS)} only; the input is {'/'.join(present) or 'empty'}"
+        if explicit:
+            raise InputError(reason)
+        return TaskResult(task, None, skipped=reason)
+    labels = module.labels(settings)
+    config = {"settings": task_settings(module, settings), "builder": f"{task}_v{module.VERSION}",
+              "vocab": {"path": str(Path(vocab.path).resolve()), "fingerprint": vocab.fingerprint,
+                        "lowercase": vocab.lowercase}}
+    inputs_meta = [{k: s[k] for k in ("path", "rows", "sha256")} for s in shards]
+    meta = {metadata.CREATED_BY: f"ernie-corpus {__version__}", metadata.TASK: f"{task}_v{module.VERSION}",
+            metadata.TASK_ID: str(TASK_IDS[task]), metadata.VOCAB_FINGERPRINT: vocab.fingerprint,
+            metadata.LABEL_NAMES: labels.names, metadata.NUM_CLASSES: str(labels.num_classes),
+            metadata.SEED: str(settings.seed), metadata.MAX_SEQ_LEN: str(settings.max_seq_len),
+            metadata.BUILD_CONFIG: config, metadata.INPUTS: inputs_meta}
+    if labels.table is not None:
+        meta[metadata.LABEL_TABLE] = labels.table
+    previous = prepare_output(out, overwrite, resume)
+    if previous is not None:
+        if previous.get("vocab_fingerprint") != vocab.fingerprint:
+            raise OutputError(f"{out}: its shards were built with vocab {str(previous.get('vocab_fingerprint'))[:12]}…, "
+                              f"not {vocab.fingerprint[:12]}… ({vocab.path}); use the same vocab or --overwrite")
+        if previous.get("config") != json.loads(json.dumps(config)) or previous.get("inputs") != inputs_meta:
+            raise OutputError(f"{out}: was built from other inputs or settings; use --overwrite to rebuild")
+    done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
+    manifest = {"kind": task, "task": f"{task}_v{module.VERSION}", "created_by": meta[metadata.CREATED_BY],
+                "vocab_fingerprint": vocab.fingerprint, "config": config, "inputs": inputs_meta,
+                "complete": False, "shards": []}
+    write_json(out / MANIFEST, manifest)
+    schema = schema_for(task, meta)
+    state = BuildProgress(task=task, rows_total=sum(s["rows"] for s in shards))
+    started = time.monotonic()
+
+    def units() -> Iterator[Union[_Unit, _ShardEnd]]:
+        for index, shard in enumerate(shards):
+            if shard_name(index) not in done:
+                for start in range(0, shard["rows"], batch_rows):
+                    yield _Unit(task, settings, str(vocab.path), vocab.lowercase, shard["path"], start,
+                                min(shard["rows"], start + batch_rows))
+            yield _ShardEnd(index)
+
+    columns: dict[str, list] = {}
+    counts: Counter = Counter()
+    for item, result in ordered_map(_run_unit, units(), workers, is_work=lambda i: isinstance(i, _Unit)):
+        if isinstance(item, _Unit):
+            part, part_counts = result
+            for name, values in part.items():
+                columns.setdefault(name, []).extend(values)
+            counts.update(part_counts)
+            state.rows_done += item.stop - item.start
+            state.examples += len(part.get("input_ids", []))
+            state.tokens += sum(map(len, part.get("input_ids", [])))
+            if progress:
+                progress(state)
+            continue
+        name = shard_name(item.index)
+        if name in done:
+            entry = done[name]
+            state.rows_done += shards[item.index]["rows"]
+        else:
+            table = pa.Table.from_pydict(columns, schema=schema) if columns else schema.empty_table()
+            validate(table, vocab_size=vocab.size)
+            counts.update(_label_counts(task, table, labels.names))
+            counts["examples"] += table.num_rows
+            counts["tokens"] += sum(map(len, columns.get("input_ids", [])))
+            entry = write_table(out / name, table)
+            entry["stats"] = dict(sorted(counts.items()))
+        manifest["shards"].append(entry)
+        write_json(out / MANIFEST, manifest)
+        columns, counts = {}, Counter()
+    stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats.update({"task": manifest["task"], "shards": len(manifest["shards"]),
+                  "seconds": round(time.monotonic() - started, 3), "num_classes": labels.num_classes})
+    write_json(out / STATS, stats)
+    manifest["complete"] = True
+    write_json(out / MANIFEST, manifest)
+    return TaskResult(task, out, stats)
+
+
+def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:
+    """label.<name> histogram: sequence label, token labels (0/1), or knowledge spans."""
+    counts: Counter = Counter()
+    if task in SEQUENCE_TASKS:
+        for value, n in Counter(table.column("label").to_pylist()).items():
+            counts[f"label.{names[value]}"] += n
+    elif task in TOKEN_TASKS:
+        flat = pc.list_flatten(table.column("labels"))
+        for value, n in Counter(flat.to_pylist()).items():
+            if value >= 0:
+                counts[f"label.{names[value]}"] += n
+    else:
+        counts["label.phrase_spans"] += len(pc.list_flatten(table.column("phrase_spans")))
+        for label in pc.list_flatten(table.column("entity_spans")).field("label").to_pylist():
+            counts[f"label.entity_{label}"] += 1
+    return counts
+
+
+@lru_cache(maxsize=4)
+def _context(task: str, settings: BuildSettings, vocab_path: str, lowercase: bool) -> tuple[ModuleType, Context]:
+    """Per process: the vocab, the builder and its heavy resources, loaded once."""
+    module = builder(task)
+    resources = module.setup(settings) if hasattr(module, "setup") else None
+    return module, Context(task, load_vocab(vocab_path, lowercase), settings, resources)
+
+
+def _run_unit(unit: _Unit) -> tuple[dict[str, list], Counter]:
+    module, ctx = _context(unit.task, unit.settings, unit.vocab, unit.lowercase)
+    table = read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
+    counts: Counter = Counter({"rows": table.num_rows})
+    langs = table.column("lang").cast(pa.string())
+    keep = pc.is_in(langs, pa.array(module.LANGS))
+    for lang, n in Counter(pc.filter(langs, pc.invert(keep)).to_pylist()).items():
+        counts[f"skipped.lang_{lang}"] += n
+    table = table.filter(keep)
+    if module.DATASET == "documents" and table.num_rows:
+        docs = table.column("paragraphs").to_pylist()
+        nonempty = [any(paragraph for paragraph in doc) for doc in docs]
+        counts["dropped.empty_doc"] += nonempty.count(False)
+        counts["long_docs"] += sum(sum(len(s) for p in doc for s in p) > LONG_DOC_CHARS for doc in docs)
+        table = table.filter(pa.array(nonempty, pa.bool_()))
+    output = module.build(table, ctx)
+    counts.update(output.counts)
+    return output.columns, counts

@@ -1,0 +1,75 @@
+"""Turning sentences into `[CLS] ... [SEP] ...` examples that never exceed max_seq_len.
+
+Truncation rules (the README repeats them):
+- single-segment tasks pack whole consecutive sentences up to max_seq_len - 2 tokens; a sentence
+  longer than that is cut into pieces of that size (never dropped);
+- pair tasks (A, B) cut the longer side first, from its end, until both fit with 3 specials;
+- multi-segment tasks (sentence_reorder) build their span from whole sentences that fit and cut
+  a first sentence that alone is too long.
+"""
+from __future__ import annotations
+
+from tokenizers import Encoding
+
+
+def encode(ctx, texts: list[str]) -> list[Encoding]:
+    """Word pieces of each text, without special tokens (offsets index into the text)."""
+    return ctx.vocab.tokenizer.encode_batch(texts, add_special_tokens=False)
+
+
+def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
+    """[CLS] ids [SEP] with token types all 0."""
+    return [ctx.cls, *ids, ctx.sep], [0] * (len(ids) + 2)
+
+
+def pair(ctx, a: list[int], b: list[int]) -> tuple[list[int], list[int]]:
+    """[CLS] a [SEP] b [SEP], the longer side cut first to fit max_seq_len; types 0 then 1."""
+    budget = ctx.settings.max_seq_len - 3
+    a, b = list(a), list(b)
+    while len(a) + len(b) > budget:
+        if len(a) >= len(b):
+            a.pop()
+        else:
+            b.pop()
+    return [ctx.cls, *a, ctx.sep, *b, ctx.sep], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+
+
+def segments(ctx, parts: list[list[int]]) -> tuple[list[int], list[int]]:
+    """[CLS] p0 [SEP] p1 [SEP] ... with token types alternating 0/1 per segment (must fit)."""
+    ids, types = [ctx.cls], [0]
+    for i, part in enumerate(parts):
+        ids += [*part, ctx.sep]
+        types += [i % 2] * (len(part) + 1)
+    assert len(ids) <= ctx.settings.max_seq_len
+    return ids, types
+
+
+def pack(lengths: list[int], budget: int) -> list[list[int]]:
+    """Group consecutive sentence indices so each group's tokens fit `budget`. A sentence longer
+    than the budget is a group of its own (the caller cuts it with `pieces`)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for i, length in enumerate(lengths):
+        if current and used + length > budget:
+            groups.append(current)
+            current, used = [], 0
+        current.append(i)
+        used += length
+    if current:
+        groups.append(current)
+    return groups
+
+
+def pieces(values: list, size: int) -> list[list]:
+    """Cut a list into consecutive pieces of at most `size`."""
+    return [values[i : i + size] for i in range(0, len(values), size)] or [[]]
+
+
+def word_starts(encoding: Encoding) -> list[bool]:
+    """True at the first word piece of every pre-tokenized word."""
+    starts, previous = [], None
+    for word in encoding.word_ids:
+        starts.append(word is not None and word != previous)
+        previous = word
+    return starts
