@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
 from corpus_tools.formats import ReadOptions
-from corpus_tools.readers.jsonl import first_line, iter_objects, sniff_keys
-from corpus_tools.readers.records import Reject, SearchRecord, snippet
-from corpus_tools.sources import iter_lines, read_head
+from corpus_tools.readers.jsonlines import first_line, iter_objects, sniff_keys
+from corpus_tools.readers.records import Reject, SearchRecord, nonblank_lines, snippet
+from corpus_tools.sources import read_head
 
 NAME = "clicklog"
 DATASET = "searchlog"
@@ -77,12 +77,9 @@ def read(path: Path, options: ReadOptions) -> Iterator[Union[SearchRecord, Rejec
 
 def _tsv_rows(path: Path, options: ReadOptions) -> Iterator[tuple[int, str, Union[dict[str, Any], Reject]]]:
     header: Optional[list[str]] = None
-    for number, line in iter_lines(path, options.max_line_chars):
-        if line is None:
-            yield number, "", Reject(origin=f"{path}:{number}", reason="line_too_long",
-                                     detail=f"line longer than {options.max_line_chars:,} characters")
-            continue
-        if not line.strip():
+    for number, line in nonblank_lines(path, options.max_line_chars):
+        if isinstance(line, Reject):
+            yield number, "", line
             continue
         cells = line.split("\t")
         if header is None:

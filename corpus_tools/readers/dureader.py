@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from corpus_tools.formats import ReadOptions
-from corpus_tools.readers.jsonl import iter_objects, sniff_keys
+from corpus_tools.readers.jsonlines import iter_objects, sniff_keys
 from corpus_tools.readers.records import Drop, Reject, SearchRecord, snippet
 
 NAME = "dureader"

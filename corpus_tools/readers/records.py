@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Iterator, Optional, Union
+
+from corpus_tools.sources import iter_lines
 
 MARKUPS = ("wikitext", "book", "markdown", "lines", "blocks")
 
@@ -66,3 +69,18 @@ SNIPPET_CHARS = 200
 
 def snippet(text: str) -> str:
     return text[:SNIPPET_CHARS]
+
+
+def line_too_long(path: Path, number: int, limit: int) -> Reject:
+    """The Reject for line `number` of `path`, longer than `limit` characters."""
+    return Reject(origin=f"{path}:{number}", reason="line_too_long", detail=f"line longer than {limit:,} characters")
+
+
+def nonblank_lines(path: Path, limit: int) -> Iterator[tuple[int, Union[str, Reject]]]:
+    """(line number, line) for every non-blank line of `path`; a line over `limit` characters comes as
+    its line_too_long Reject instead."""
+    for number, line in iter_lines(path, limit):
+        if line is None:
+            yield number, line_too_long(path, number, limit)
+        elif line.strip():
+            yield number, line

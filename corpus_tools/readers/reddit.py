@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from corpus_tools.readers.records import Drop, RawDoc, Reject, snippet
-from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS, iter_lines
+from corpus_tools.readers.records import Drop, RawDoc, Reject, nonblank_lines, snippet
+from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS
 
 NAME = "reddit"
 DATASET = "documents"
@@ -106,13 +106,11 @@ def read(path: Path, options: object = None, keep_empty_submissions: Optional[bo
     max_chars = getattr(options, "max_line_chars", DEFAULT_MAX_LINE_CHARS)
     if keep_empty_submissions is None:
         keep_empty_submissions = bool(getattr(options, "reddit_threads", False))
-    for number, line in iter_lines(path, max_chars):
+    for number, line in nonblank_lines(path, max_chars):
+        if isinstance(line, Reject):
+            yield line
+            continue
         origin = f"{path}:{number}"
-        if line is None:
-            yield Reject(origin, "line_too_long", f"line longer than {max_chars:,} characters")
-            continue
-        if not line.strip():
-            continue
         try:
             record = json.loads(line)
         except ValueError as exc:

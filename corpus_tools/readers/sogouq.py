@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from corpus_tools.formats import ReadOptions
-from corpus_tools.readers.records import Drop, Reject, SearchRecord, snippet
+from corpus_tools.readers.records import Drop, Reject, SearchRecord, nonblank_lines, snippet
 from corpus_tools.sources import InputError, iter_lines
 
 NAME = "sogouq"
@@ -60,14 +60,11 @@ def read(path: Path, options: ReadOptions) -> Iterator[Union[SearchRecord, Rejec
 
 
 def _read(path: Path, options: ReadOptions, titles: dict[str, str]) -> Iterator[Union[SearchRecord, Reject, Drop]]:
-    for number, line in iter_lines(path, options.max_line_chars):
+    for number, line in nonblank_lines(path, options.max_line_chars):
+        if isinstance(line, Reject):
+            yield line
+            continue
         origin = f"{path}:{number}"
-        if line is None:
-            yield Reject(origin=origin, reason="line_too_long",
-                         detail=f"line longer than {options.max_line_chars:,} characters")
-            continue
-        if not line.strip():
-            continue
         match = FIELDS.match(line)
         if not match or int(match.group(4)) < 1:
             yield Reject(origin=origin, reason="malformed_line",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator, Union
 
 from corpus_tools.formats import ReadOptions
-from corpus_tools.readers.records import RawDoc, Reject
+from corpus_tools.readers.records import RawDoc, Reject, line_too_long
 from corpus_tools.sources import InputError, iter_lines
 
 NAME = "text"
@@ -43,8 +43,7 @@ def _read(path: Path, options: ReadOptions) -> Iterator[Union[RawDoc, Reject]]:
             if block:
                 yield doc(start, "\n".join(block))
                 block = []
-            yield Reject(origin=f"{path}:{number}", reason="line_too_long",
-                         detail=f"line longer than {options.max_line_chars:,} characters")
+            yield line_too_long(path, number, options.max_line_chars)
             continue
         if not line.strip():
             if block:

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from corpus_tools.formats import ReadOptions
-from corpus_tools.readers.records import Drop, RawDoc, Reject, snippet
-from corpus_tools.sources import InputError, iter_lines, open_text
+from corpus_tools.readers.jsonlines import first_line, iter_objects
+from corpus_tools.readers.records import Drop, RawDoc, Reject, line_too_long, snippet
+from corpus_tools.sources import iter_lines, open_text
 
 NAME = "wikiextractor"
 DATASET = "documents"
 SOURCE = "wikipedia"
 
-SNIFF_LINE_CHARS = 1 << 22  # how far sniffing reads a first JSON line the head cut short
 KEYS = ("id", "title", "text")
 _DOC_OPEN = re.compile(r"^<doc\s(?P<attrs>.*)>\s*$")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
@@ -27,28 +27,8 @@ _KEY_PREFIX = re.compile(r'^\s*\{\s*"id"\s*:')
 _ESCAPED = re.compile(r"&(?:amp|lt|gt|quot|#x27|#39);")
 
 
-def _first_line(path: Path, head: str) -> tuple[str, bool]:
-    """The first non-blank line and whether it is whole (read further from `path` if the head cut it)."""
-    lines = head.split("\n")
-    for i, line in enumerate(lines):
-        if line.strip():
-            if i < len(lines) - 1:
-                return line, True
-            break
-    else:
-        return "", True
-    try:
-        with open_text(path) as fh:
-            while line := fh.readline(SNIFF_LINE_CHARS):
-                if line.strip():
-                    return line.rstrip("\n"), line.endswith("\n") or len(line) < SNIFF_LINE_CHARS
-    except (InputError, OSError):
-        pass
-    return lines[i], False
-
-
 def sniff(path: Path, head: str) -> bool:
-    line, whole = _first_line(path, head)
+    line, whole = first_line(path, head, head_line_at_eof=True)
     line = line.lstrip("\ufeff").strip()
     if line.startswith("<doc "):
         return True
@@ -86,28 +66,17 @@ def _doc(path: Path, line_no: int, record: dict[str, Any]) -> RawDoc | Drop:
     )
 
 
-def _json_record(path: Path, n: int, line: str) -> RawDoc | Drop | Reject:
-    origin = f"{path}:{n}"
-    try:
-        record = json.loads(line)
-    except ValueError as exc:
-        detail = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return Reject(origin, "malformed_json", detail, snippet(line))
-    if not isinstance(record, dict):
-        return Reject(origin, "malformed_json", f"expected a JSON object, got {type(record).__name__}", snippet(line))
+def _json_record(path: Path, n: int, line: str, record: dict[str, Any]) -> RawDoc | Drop | Reject:
     missing = [key for key in ("id", "text") if key not in record]
     if missing or not isinstance(record["text"], str):
         what = ", ".join(missing) if missing else "text (not a string)"
-        return Reject(origin, "missing_field", f"no usable field: {what}", snippet(line))
+        return Reject(f"{path}:{n}", "missing_field", f"no usable field: {what}", snippet(line))
     return _doc(path, n, record)
 
 
 def _read_json(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop | Reject]:
-    for n, line in iter_lines(path, options.max_line_chars):
-        if line is None:
-            yield Reject(f"{path}:{n}", "line_too_long", f"line longer than {options.max_line_chars:,} characters")
-        elif line.strip():
-            yield _json_record(path, n, line)
+    for n, line, record in iter_objects(path, options):
+        yield record if isinstance(record, Reject) else _json_record(path, n, line, record)
 
 
 def _read_docs(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop | Reject]:
@@ -116,7 +85,7 @@ def _read_docs(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop | Rej
     body: list[str] = []
     for n, line in iter_lines(path, options.max_line_chars):
         if line is None:  # one paragraph lost; the rest of the document is kept
-            yield Reject(f"{path}:{n}", "line_too_long", f"line longer than {options.max_line_chars:,} characters")
+            yield line_too_long(path, n, options.max_line_chars)
             continue
         opening = _DOC_OPEN.match(line)
         if opening:
