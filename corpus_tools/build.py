@@ -241,6 +241,7 @@ def _run_unit(unit: _Unit) -> tuple[dict[str, list], Counter]:
         nonempty = [any(paragraph for paragraph in doc) for doc in docs]
         counts["dropped.empty_doc"] += nonempty.count(False)
         counts["long_docs"] += sum(sum(len(s) for p in doc for s in p) > LONG_DOC_CHARS for doc in docs)
+        counts = +counts  # drop zero counters
         table = table.filter(pa.array(nonempty, pa.bool_()))
     output = module.build(table, ctx)
     counts.update(output.counts)

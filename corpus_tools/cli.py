@@ -55,7 +55,15 @@ def main() -> None:
 
     \b
     ingest   raw dumps -> a documents (or searchlog) dataset of Arrow shards
-    inspect  show what a dataset holds
+    vocab    documents -> a WordPiece vocab (tokenizer.json + vocab.txt)
+    build    documents + vocab -> task shards for the seven pre-training tasks
+    inspect  show what a dataset or task holds
+
+    \b
+    ernie-corpus ingest ../shared/data/enwiki_xml --out data/docs
+    ernie-corpus vocab data/docs --out data/vocab --vocab-size 30000
+    ernie-corpus build --task all --docs data/docs --vocab data/vocab --out data/tasks
+    ernie-corpus inspect data/tasks/sentence_reorder
     """
 
 
@@ -161,26 +169,149 @@ def _print_summary(result) -> None:
 
 
 @main.command()
+@click.argument("docs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output vocab directory.")
+@click.option("--vocab-size", type=click.IntRange(100), default=30000, show_default=True)
+@click.option("--cased", is_flag=True, help="Keep case (default: lower-cased, accents stripped, as BERT uncased).")
+@click.option("--min-frequency", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing vocab directory.")
+def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
+    """Train a BERT WordPiece vocab on documents datasets (DOCS...).
+
+    English, Chinese (every CJK character its own word, as in BERT-Chinese) and mixed corpora.
+    Writes tokenizer.json, vocab.txt and vocab.json (with the sha256 fingerprint every task
+    shard records). `build` also takes an existing BERT/ERNIE vocab.txt instead.
+    """
+    from itertools import chain
+
+    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.vocab import train_vocab
+
+    with err.status("training WordPiece vocab"):
+        result = train_vocab(chain.from_iterable(iter_sentences(d) for d in docs), out_dir, vocab_size=vocab_size,
+                             cased=cased, min_frequency=min_frequency, overwrite=overwrite,
+                             source={"docs": [str(Path(d).resolve()) for d in docs]})
+    err.print(f"vocab: {result.size:,} tokens, {'lower-cased' if result.lowercase else 'cased'}, "
+              f"fingerprint {result.fingerprint[:16]}… -> {out_dir}")
+
+
+@main.command()
+@click.option("--task", "tasks", multiple=True, required=True, metavar="NAME|all",
+              help="A task to build (repeatable), or `all` for every task that applies to the input.")
+@click.option("--docs", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="A documents dataset (a searchlog dataset for ir_relevance); repeatable.")
+@click.option("--vocab", "vocab_path", required=True, type=click.Path(path_type=Path),
+              help="A vocab directory from `ernie-corpus vocab`, or a BERT/ERNIE vocab.txt.")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Shards go to OUT/<task>/.")
+@click.option("--max-seq-len", type=click.IntRange(16, 8192), default=512, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes. The output is identical for any value.")
+@click.option("--resume", is_flag=True, help="Keep finished shards (the vocab and settings must be the same).")
+@click.option("--overwrite", is_flag=True, help="Replace existing task directories.")
+@click.option("--max-segments", type=click.IntRange(1, 6), default=3, show_default=True,
+              help="sentence_reorder: at most m segments, giving sum n! classes (m=3: 9).")
+@click.option("--markers", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="discourse_relation: a marker list (one per line) replacing the shipped en/zh lists.")
+@click.option("--spacy-model", default="en_core_web_sm", show_default=True,
+              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks.")
+@click.option("--hanlp-model", type=click.Path(exists=True, file_okay=False), default=None,
+              help="knowledge_masking (zh): a local HanLP NER model directory (default: jieba posseg).")
+@click.option("--negatives-per-query", type=click.IntRange(0), default=1, show_default=True,
+              help="ir_relevance: random titles of other queries per query (label 2).")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, resume, overwrite, max_segments, markers,
+          spacy_model, hanlp_model, negatives_per_query, quiet) -> None:
+    """Build ERNIE 2.0 task shards: OUT/<task>/part-NNNNN.arrow + manifest.json + stats.json.
+
+    \b
+    Tasks (labels; the metadata of every shard carries names, class counts and tables):
+      knowledge_masking   word boundaries, phrase and entity spans (masking is dynamic)
+      capitalization      is each word capitalized? (en only; input lower-cased)
+      token_document      does each word occur in another segment of its document?
+      sentence_reorder    permutation class of shuffled segments, sum_{n<=m} n! classes
+      sentence_distance   0 adjacent, 1 same document, 2 other document
+      discourse_relation  the discourse marker stripped from the second sentence
+      ir_relevance        0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)
+
+    \b
+    Example:
+      ernie-corpus build --task all --docs data/docs --docs data/searchlog --vocab data/vocab --out data/tasks
+    """
+    from corpus_tools.build import TASKS, build as run_build
+    from task_builders.base import BuildSettings
+
+    names = list(dict.fromkeys(tasks))
+    if "all" in names and len(names) > 1:
+        raise click.UsageError("--task all builds every task; do not combine it with task names")
+    unknown = [t for t in names if t != "all" and t not in TASKS]
+    if unknown:
+        raise click.UsageError(f"unknown task {unknown[0]!r}; choose from all, {', '.join(TASKS)}")
+    settings = BuildSettings(max_seq_len=max_seq_len, seed=seed, max_segments=max_segments, markers=markers,
+                             spacy_model=spacy_model, hanlp_model=hanlp_model, negatives_per_query=negatives_per_query)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=err, disable=quiet, auto_refresh=False) as bar:
+        bars: dict[str, tuple[int, float]] = {}
+        last = [0.0]
+
+        def update(p) -> None:
+            if p.task not in bars:
+                bars[p.task] = (bar.add_task(p.task, total=p.rows_total or None, info=""), time.monotonic())
+            task_bar, since = bars[p.task]
+            seconds = max(time.monotonic() - since, 1e-6)
+            bar.update(task_bar, completed=p.rows_done,
+                       info=f"{p.examples:,} examples  {p.examples / seconds:,.0f} ex/s  {p.tokens / seconds:,.0f} tok/s")
+            now = time.monotonic()
+            if now - last[0] > 0.1 or p.rows_done == p.rows_total:
+                bar.refresh()
+                last[0] = now
+
+        results = run_build(names, list(docs), vocab_path, out_dir, settings, workers=workers, resume=resume,
+                            overwrite=overwrite, progress=update)
+    if not quiet:
+        table = Table(title=f"tasks -> {out_dir}")
+        for column in ("task", "examples", "labels", "dropped / skipped"):
+            table.add_column(column)
+        for r in results:
+            if r.skipped:
+                table.add_row(r.task, "-", "-", f"skipped: {r.skipped}")
+                continue
+            labels = ", ".join(f"{k} {v:,}" for k, v in list(r.stats.get("label", {}).items())[:6])
+            dropped = ", ".join(f"{k} {v:,}" for group in ("dropped", "skipped")
+                                for k, v in r.stats.get(group, {}).items())
+            table.add_row(r.task, f"{r.stats.get('examples', 0):,}", labels, dropped)
+        err.print(table)
+
+
+@main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--rows", type=click.IntRange(0), default=3, show_default=True, help="Sample records to show.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--validate/--no-validate", "check", default=True, show_default=True,
-              help="Check every shard against its schema.")
-def inspect(path, rows, as_json, check) -> None:
-    """Show a dataset's schema, metadata, counts by source and language, and sample records.
+              help="Check every shard: schema, metadata, vocab fingerprint, label and id ranges.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Task shards: the vocab to decode with and check against (default: the one recorded).")
+def inspect(path, rows, as_json, check, vocab_path) -> None:
+    """Show what a dataset holds: schema, metadata, counts and sample records.
 
-    PATH is a dataset directory or one .arrow shard. Shards also open directly with
-    pyarrow (pa.ipc.open_file), polars (pl.read_ipc) or datasets.Dataset.from_file.
+    PATH is a dataset directory (documents, searchlog or one task) or one .arrow shard. For
+    task shards the examples are decoded: spans bracketed, permutations decoded, markers named,
+    labels spelled out, with label histograms. Shards also open directly with pyarrow
+    (pa.ipc.open_file), polars (pl.read_ipc) or datasets.Dataset.from_file.
     """
+    from corpus_tools.dataset import dataset_kind
     from corpus_tools.inspect import summarize
+    from corpus_tools.inspect_tasks import summarize_task
+    from corpus_tools.render import render_summary, render_task
 
-    summary = summarize(path, rows=rows, check=check)
+    is_task = dataset_kind(path) not in ("documents", "searchlog")
+    summary = summarize_task(path, rows, check, vocab_path) if is_task else summarize(path, rows=rows, check=check)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-        return
-    from corpus_tools.render import render_summary
-
-    render_summary(out, summary)
+    elif is_task:
+        render_task(out, summary)
+    else:
+        render_summary(out, summary)
 
 
 if __name__ == "__main__":

@@ -48,3 +48,27 @@ def _record(row: dict[str, Any], kind: str) -> Panel:
         lines.append(f"[dim]... {more} more paragraphs[/]")
     return Panel("\n".join(lines), title=f"{escape(row['title'] or '(untitled)')}  [dim]{escape(row['doc_id'])}  {row['source']}/{row['lang']}[/]",
                  title_align="left")
+
+
+def render_task(console: Console, summary: dict[str, Any]) -> None:
+    head = Table(show_header=False, title=f"{summary['task']} (schema v{summary['schema_version']})  {summary['path']}")
+    head.add_row("shards", str(summary["shards"]))
+    head.add_row("examples", f"{summary['rows']:,}  ({summary['tokens']:,} tokens)")
+    head.add_row("classes", str(summary["num_classes"]))
+    total = sum(summary["labels"].values()) or 1
+    bars = [f"{escape(name):<24} {count:>8,}  {'█' * round(30 * count / total)}"
+            for name, count in list(summary["labels"].items())[:20]]
+    head.add_row("labels", "\n".join(bars))
+    head.add_row("vocab", escape(summary["vocab"] or "not found: pass --vocab to decode tokens"))
+    for key in ("ernie.vocab_fingerprint", "ernie.seed", "ernie.max_seq_len", "ernie.task_id"):
+        head.add_row(key, summary["metadata"].get(key, ""))
+    stats = summary.get("stats") or {}
+    for group in ("dropped", "skipped", "fallback"):
+        if stats.get(group):
+            head.add_row(group, ", ".join(f"{k} {v:,}" for k, v in stats[group].items()))
+    console.print(head)
+    for example in summary["samples"]:
+        lines = [f"[bold]{escape(k)}[/]: {escape(json.dumps(v, ensure_ascii=False) if isinstance(v, list) else str(v))}"
+                 for k, v in example.items() if k not in ("doc_id", "length")]
+        console.print(Panel("\n".join(lines), title=f"{escape(example['doc_id'])}  {example['length']} tokens",
+                            title_align="left"))
