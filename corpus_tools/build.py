@@ -99,7 +99,19 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
             continue
         results.append(_build_task(task, module, inputs, vocab, Path(out) / task, settings, workers, resume,
                                    overwrite, batch_rows, progress, explicit=tasks != ["all"]))
+    _write_summary(Path(out), results)
     return results
+
+
+def _write_summary(out: Path, results: list[TaskResult]) -> None:
+    """OUT/stats.json: every task asked for, with its example count or the reason it was skipped."""
+    path = out / STATS
+    summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"tasks": {}}
+    for r in results:
+        summary["tasks"][r.task] = ({"skipped": r.skipped} if r.skipped else
+                                    {"examples": r.stats.get("examples", 0), "path": str(r.out)})
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(path, summary)
 
 
 def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:

@@ -297,7 +297,7 @@ def inspect(path, rows, as_json, check, vocab_path) -> None:
     PATH is a dataset directory (documents, searchlog or one task) or one .arrow shard. For
     task shards the examples are decoded: spans bracketed, permutations decoded, markers named,
     labels spelled out, with label histograms. Shards also open directly with pyarrow
-    (pa.ipc.open_file), polars (pl.read_ipc) or datasets.Dataset.from_file.
+    (pa.ipc.open_stream), polars (pl.read_ipc_stream) or datasets.Dataset.from_file.
     """
     from corpus_tools.dataset import dataset_kind
     from corpus_tools.inspect import summarize

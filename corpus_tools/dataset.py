@@ -47,8 +47,7 @@ def dataset_kind(path: Union[str, Path]) -> str:
     paths = shard_paths(path)
     if not paths:
         raise OutputError(f"{path}: the dataset has no shards")
-    with pa.memory_map(str(paths[0])) as source:
-        schema = pa.ipc.open_file(source).schema
+    schema = read_table(paths[0]).schema
     kind = metadata.decode(schema).get(metadata.SCHEMA)
     if kind is None:
         raise SchemaError(f"{paths[0]}: missing metadata {metadata.SCHEMA}; not an ernie-corpus shard?")

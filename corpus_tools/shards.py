@@ -31,9 +31,12 @@ def _fsync_rename(tmp: Path, path: Path) -> None:
 
 
 def write_table(path: Path, table: pa.Table) -> dict[str, Any]:
-    """Write an Arrow IPC file atomically; return its rows, bytes and sha256."""
+    """Write an Arrow IPC stream atomically; return its rows, bytes and sha256.
+
+    The IPC stream format is what HF datasets memory-maps (Dataset.from_file), and what
+    pa.ipc.open_stream and pl.read_ipc_stream read."""
     tmp = path.with_name(path.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=4096)
     _fsync_rename(tmp, path)
     return {"name": path.name, "rows": table.num_rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}

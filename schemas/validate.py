@@ -28,9 +28,13 @@ def schema_for(kind: str, meta: dict[str, str] | None = None) -> pa.Schema:
 
 
 def read_table(path: Union[str, Path]) -> pa.Table:
-    """Memory-map one Arrow IPC shard."""
+    """Memory-map one Arrow IPC shard (stream format, as written; the file format is read too)."""
     with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
+        try:
+            return pa.ipc.open_stream(source).read_all()
+        except pa.ArrowInvalid:
+            source.seek(0)
+            return pa.ipc.open_file(source).read_all()
 
 
 def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | None = None,

@@ -99,7 +99,7 @@ def test_shards_open_with_pyarrow_and_polars_and_validate(data, tmp_path):
     out = tmp_path / "out"
     ingest([data / "zhwiki_extracted" / "wiki_00.jsonl"], out, IngestConfig(shard_size=20))
     table = read_dataset(out)
-    frame = pl.concat([pl.read_ipc(p) for p in sorted(out.glob("part-*.arrow"))])
+    frame = pl.concat([pl.read_ipc_stream(p) for p in sorted(out.glob("part-*.arrow"))])
     assert frame.height == table.num_rows == stats(out)["kept"]
     assert frame["doc_id"].to_list() == table.column("doc_id").to_pylist()
     meta = validate(out / "part-00000.arrow", expect="documents")
