@@ -175,17 +175,16 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
                                 min(shard["rows"], start + batch_rows))
             yield _ShardEnd(index)
 
-    columns: dict[str, list] = {}
+    parts: list[pa.Table] = []
     counts: Counter = Counter()
     for item, result in ordered_map(_run_unit, units(), workers, is_work=lambda i: isinstance(i, _Unit)):
         if isinstance(item, _Unit):
             part, part_counts = result
-            for name, values in part.items():
-                columns.setdefault(name, []).extend(values)
+            parts.append(part)
             counts.update(part_counts)
             state.rows_done += item.stop - item.start
-            state.examples += len(part.get("input_ids", []))
-            state.tokens += sum(map(len, part.get("input_ids", [])))
+            state.examples += part.num_rows
+            state.tokens += part_counts["tokens"]
             if progress:
                 progress(state)
             continue
@@ -194,16 +193,16 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
             entry = done[name]
             state.rows_done += shards[item.index]["rows"]
         else:
-            table = pa.Table.from_pydict(columns, schema=schema) if columns else schema.empty_table()
+            table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
             validate(table, vocab_size=vocab.size)
             counts.update(_label_counts(task, table, labels.names))
             counts["examples"] += table.num_rows
-            counts["tokens"] += sum(map(len, columns.get("input_ids", [])))
+            counts = +counts
             entry = write_table(out / name, table)
             entry["stats"] = dict(sorted(counts.items()))
         manifest["shards"].append(entry)
         write_json(out / MANIFEST, manifest)
-        columns, counts = {}, Counter()
+        parts, counts = [], Counter()
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
     stats.update({"task": manifest["task"], "shards": len(manifest["shards"]),
                   "seconds": round(time.monotonic() - started, 3), "num_classes": labels.num_classes})
@@ -226,7 +225,7 @@ def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:
                 counts[f"label.{names[value]}"] += n
     else:
         counts["label.phrase_spans"] += len(pc.list_flatten(table.column("phrase_spans")))
-        for label in pc.list_flatten(table.column("entity_spans")).field("label").to_pylist():
+        for label in pc.list_flatten(table.column("entity_spans").combine_chunks()).field("label").to_pylist():
             counts[f"label.entity_{label}"] += 1
     return counts
 
@@ -239,7 +238,9 @@ def _context(task: str, settings: BuildSettings, vocab_path: str, lowercase: boo
     return module, Context(task, load_vocab(vocab_path, lowercase), settings, resources)
 
 
-def _run_unit(unit: _Unit) -> tuple[dict[str, list], Counter]:
+def _run_unit(unit: _Unit) -> tuple[pa.Table, Counter]:
+    """One batch of input rows -> an Arrow table of examples (Arrow pickles as buffers, so the
+    way back to the main process costs little) and the batch's counters."""
     module, ctx = _context(unit.task, unit.settings, unit.vocab, unit.lowercase)
     table = read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
     counts: Counter = Counter({"rows": table.num_rows})
@@ -257,4 +258,7 @@ def _run_unit(unit: _Unit) -> tuple[dict[str, list], Counter]:
         table = table.filter(pa.array(nonempty, pa.bool_()))
     output = module.build(table, ctx)
     counts.update(output.counts)
-    return output.columns, counts
+    examples = pa.Table.from_pydict(output.columns, schema=schema_for(unit.task)) if len(output) else \
+        schema_for(unit.task).empty_table()
+    counts["tokens"] += sum(map(len, output.columns.get("input_ids", [])))
+    return examples, counts

