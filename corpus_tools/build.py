@@ -141,6 +141,7 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
         return TaskResult(task, None, skipped=reason)
     labels = module.labels(settings)
     config = {"settings": task_settings(module, settings), "builder": f"{task}_v{module.VERSION}",
+              "batch_rows": batch_rows,  # the in-batch pool of negatives depends on it, the worker count does not
               "vocab": {"path": str(Path(vocab.path).resolve()), "fingerprint": vocab.fingerprint,
                         "lowercase": vocab.lowercase}}
     inputs_meta = [{k: s[k] for k in ("path", "rows", "sha256")} for s in shards]

@@ -1,0 +1,172 @@
+"""discourse_relation: which discourse marker linked sentence B to the sentence A before it?
+
+Pairs are adjacent sentences (A, B) of a document, across paragraph breaks under the same
+heading, where B opens with a known marker ("However,", "For example,", "因此", "但是"). The
+marker, and a comma (",", "、") and spaces after it, are removed from B; English B is
+re-capitalized. The label is the marker's position in the marker list, which is the label table
+of the shard metadata. Input: [CLS] A [SEP] B-without-marker [SEP] (sequences.pair).
+
+Markers: the project's lists corpus_tools/resources/discourse_markers_{en,zh}.txt (en markers
+then zh markers, each matched in its own language), or BuildSettings.markers, a file of one marker
+per line matched in both languages (Discovery format: "as_a_result," is "as a result" and needs a
+comma; "[no-conn]", blank lines and # comments are skipped). English matching is
+case-insensitive, on whole words, longest marker first; Chinese B must start with the marker (text
+is NFKC-normalized, so "，" is ","). A marker written with a trailing comma must be followed by one.
+A B with nothing sentence-like after its marker ("However.", "例如:") is dropped and counted
+(dropped.nothing_after_marker); the per-marker counts are the label histogram of stats.json.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import pyarrow as pa
+
+from corpus_tools.sources import InputError
+from task_builders.base import Context, Labels, Output
+from task_builders.sequences import encode, pair
+
+NAME = "discourse_relation"
+VERSION = 1
+DATASET = "documents"
+LANGS = ("en", "zh")
+SETTINGS = ("markers",)
+
+ANY = "any"  # a marker from a --markers file: matched in every language
+_COMMAS = ",、"
+_SKIP = "[no-conn]"
+
+
+@dataclass(frozen=True)
+class Marker:
+    name: str  # the line as listed: the label name
+    text: str  # what B opens with, lowercase, single spaces
+    comma: bool  # must be followed by a comma
+    lang: str  # "en", "zh" or ANY
+
+
+def parse_markers(lines: list[str], lang: str) -> list[Marker]:
+    """Markers of a list file, in order; comments, blanks, "[no-conn]"-style lines and repeats dropped."""
+    markers, seen = [], set()
+    for line in lines:
+        name = line.split("#", 1)[0].strip()
+        if not name or name.startswith("[") and name.endswith("]") or name in seen:
+            continue
+        seen.add(name)
+        text = " ".join(unicodedata.normalize("NFKC", name.rstrip(",")).replace("_", " ").lower().split())
+        if text:
+            markers.append(Marker(name, text, name.endswith(","), lang))
+    return markers
+
+
+def load_markers(path: Optional[str] = None) -> list[Marker]:
+    """The shipped en + zh lists, or the markers of `path` for every language."""
+    if path is not None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise InputError(f"{path}: cannot read the marker list ({e.strerror})") from e
+        markers = parse_markers(lines, ANY)
+        if not markers:
+            raise InputError(f"{path}: no markers in this file")
+        return markers
+    shipped = resources.files("corpus_tools") / "resources"
+    return [m for lang in ("en", "zh")
+            for m in parse_markers((shipped / f"discourse_markers_{lang}.txt").read_text("utf-8").splitlines(), lang)]
+
+
+def labels(settings) -> Labels:
+    markers = load_markers(settings.markers)
+    return Labels([m.name for m in markers], [{"marker": m.name, "lang": m.lang} for m in markers])
+
+
+Index = dict[str, list[tuple[int, Marker]]]  # first character -> (label, marker), longest first
+
+
+def setup(settings) -> dict[str, Index]:
+    """Per language, the markers by first character, longest first, comma variants before bare ones."""
+    markers = sorted(enumerate(load_markers(settings.markers)),
+                     key=lambda item: (-len(item[1].text), not item[1].comma, item[0]))
+    index: dict[str, Index] = {lang: {} for lang in LANGS}
+    for label, marker in markers:
+        for lang in LANGS if marker.lang == ANY else (marker.lang,):
+            index[lang].setdefault(marker.text[0], []).append((label, marker))
+    return index
+
+
+def _cjk(c: str) -> bool:
+    return unicodedata.name(c, "").startswith(("CJK", "HIRAGANA", "KATAKANA", "HANGUL"))
+
+
+def _word_char(c: str) -> bool:
+    """Part of a Latin-script word: whole-word matching does not cut through these."""
+    return (c.isalnum() and not _cjk(c)) or c in "_-'’"
+
+
+def strip_marker(text: str, index: Index, lang: str) -> Optional[tuple[int, str]]:
+    """(label, rest of B) when `text` opens with one of the markers, else None. The rest is ""
+    when nothing sentence-like follows the marker ("However." or "For example: ...")."""
+    for label, marker in index.get(text[:1].lower(), []):
+        n = len(marker.text)
+        if text[:n].lower() != marker.text:
+            continue
+        after = text[n:n + 1]
+        if after and _word_char(after) and _word_char(marker.text[-1]):
+            continue  # not a whole word: "so" in "Sometimes", "on" in "One"
+        if marker.comma and (not after or after not in _COMMAS):
+            continue
+        rest = text[n:].lstrip()
+        if rest[:1] and rest[0] in _COMMAS:
+            rest = rest[1:].lstrip()
+        if not rest or not rest[0].isalnum() and rest[0] not in "\"“‘'(《「":
+            return label, ""
+        if lang == "en":
+            rest = rest[0].upper() + rest[1:]
+        return label, rest
+    return None
+
+
+def build(table: pa.Table, ctx: Context) -> Output:
+    out = Output()
+    found: list[tuple[str, str, str, int]] = []  # doc_id, A, B without marker, label
+    for doc_id, lang, paragraphs, headings in zip(table.column("doc_id").to_pylist(),
+                                                  table.column("lang").cast(pa.string()).to_pylist(),
+                                                  table.column("paragraphs").to_pylist(),
+                                                  table.column("headings").to_pylist()):
+        if len(headings) != len(paragraphs):
+            headings = [""] * len(paragraphs)
+        for a, b in _adjacent(paragraphs, headings):
+            out.counts["pairs"] += 1
+            match = strip_marker(b, ctx.resources[lang], lang)
+            if match is None:
+                continue
+            if not match[1]:
+                out.counts["dropped.nothing_after_marker"] += 1
+                continue
+            found.append((doc_id, a, match[1], match[0]))
+    encoded = encode(ctx, [t for _, a, b, _ in found for t in (a, b)])
+    for k, (doc_id, _, _, label) in enumerate(found):
+        a, b = encoded[2 * k].ids, encoded[2 * k + 1].ids
+        if not a or not b:
+            out.counts["dropped.no_tokens"] += 1
+            continue
+        input_ids, types = pair(ctx, a, b)
+        out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
+    return out
+
+
+def _adjacent(paragraphs: list[list[str]], headings: list[str]):
+    """Consecutive non-empty sentences, across paragraph breaks only under the same heading."""
+    previous, heading = None, None
+    for paragraph, head in zip(paragraphs, headings):
+        if head != heading:
+            previous, heading = None, head
+        for sentence in paragraph:
+            if not sentence.strip():
+                continue
+            if previous is not None:
+                yield previous, sentence
+            previous = sentence
