@@ -56,10 +56,11 @@ def check_task(kind: str, table: pa.Table, meta: dict[str, str], where: str,
                 _fail(where, f"{column} has values {sorted(seen - allowed)} outside {sorted(allowed)}")
     for column in ("phrase_spans", "entity_spans"):
         if column in table.column_names:
-            flat = pc.list_flatten(table.column(column))
+            spans = table.column(column).combine_chunks()  # a ChunkedArray has no .field()
+            flat = pc.list_flatten(spans)
             if len(flat):
                 starts, ends = flat.field("start"), flat.field("end")
-                parents = pc.list_parent_indices(table.column(column))
+                parents = pc.list_parent_indices(spans)
                 if pc.any(pc.greater_equal(starts, ends)).as_py():
                     _fail(where, f"{column} has an empty or reversed span")
                 if pc.any(pc.greater(ends, pc.take(lengths, parents))).as_py():

@@ -9,6 +9,8 @@ Truncation rules (the README repeats them):
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from tokenizers import Encoding
 
 
@@ -73,3 +75,33 @@ def word_starts(encoding: Encoding) -> list[bool]:
         starts.append(word is not None and word != previous)
         previous = word
     return starts
+
+
+def lower_same_length(text: str) -> str:
+    """text.lower(), one character per character, so offsets into the result index `text` too."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else "".join(c.lower()[0] for c in text)
+
+
+def start_words(text: str, encoding: Encoding) -> list[Optional[str]]:
+    """Per word piece: the text of the pre-tokenized word it starts, cut from `text` with the
+    encoding's offsets (so it is the raw word, before any normalization); None for later pieces."""
+    words, offsets = encoding.word_ids, encoding.offsets
+    ends = {word: end for word, (_, end) in zip(words, offsets)}  # the last piece's end wins
+    starts, previous = [], None
+    for word, (start, _) in zip(words, offsets):
+        starts.append(text[start : ends[word]] if word is not None and word != previous else None)
+        previous = word
+    return starts
+
+
+def pack_tokens(sentences: list[list], budget: int) -> list[list]:
+    """Consecutive sentences (lists of per-token items, e.g. (id, label)) packed into sequences of
+    at most `budget` items; a sentence longer than that is cut into pieces, each its own sequence."""
+    sequences: list[list] = []
+    for group in pack([len(s) for s in sentences], budget):
+        if len(group) == 1 and len(sentences[group[0]]) > budget:
+            sequences += pieces(sentences[group[0]], budget)
+        else:
+            sequences.append([item for i in group for item in sentences[i]])
+    return sequences
