@@ -47,10 +47,9 @@ def dataset_kind(path: Union[str, Path]) -> str:
     paths = shard_paths(path)
     if not paths:
         raise OutputError(f"{path}: the dataset has no shards")
-    schema = read_table(paths[0]).schema
-    kind = metadata.decode(schema).get(metadata.SCHEMA)
+    kind = metadata.decode(read_table(paths[0]).schema).get(metadata.SCHEMA)
     if kind is None:
-        raise SchemaError(f"{paths[0]}: missing metadata {metadata.SCHEMA}; not an ernie-corpus shard?")
+        open_shard(paths[0])  # raises the one-line error naming what is missing
     return kind
 
 
