@@ -26,7 +26,7 @@ from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, s
                                  sha256_file, write_json, write_table)
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
-from corpus_tools.vocab import Vocab, load_vocab
+from corpus_tools.vocab import SPECIAL_TOKENS, Vocab, load_vocab
 from schemas import metadata, schema_for
 from schemas.tasks import SEQUENCE_TASKS, TASK_IDS, TOKEN_TASKS
 from schemas.validate import read_table, validate
@@ -147,6 +147,8 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
     inputs_meta = [{k: s[k] for k in ("path", "rows", "sha256")} for s in shards]
     meta = {metadata.CREATED_BY: f"ernie-corpus {__version__}", metadata.TASK: f"{task}_v{module.VERSION}",
             metadata.TASK_ID: str(TASK_IDS[task]), metadata.VOCAB_FINGERPRINT: vocab.fingerprint,
+            metadata.VOCAB_SIZE: str(vocab.size),
+            metadata.SPECIAL_IDS: {name.strip("[]").lower(): vocab.id(name) for name in SPECIAL_TOKENS},
             metadata.LABEL_NAMES: labels.names, metadata.NUM_CLASSES: str(labels.num_classes),
             metadata.SEED: str(settings.seed), metadata.MAX_SEQ_LEN: str(settings.max_seq_len),
             metadata.BUILD_CONFIG: config, metadata.INPUTS: inputs_meta}

@@ -25,16 +25,18 @@ out = Console()
 USER_ERRORS = (InputError, OutputError, SchemaError)
 
 
-class CorpusGroup(click.Group):
-    """Turns every failure into one line on stderr and an exit code: 1 for bad data or
+class OneLineErrors(click.Group):
+    """Turns every failure into one line on stderr and an exit code: 1 for bad data, config or
     output, 130 for Ctrl-C, 70 for a bug (set ERNIE_DEBUG=1 for the traceback)."""
+
+    user_errors: tuple[type[Exception], ...] = USER_ERRORS
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except USER_ERRORS as exc:
+        except self.user_errors as exc:
             err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(1)
         except KeyboardInterrupt:
@@ -48,7 +50,7 @@ class CorpusGroup(click.Group):
             sys.exit(70)
 
 
-@click.group(cls=CorpusGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="ernie-corpus")
 def main() -> None:
     """Build ERNIE 2.0 pre-training data.

@@ -24,8 +24,11 @@ LABEL_TABLE = "ernie.label_table"          # JSON: permutation table, marker lis
 TASK_ID = "ernie.task_id"                  # integer as text: the task embedding id
 MAX_SEQ_LEN = "ernie.max_seq_len"          # integer as text: no example is longer
 INPUTS = "ernie.inputs"                    # JSON: the input datasets (path, kind, shards with sha256)
+VOCAB_SIZE = "ernie.vocab_size"            # integer as text: the trainer sizes its embeddings with it
+SPECIAL_IDS = "ernie.special_ids"          # JSON: {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}
 
-TASK_REQUIRED = (TASK, TASK_ID, VOCAB_FINGERPRINT, LABEL_NAMES, NUM_CLASSES, SEED, MAX_SEQ_LEN, BUILD_CONFIG)
+TASK_REQUIRED = (TASK, TASK_ID, VOCAB_FINGERPRINT, VOCAB_SIZE, SPECIAL_IDS, LABEL_NAMES, NUM_CLASSES, SEED,
+                 MAX_SEQ_LEN, BUILD_CONFIG)
 
 REQUIRED = (SCHEMA, SCHEMA_VERSION, CREATED_BY)
 

@@ -39,7 +39,8 @@ def check_task(kind: str, table: pa.Table, meta: dict[str, str], where: str,
     if pc.any(pc.not_equal(pc.list_value_length(table.column("token_type_ids")), lengths)).as_py():
         _fail(where, "token_type_ids and input_ids differ in length")
     ids = pc.list_flatten(table.column("input_ids"))
-    if pc.min(ids).as_py() < 0 or (vocab_size is not None and pc.max(ids).as_py() >= vocab_size):
+    vocab_size = vocab_size or int(meta[metadata.VOCAB_SIZE])
+    if pc.min(ids).as_py() < 0 or pc.max(ids).as_py() >= vocab_size:
         _fail(where, f"token ids outside [0, {vocab_size})")
     if pc.any(pc.not_equal(table.column("task_id"), tasks.TASK_IDS[kind])).as_py():
         _fail(where, f"task_id column is not {tasks.TASK_IDS[kind]} everywhere")

