@@ -1,0 +1,91 @@
+"""Run configuration: one TOML file, overridden by CLI flags; a run can also start from flags alone.
+
+    [tasks]                       # introduction order = stage order
+    knowledge_masking = "out/demo/tasks-en/knowledge_masking"
+    sentence_reorder = "out/demo/tasks-en/sentence_reorder"
+
+    [model]    size = "tiny"      # tiny | mini | base | large, plus overrides (hidden_size = 192, ...)
+    [schedule] mode = "continual_multitask"   budgets = { knowledge_masking = 300 }   stages = [...]
+    [optim]    lr = 1e-4  warmup_steps = 4000  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
+    [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"
+               save_every = 500  log_every = 10  seed = 42  out = "runs/tiny"  mlm_always = true
+    [masking]  mask_prob = 0.15 ...
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Optional
+
+
+@dataclass
+class TrainConfig:
+    tasks: dict[str, str] = field(default_factory=dict)  # task -> shard dir, in introduction order
+    size: str = "tiny"
+    model: dict[str, Any] = field(default_factory=dict)  # ErnieConfig overrides
+    mode: str = "continual_multitask"  # | multitask | sequential
+    budgets: dict[str, int] = field(default_factory=dict)  # steps per task (default: equal shares)
+    stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
+    lr: float = 1e-4
+    warmup_steps: int = 4000  # per task, on the task's own step counter
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-6
+    clip_norm: float = 1.0
+    max_steps: int = 1000
+    tokens_per_batch: int = 4096  # global, over all ranks
+    grad_accum: int = 1
+    precision: str = "auto"  # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
+    mlm_always: bool = True  # add the MLM loss to every batch
+    masking: dict[str, Any] = field(default_factory=dict)  # MaskingConfig overrides
+    save_every: int = 500
+    log_every: int = 10
+    seed: int = 42
+    out: str = "runs/ernie"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+SECTIONS = {"schedule": ("mode", "budgets", "stages"),
+            "optim": ("lr", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
+            "train": ("max_steps", "tokens_per_batch", "grad_accum", "precision", "mlm_always", "save_every",
+                      "log_every", "seed", "out")}
+
+
+class ConfigError(ValueError):
+    """A bad config file or flag; str() is one line."""
+
+
+def load_config(path: Optional[Path], overrides: dict[str, Any]) -> TrainConfig:
+    """The TOML file (if any), then every flag that was given."""
+    config = TrainConfig()
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        config.tasks.update({name: str(d) for name, d in raw.pop("tasks", {}).items()})  # relative to the cwd
+        model = raw.pop("model", {})
+        config.size = model.pop("size", config.size)
+        config.model = model
+        config.masking = raw.pop("masking", {})
+        for section, names in SECTIONS.items():
+            values = raw.pop(section, {})
+            unknown = set(values) - set(names)
+            if unknown:
+                raise ConfigError(f"{path}: unknown key(s) in [{section}]: {', '.join(sorted(unknown))}")
+            for name, value in values.items():
+                setattr(config, name, tuple(value) if name == "betas" else value)
+        if raw:
+            raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(raw))}; "
+                              f"use tasks, model, schedule, optim, train, masking")
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name == "tasks":
+            config.tasks.update(value)
+        else:
+            setattr(config, name, value)
+    return config

@@ -1,0 +1,70 @@
+"""What the trainer knows about a task, read from its shards' metadata alone (it never imports a
+builder): the task embedding id, the kind of head, label names and class counts, the vocab."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Union
+
+from schemas import metadata
+from schemas.tasks import SEQUENCE_TASKS, TASK_IDS, TOKEN_TASKS
+from schemas.validate import SchemaError, read_table, validate
+
+
+class TaskError(ValueError):
+    """A problem with the task shards given to the trainer; str() is one line."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # knowledge_masking, capitalization, ...
+    task_id: int  # the task embedding id
+    kind: str  # "mlm" (knowledge_masking), "token" (a label per word start), "sequence"
+    num_classes: int
+    label_names: tuple[str, ...]
+    vocab_fingerprint: str
+    vocab_size: int
+    special_ids: Mapping[str, int]  # pad, unk, cls, sep, mask
+    max_seq_len: int
+    shards: tuple[Path, ...]
+
+
+def read_task(name: str, directory: Union[str, Path]) -> TaskSpec:
+    """The spec of one task from OUT/<task>/ (manifest order), every shard validated."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TaskError(f"{name}: shard directory {directory} does not exist")
+    manifest = directory / "manifest.json"
+    names = ([e["name"] for e in json.loads(manifest.read_text())["shards"]] if manifest.exists()
+             else sorted(p.name for p in directory.glob("*.arrow")))
+    shards = tuple(directory / n for n in names)
+    if not shards:
+        raise TaskError(f"{name}: no shards in {directory}; build them with `ernie-corpus build --task {name}`")
+    meta: dict[str, str] = {}
+    for shard in shards:
+        try:
+            meta = validate(read_table(shard), expect=name)
+        except (SchemaError, OSError) as exc:
+            raise TaskError(f"{name}: {shard}: {exc}") from None
+    kind = "mlm" if name not in TOKEN_TASKS + SEQUENCE_TASKS else ("token" if name in TOKEN_TASKS else "sequence")
+    return TaskSpec(name=name, task_id=TASK_IDS[name], kind=kind, num_classes=int(meta[metadata.NUM_CLASSES]),
+                    label_names=tuple(json.loads(meta[metadata.LABEL_NAMES])),
+                    vocab_fingerprint=meta[metadata.VOCAB_FINGERPRINT], vocab_size=int(meta[metadata.VOCAB_SIZE]),
+                    special_ids=json.loads(meta[metadata.SPECIAL_IDS]), max_seq_len=int(meta[metadata.MAX_SEQ_LEN]),
+                    shards=shards)
+
+
+def read_tasks(dirs: Mapping[str, Union[str, Path]]) -> dict[str, TaskSpec]:
+    """Specs of all tasks; they must share one vocab (a one-line TaskError otherwise)."""
+    if not dirs:
+        raise TaskError("no tasks given: pass --task NAME=SHARD_DIR or a [tasks] table in the config")
+    unknown = [n for n in dirs if n not in TASK_IDS]
+    if unknown:
+        raise TaskError(f"unknown task {unknown[0]!r}; tasks are {', '.join(TASK_IDS)}")
+    specs = {name: read_task(name, path) for name, path in dirs.items()}
+    fingerprints = {s.vocab_fingerprint for s in specs.values()}
+    if len(fingerprints) > 1:
+        pairs = ", ".join(f"{s.name} {s.vocab_fingerprint[:12]}" for s in specs.values())
+        raise TaskError(f"task shards were built with different vocabs ({pairs}); rebuild them with one vocab")
+    return specs

@@ -1,0 +1,222 @@
+"""Continual multi-task pre-training: the whole loop in one function you can read top to bottom.
+
+Each step: the schedule picks a task (the same on every rank), the task's own Noam warmup sets
+the learning rate, the task's data gives a batch (this rank's slice of the global batch), the
+shared encoder plus the task's head give the loss (plus MLM when mlm_always), and Adam steps.
+Checkpoints hold everything needed to continue exactly: weights, optimizer, schedule, data
+cursors, task step counters and RNG states.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+import torch.distributed as dist
+
+from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from trainer.config import ConfigError, TrainConfig
+from trainer.data import TaskData
+from trainer.heads import ErnieForPretraining, flops_per_token
+from trainer.masking import MaskingConfig
+from trainer.model import ErnieConfig
+from trainer.schedule import Schedule, ScheduleConfig, task_lr
+from trainer.tasks import read_tasks
+
+
+@dataclass
+class StepLog:
+    """One line of metrics.jsonl (rank 0)."""
+
+    step: int
+    task: str
+    stage: int
+    loss: float
+    lr: float
+    tokens: int
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps({"step": self.step, "task": self.task, "stage": self.stage, "loss": self.loss,
+                           "lr": self.lr, "tokens": self.tokens, "seconds": round(self.seconds, 4), **self.extra})
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: nccl on GPU, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ConfigError(f"precision {precision!r}: choose auto, fp32, bf16 or fp16")
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("fp16 needs a GPU; use fp32 or bf16 on CPU")
+    return precision
+
+
+def pretrain(config: TrainConfig, resume: bool = False,
+             on_step: Optional[Callable[[StepLog], None]] = None) -> Path:
+    """Run (or continue) pre-training; returns the run directory."""
+    rank, world, device = setup_distributed()
+    out = Path(config.out)
+    specs = read_tasks(config.tasks)
+    first = next(iter(specs.values()))
+    if config.tokens_per_batch % world:
+        raise ConfigError(f"tokens_per_batch {config.tokens_per_batch} is not divisible by {world} ranks")
+    checkpoint = latest_checkpoint(out) if resume else None
+    if resume and checkpoint is None:
+        raise ConfigError(f"{out}: no checkpoint to resume from")
+    if not resume and rank == 0 and (out / "metrics.jsonl").exists():
+        raise ConfigError(f"{out}: a run is already there; pass --resume to continue it or choose another --out")
+
+    torch.manual_seed(config.seed)
+    model_config = ErnieConfig.from_size(config.size, first.vocab_size, pad_token_id=first.special_ids["pad"],
+                                         max_position_embeddings=max(512, max(s.max_seq_len for s in specs.values())),
+                                         **config.model)
+    model = ErnieForPretraining(model_config, specs).to(device)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=config.lr, betas=tuple(config.betas), eps=config.eps)
+    schedule = Schedule(ScheduleConfig(tasks=list(specs), budgets=dict(config.budgets), mode=config.mode,
+                                       stages=config.stages, max_steps=config.max_steps,
+                                       warmup_steps=config.warmup_steps, lr=config.lr, seed=config.seed))
+    masking = MaskingConfig(**config.masking)
+    data = {name: TaskData(spec, config.seed, rank, world, masking=masking, mlm_on_every_batch=config.mlm_always)
+            for name, spec in specs.items()}
+    task_steps = {name: 0 for name in specs}
+    precision = resolve_precision(config.precision, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    autocast = (torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+                if precision != "fp32" else nullcontext())
+
+    start = 0
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint, model, optimizer, device)
+        start, task_steps = state["step"], state["task_steps"]
+        schedule.load_state_dict(state["schedule"])
+        for name, cursor in state["data"].items():
+            data[name].load_state_dict(cursor)
+    net = (torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+           if world > 1 else model)
+
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "plan.json").write_text(json.dumps({"config": config.to_dict(), "stages": schedule.plan_summary(),
+                                                   "boundaries": schedule.boundaries(), "world_size": world,
+                                                   "precision": precision}, indent=2, default=str))
+    metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
+    writer = _tensorboard(out) if rank == 0 else None
+    flops = flops_per_token(model_config, first.max_seq_len)
+    try:
+        for step in range(start, schedule.total_steps):
+            started = time.perf_counter()
+            task = schedule.next_task(step)
+            task_steps[task] += 1
+            lr = task_lr(task_steps[task], config.warmup_steps, config.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            net.train()
+            tokens, losses, extra = 0, [], {}
+            for micro in range(config.grad_accum):
+                batch = data[task].next_batch(config.tokens_per_batch)
+                tokens += int(batch["attention_mask"].sum())
+                batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+                sync = nullcontext() if world == 1 or micro == config.grad_accum - 1 else net.no_sync()
+                with sync:
+                    with autocast:
+                        loss, parts = net(batch)
+                    scaler.scale(loss / config.grad_accum).backward()
+                losses.append(float(loss.detach()))
+                extra = parts
+            scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            if precision == "fp16" and scaler.get_scale() < 1.0:
+                _warn(f"step {step + 1}: fp16 loss scale collapsed to {scaler.get_scale():.2e}; "
+                      "the loss is overflowing: lower the lr or use bf16")
+            seconds = time.perf_counter() - started
+            loss_value = sum(losses) / len(losses)
+            if world > 1:
+                reduced = torch.tensor([loss_value, tokens], dtype=torch.float64, device=device)
+                dist.all_reduce(reduced)
+                loss_value, tokens = float(reduced[0]) / world, int(reduced[1])
+            log = StepLog(step + 1, task, schedule.stage(step), loss_value, lr, tokens, seconds,
+                          {**{k: v for k, v in extra.items() if k != "loss"}, "grad_norm": float(grad_norm),
+                           "tokens_per_s": tokens / seconds if seconds else 0.0})
+            if device.type == "cuda":
+                log.extra["mfu"] = flops * tokens / seconds / _peak_flops(device, precision)
+            if rank == 0:
+                metrics.write(log.to_json() + "\n")
+                if writer is not None:
+                    writer.add_scalar(f"loss/{task}", loss_value, step + 1)
+                    writer.add_scalar(f"lr/{task}", lr, step + 1)
+                if (step + 1) % config.log_every == 0:
+                    metrics.flush()
+            if on_step:
+                on_step(log)
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
+            if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == schedule.total_steps:
+                _save(out, step + 1, model, optimizer, schedule, data, task_steps, config, rank, world)
+    finally:
+        if metrics is not None:
+            metrics.close()
+        if writer is not None:
+            writer.close()
+    return out
+
+
+def _save(out, step, model, optimizer, schedule, data, task_steps, config, rank, world) -> None:
+    """Every rank's data cursor is the same function of the step, so rank 0 writes for all."""
+    if world > 1:
+        dist.barrier()
+    if rank == 0:
+        save_checkpoint(out, step, model, optimizer, {"step": step, "task_steps": task_steps,
+                                                      "schedule": schedule.state_dict(),
+                                                      "data": {n: d.state_dict() for n, d in data.items()},
+                                                      "config": config.to_dict()})
+    if world > 1:
+        dist.barrier()
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard not installed: metrics.jsonl still has everything
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
+def _peak_flops(device: torch.device, precision: str) -> float:
+    """Dense peak of the GPU at this precision (H100/H200 SXM: 989 TFLOP/s bf16/fp16)."""
+    name = torch.cuda.get_device_name(device)
+    tensor = 989e12 if ("H100" in name or "H200" in name) else 312e12  # A100 otherwise
+    return tensor if precision in ("bf16", "fp16") else tensor / 2
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
