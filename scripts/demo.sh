@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on the samples in ../shared/data: ingest every raw sample into typed,
 # deduplicated Arrow datasets, train WordPiece vocabs, build the seven ERNIE 2.0 task datasets,
-# and inspect them. Sets itself up on first run.
+# inspect them, then pre-train a tiny model on all seven tasks and plot its curves. Sets itself
+# up on first run.
 #   DATA=../shared/data   where the samples are        OUT=out/demo   where results go
+#   STEPS=700             pre-training steps of the tiny run
 #   SPACY_MODEL=...       English NER for knowledge_masking (default: the installed copy of en_core_web_sm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,12 +22,12 @@ corpus ingest "$DATA/zhwiki_extracted" "$DATA/zh_corpus" --out "$OUT/documents-z
 echo "== ingest: search log (DuReader: question, result titles, is_selected -> clicked)"
 corpus ingest "$DATA/dureader" --out "$OUT/searchlog" --overwrite
 
-echo "== vocab: English (uncased) and Chinese WordPiece"
-corpus vocab "$OUT/documents-en" --out "$OUT/vocab-en" --vocab-size 12000 --overwrite
+echo "== vocab: English (uncased; with the DuReader queries/titles, the only search log in the samples) and Chinese"
+corpus vocab "$OUT/documents-en" "$OUT/searchlog" --out "$OUT/vocab-en" --vocab-size 12000 --overwrite
 corpus vocab "$OUT/documents-zh" "$OUT/searchlog" --out "$OUT/vocab-zh" --vocab-size 12000 --overwrite
 
-echo "== build: all seven tasks (English tasks from the English documents, Chinese ones and ir_relevance)"
-corpus build --task all --docs "$OUT/documents-en" --vocab "$OUT/vocab-en" --out "$OUT/tasks-en" \
+echo "== build: all seven tasks for English (+ ir_relevance from DuReader), six for Chinese (no case)"
+corpus build --task all --docs "$OUT/documents-en" --docs "$OUT/searchlog" --vocab "$OUT/vocab-en" --out "$OUT/tasks-en" \
   --max-seq-len 256 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
 corpus build --task all --docs "$OUT/documents-zh" --docs "$OUT/searchlog" --vocab "$OUT/vocab-zh" \
   --out "$OUT/tasks-zh" --max-seq-len 256 --workers 2 --overwrite
@@ -40,4 +42,9 @@ for task in knowledge_masking sentence_reorder discourse_relation; do
 done
 echo "== inspect $OUT/tasks-zh/ir_relevance"
 corpus inspect "$OUT/tasks-zh/ir_relevance" --rows 2
-echo "done: datasets in $OUT (open any shard with pyarrow, polars or datasets.Dataset.from_file)"
+
+echo "== pretrain: a tiny English model on all seven tasks, continual multi-task schedule (CPU)"
+rm -rf "$OUT/run-en"  # the demo always starts a fresh run
+.venv/bin/ernie-train pretrain --config examples/tiny_en.toml --out "$OUT/run-en" --max-steps "${STEPS:-700}"
+.venv/bin/ernie-train plot "$OUT/run-en" --out "$OUT/run-en/curves.png"
+echo "done: datasets in $OUT, checkpoint in $OUT/run-en/checkpoints, curves in $OUT/run-en/curves.png"

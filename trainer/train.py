@@ -72,9 +72,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-def pretrain(config: TrainConfig, resume: bool = False,
-             on_step: Optional[Callable[[StepLog], None]] = None) -> Path:
-    """Run (or continue) pre-training; returns the run directory."""
+def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callable[[StepLog], None]] = None,
+             keep_model: Optional[list] = None) -> Path:
+    """Run (or continue) pre-training; returns the run directory. `keep_model`, if given, receives
+    the trained model (for tests and notebooks)."""
     rank, world, device = setup_distributed()
     out = Path(config.out)
     specs = read_tasks(config.tasks)
@@ -121,6 +122,8 @@ def pretrain(config: TrainConfig, resume: bool = False,
 
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        if checkpoint is not None:
+            _truncate_metrics(out / "metrics.jsonl", start)
         (out / "plan.json").write_text(json.dumps({"config": config.to_dict(), "stages": schedule.plan_summary(),
                                                    "boundaries": schedule.boundaries(), "world_size": world,
                                                    "precision": precision}, indent=2, default=str))
@@ -180,6 +183,8 @@ def pretrain(config: TrainConfig, resume: bool = False,
                 raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
             if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == schedule.total_steps:
                 _save(out, step + 1, model, optimizer, schedule, data, task_steps, config, rank, world)
+        if keep_model is not None:
+            keep_model.append(model)
     finally:
         if metrics is not None:
             metrics.close()
@@ -199,6 +204,16 @@ def _save(out, step, model, optimizer, schedule, data, task_steps, config, rank,
                                                       "config": config.to_dict()})
     if world > 1:
         dist.barrier()
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """On resume, forget logged steps after the checkpoint (they are trained again)."""
+    if path.exists():
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line)["step"] <= step]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def _tensorboard(out: Path):
