@@ -23,9 +23,9 @@ import torch.distributed as dist
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from trainer.config import ConfigError, TrainConfig
 from trainer.data import TaskData
-from trainer.heads import ErnieForPretraining, flops_per_token
+from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
-from trainer.model import ErnieConfig
+from trainer.model import ErnieConfig, flops_per_token
 from trainer.schedule import Schedule, ScheduleConfig, task_lr
 from trainer.tasks import read_tasks
 

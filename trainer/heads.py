@@ -1,0 +1,150 @@
+"""Pre-training heads and the model the trainer steps: ErnieModel + an MLM head + one linear head
+per token or sequence task.
+
+Names follow HF `ErnieForPreTraining` (`ernie.*`, `cls.predictions.*`), so its encoder and MLM head
+load into `transformers.ErnieForPreTraining` with `strict=False` (our task heads are `cls.tasks.*`).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.model import ErnieConfig, ErnieModel, init_weights
+from trainer.tasks import TaskSpec
+
+IGNORE = -100
+KINDS = ("mlm", "token", "sequence")
+
+
+class PredictionHeadTransform(nn.Module):
+    """dense + gelu + LayerNorm before the vocab projection."""
+
+    def __init__(self, config: ErnieConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(F.gelu(self.dense(x)))
+
+
+class MLMHead(nn.Module):
+    """Transform, then the vocab projection; its weight is the word embeddings' when given (tied),
+    its bias is `bias` (HF keeps `decoder.bias` and `bias` as one tensor too)."""
+
+    def __init__(self, config: ErnieConfig, word_embeddings: Optional[nn.Parameter] = None) -> None:
+        super().__init__()
+        self.transform = PredictionHeadTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.decoder.bias = self.bias
+        if word_embeddings is not None:
+            self.decoder.weight = word_embeddings
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.transform(x))
+
+
+class PretrainingHeads(nn.Module):
+    """The MLM head (`predictions`) and, in `tasks`, a Linear(hidden, num_classes) per token task
+    (applied at every position) and per sequence task (applied to the pooled output)."""
+
+    def __init__(self, config: ErnieConfig, specs: Mapping[str, TaskSpec],
+                 word_embeddings: Optional[nn.Parameter] = None) -> None:
+        super().__init__()
+        for spec in specs.values():
+            if spec.kind not in KINDS:
+                raise ValueError(f"{spec.name}: unknown head kind {spec.kind!r}; kinds are {', '.join(KINDS)}")
+        self.kinds = {name: spec.kind for name, spec in specs.items()}
+        self.predictions = MLMHead(config, word_embeddings)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.tasks = nn.ModuleDict({name: nn.Linear(config.hidden_size, spec.num_classes)
+                                    for name, spec in specs.items() if spec.kind != "mlm"})
+        for module in (self.predictions.transform, self.tasks):
+            module.apply(lambda m: init_weights(m, config.initializer_range))
+        if word_embeddings is None:
+            nn.init.normal_(self.predictions.decoder.weight, std=config.initializer_range)
+
+    def forward(self, task: str, sequence_output: torch.Tensor, pooled_output: torch.Tensor) -> torch.Tensor:
+        """Logits of one task's head on every position: [B, T, V] (mlm), [B, T, C] (token) or [B, C]."""
+        kind = self.kinds[task]
+        if kind == "mlm":
+            return self.predictions(sequence_output)
+        x = sequence_output if kind == "token" else pooled_output
+        return self.tasks[task](self.dropout(x))
+
+
+def _at_labels(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of x [B, T, H] and labels [B, T] where the label is not IGNORE: ([N, H], [N])."""
+    labels = labels.reshape(-1)
+    where = (labels != IGNORE).nonzero().squeeze(1)
+    return x.reshape(-1, x.shape[-1]).index_select(0, where), labels.index_select(0, where)
+
+
+def _loss_and_correct(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy (0, still in the graph, when there is no target) and the number right."""
+    loss = F.cross_entropy(logits, target, reduction="sum") / max(target.numel(), 1)
+    return loss, (logits.detach().argmax(-1) == target).sum()
+
+
+class ErnieForPretraining(nn.Module):
+    """ErnieModel + PretrainingHeads. forward(batch) -> (loss, metrics).
+
+    batch: "task" (a name in specs), "input_ids", "token_type_ids", "task_type_ids",
+    "attention_mask" (LongTensor [B, T]); "mlm_labels" [B, T] (IGNORE = -100; required for mlm
+    tasks, optional for the others); "token_labels" [B, T] for token tasks; "labels" [B] for
+    sequence tasks. loss = the task's loss + the MLM loss when mlm_labels is given (an mlm task's
+    own loss is the MLM loss). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
+    mlm_accuracy when mlm_labels is given; plain floats.
+    """
+
+    def __init__(self, config: ErnieConfig, specs: Mapping[str, TaskSpec]) -> None:
+        super().__init__()
+        for spec in specs.values():
+            if spec.vocab_size > config.vocab_size:
+                raise ValueError(f"{spec.name}: vocab size {spec.vocab_size} exceeds the model's {config.vocab_size}")
+            if spec.task_id >= config.task_type_vocab_size:
+                raise ValueError(f"{spec.name}: task id {spec.task_id} needs task_type_vocab_size > {spec.task_id}")
+            if spec.max_seq_len > config.max_position_embeddings:
+                raise ValueError(f"{spec.name}: max_seq_len {spec.max_seq_len} exceeds max_position_embeddings "
+                                 f"{config.max_position_embeddings}")
+        self.config = config
+        self.ernie = ErnieModel(config)
+        self.cls = PretrainingHeads(config, specs, self.ernie.embeddings.word_embeddings.weight)
+
+    def forward(self, batch: Mapping[str, torch.Tensor | str]) -> tuple[torch.Tensor, dict[str, float]]:
+        task = batch["task"]
+        kind = self.cls.kinds.get(task)
+        if kind is None:
+            raise ValueError(f"batch of task {task!r}, which the model has no head for ({', '.join(self.cls.kinds)})")
+        seq, pooled = self.ernie(batch["input_ids"], batch.get("token_type_ids"), batch.get("task_type_ids"),
+                                 batch.get("attention_mask"))
+        mlm_labels = batch.get("mlm_labels")
+        if kind == "mlm" and mlm_labels is None:
+            raise ValueError(f"batch of mlm task {task!r} has no mlm_labels")
+        stats: dict[str, torch.Tensor] = {}
+        if mlm_labels is not None:
+            h, target = _at_labels(seq, mlm_labels)  # the vocab projection only where a token is predicted
+            mlm_loss, correct = _loss_and_correct(self.cls.predictions(h), target)
+            stats.update(mlm_loss=mlm_loss.detach(), mlm_accuracy=correct / max(target.numel(), 1))
+        if kind == "mlm":
+            loss = task_loss = mlm_loss
+            accuracy = stats["mlm_accuracy"]
+        else:
+            head = self.cls.tasks[task]
+            if kind == "token":
+                h, target = _at_labels(seq, batch["token_labels"])
+            else:
+                h, target = pooled, batch["labels"].reshape(-1)
+            task_loss, correct = _loss_and_correct(head(self.cls.dropout(h)), target)
+            accuracy = correct / max(target.numel(), 1)
+            loss = task_loss + mlm_loss if mlm_labels is not None else task_loss
+        stats.update(loss=loss.detach(), task_loss=task_loss.detach(), accuracy=accuracy)
+        values = torch.stack([v.float() for v in stats.values()]).tolist()  # one device sync
+        return loss, dict(zip(stats, values))
+
+
+__all__ = ["IGNORE", "ErnieForPretraining", "MLMHead", "PretrainingHeads"]
