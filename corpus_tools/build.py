@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator, Optional, Union
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,6 +46,7 @@ def builder(task: str) -> ModuleType:
 @dataclass
 class BuildProgress:
     task: str = ""
+    started: float = field(default_factory=time.monotonic)
     examples: int = 0
     tokens: int = 0
     rows_done: int = 0
@@ -77,7 +79,8 @@ class _ShardEnd:
 
 def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str, Path], out: Union[str, Path],
           settings: BuildSettings = BuildSettings(), workers: int = 1, resume: bool = False, overwrite: bool = False,
-          batch_rows: int = 256, progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
+          batch_rows: int = 256, batch_chars: int = 1 << 19,
+          progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
     """Build each task (or every applicable one for ["all"]); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
     vocab = load_vocab(vocab_path)
@@ -98,7 +101,7 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
             results.append(TaskResult(task, None, skipped=f"needs a {module.DATASET} dataset"))
             continue
         results.append(_build_task(task, module, inputs, vocab, Path(out) / task, settings, workers, resume,
-                                   overwrite, batch_rows, progress, explicit=tasks != ["all"]))
+                                   overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"]))
     _write_summary(Path(out), results)
     return results
 
@@ -131,7 +134,7 @@ def task_settings(module: ModuleType, settings: BuildSettings) -> dict[str, Any]
 
 
 def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers, resume, overwrite,
-                batch_rows, progress, explicit: bool) -> TaskResult:
+                batching: tuple[int, int], progress, explicit: bool) -> TaskResult:
     shards = _input_shards(inputs)
     present = sorted({lang for s in shards for lang in s["langs"]})
     if not set(present) & set(module.LANGS):
@@ -141,7 +144,7 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
         return TaskResult(task, None, skipped=reason)
     labels = module.labels(settings)
     config = {"settings": task_settings(module, settings), "builder": f"{task}_v{module.VERSION}",
-              "batch_rows": batch_rows,  # the in-batch pool of negatives depends on it, the worker count does not
+              "batching": list(batching),  # the in-batch pool of negatives depends on it, the worker count does not
               "vocab": {"path": str(Path(vocab.path).resolve()), "fingerprint": vocab.fingerprint,
                         "lowercase": vocab.lowercase}}
     inputs_meta = [{k: s[k] for k in ("path", "rows", "sha256")} for s in shards]
@@ -173,9 +176,8 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
     def units() -> Iterator[Union[_Unit, _ShardEnd]]:
         for index, shard in enumerate(shards):
             if shard_name(index) not in done:
-                for start in range(0, shard["rows"], batch_rows):
-                    yield _Unit(task, settings, str(vocab.path), vocab.lowercase, shard["path"], start,
-                                min(shard["rows"], start + batch_rows))
+                for start, stop in _cut(shard["path"], module.DATASET, *batching):
+                    yield _Unit(task, settings, str(vocab.path), vocab.lowercase, shard["path"], start, stop)
             yield _ShardEnd(index)
 
     parts: list[pa.Table] = []
@@ -213,6 +215,33 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
     manifest["complete"] = True
     write_json(out / MANIFEST, manifest)
     return TaskResult(task, out, stats)
+
+
+def _cut(path: str, dataset: str, rows: int, chars: int) -> Iterator[tuple[int, int]]:
+    """Row ranges of at most `rows` rows and (past the first row) `chars` characters, so a few
+    huge documents (books) do not make one unit that a single worker chews alone."""
+    table = read_table(path)
+    if dataset == "documents":
+        paragraphs = pc.list_flatten(table.column("paragraphs"))  # one list of sentences per paragraph
+        owner = pc.list_parent_indices(table.column("paragraphs")).to_numpy()
+        sizes = np.bincount(owner, weights=_paragraph_chars(paragraphs), minlength=table.num_rows)
+    else:
+        sizes = np.zeros(table.num_rows)
+    start, used = 0, 0.0
+    for i, size in enumerate(sizes):
+        if i > start and (i - start >= rows or used + size > chars):
+            yield start, i
+            start, used = i, 0.0
+        used += size
+    if start < table.num_rows:
+        yield start, table.num_rows
+
+
+def _paragraph_chars(paragraphs) -> np.ndarray:
+    """Characters per paragraph, summed over its sentences."""
+    owner = pc.list_parent_indices(paragraphs).to_numpy()
+    lengths = pc.utf8_length(pc.list_flatten(paragraphs)).to_numpy()
+    return np.bincount(owner, weights=lengths, minlength=len(paragraphs))
 
 
 def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:

@@ -253,14 +253,14 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, resume, 
                              spacy_model=spacy_model, hanlp_model=hanlp_model, negatives_per_query=negatives_per_query)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=quiet, auto_refresh=False) as bar:
-        bars: dict[str, tuple[int, float]] = {}
+        bars: dict[str, int] = {}
         last = [0.0]
 
         def update(p) -> None:
             if p.task not in bars:
-                bars[p.task] = (bar.add_task(p.task, total=p.rows_total or None, info=""), time.monotonic())
-            task_bar, since = bars[p.task]
-            seconds = max(time.monotonic() - since, 1e-6)
+                bars[p.task] = bar.add_task(p.task, total=p.rows_total or None, info="")
+            task_bar = bars[p.task]
+            seconds = max(time.monotonic() - p.started, 1e-6)
             bar.update(task_bar, completed=p.rows_done,
                        info=f"{p.examples:,} examples  {p.examples / seconds:,.0f} ex/s  {p.tokens / seconds:,.0f} tok/s")
             now = time.monotonic()

@@ -30,7 +30,7 @@ echo "== build: all seven tasks for English (+ ir_relevance from DuReader), six 
 corpus build --task all --docs "$OUT/documents-en" --docs "$OUT/searchlog" --vocab "$OUT/vocab-en" --out "$OUT/tasks-en" \
   --max-seq-len 256 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
 corpus build --task all --docs "$OUT/documents-zh" --docs "$OUT/searchlog" --vocab "$OUT/vocab-zh" \
-  --out "$OUT/tasks-zh" --max-seq-len 256 --workers 2 --overwrite
+  --out "$OUT/tasks-zh" --max-seq-len 256 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
 
 for dataset in documents-en documents-zh searchlog; do
   echo "== inspect $OUT/$dataset"
