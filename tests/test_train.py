@@ -113,3 +113,11 @@ def test_mistakes_get_one_line_errors(case, tiny_tasks, vocab_zh, docs_zh, tmp_p
     expected = {"missing_dir": "does not exist", "no_shards": "no shards", "vocab_mismatch": "different vocabs",
                 "unknown_task": "unknown task"}[case]
     assert expected in lines[0]
+
+
+def test_bf16_autocast_runs_on_cpu(tiny_tasks, tmp_path):
+    tasks = {k: tiny_tasks[k] for k in ("knowledge_masking", "capitalization")}
+    run = pretrain(tiny_config(tasks, tmp_path / "bf16", max_steps=6, precision="bf16", loader_workers=1))
+    rows = losses(run)
+    assert len(rows) == 6 and all(r["loss"] == r["loss"] and r["loss"] < 50 for r in rows)
+    assert json.loads((run / "plan.json").read_text())["precision"] == "bf16"

@@ -7,7 +7,7 @@
     [model]    size = "tiny"      # tiny | mini | base | large, plus overrides (hidden_size = 192, ...)
     [schedule] mode = "continual_multitask"   budgets = { knowledge_masking = 300 }   stages = [...]
     [optim]    lr = 1e-4  warmup_steps = 4000  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
-    [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"
+    [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"  loader_workers = 0
                save_every = 500  log_every = 10  seed = 42  out = "runs/tiny"  mlm_always = true
     [masking]  mask_prob = 0.15 ...
 """
@@ -36,6 +36,7 @@ class TrainConfig:
     max_steps: int = 1000
     tokens_per_batch: int = 4096  # global, over all ranks
     grad_accum: int = 1
+    loader_workers: int = 0  # DataLoader worker processes per task (0: batches built in the training process)
     precision: str = "auto"  # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
     mlm_always: bool = True  # add the MLM loss to every batch
     masking: dict[str, Any] = field(default_factory=dict)  # MaskingConfig overrides
@@ -50,7 +51,8 @@ class TrainConfig:
 
 SECTIONS = {"schedule": ("mode", "budgets", "stages"),
             "optim": ("lr", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
-            "train": ("max_steps", "tokens_per_batch", "grad_accum", "precision", "mlm_always", "save_every",
+            "train": ("max_steps", "tokens_per_batch", "grad_accum", "loader_workers", "precision", "mlm_always",
+                      "save_every",
                       "log_every", "seed", "out")}
 
 

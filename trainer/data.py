@@ -14,6 +14,8 @@ next one with the new budget.
 """
 from __future__ import annotations
 
+import copy
+import itertools
 from typing import Any, Optional
 
 import numpy as np
@@ -114,6 +116,10 @@ class TaskData:
 
     def next_batch(self, tokens_per_batch: int) -> dict[str, Any]:
         """This rank's next batch; moves the cursor (and to the next epoch at the end of one)."""
+        return self.collate(*self.advance(tokens_per_batch))
+
+    def advance(self, tokens_per_batch: int) -> tuple[np.ndarray, int]:
+        """Move the cursor one batch; return that batch's example indices (this rank's) and epoch."""
         if tokens_per_batch < 1:
             raise ValueError(f"tokens_per_batch {tokens_per_batch} must be >= 1")
         if tokens_per_batch != self.tokens_per_batch:
@@ -126,7 +132,7 @@ class TaskData:
             plan = self.epoch_batches(self.epoch, tokens_per_batch)
         examples = plan[self.position][self.rank::self.world_size]
         self.position += 1
-        return self.collate(examples)
+        return examples, self.epoch
 
     # --- cursor ----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -146,10 +152,10 @@ class TaskData:
         self.tokens_per_batch = None if budget is None else int(budget)
 
     # --- batches ---------------------------------------------------------------------------
-    def _rng(self, example: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.spec.task_id, self.epoch, int(example)])
+    def _rng(self, epoch: int, example: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.spec.task_id, epoch, int(example)])
 
-    def collate(self, indices: np.ndarray) -> dict[str, Any]:
+    def collate(self, indices: np.ndarray, epoch: int) -> dict[str, Any]:
         """The padded batch of these examples; each example masked with its own seeded rng."""
         spec = self.spec
         rows = self.table.take(pa.array(indices, type=pa.int64()))
@@ -170,12 +176,12 @@ class TaskData:
             for i, n in enumerate(lengths):
                 ids[i, :n], mlm[i, :n] = mask_knowledge(ids[i, :n], words[i, :n], phrases[i], entities[i],
                                                         spec.special_ids, spec.vocab_size, self.masking,
-                                                        self._rng(indices[i]))
+                                                        self._rng(epoch, indices[i]))
         elif self.mlm_on_every_batch:
             mlm = np.full(real.shape, IGNORE, dtype=np.int64)
             for i, n in enumerate(lengths):
                 ids[i, :n], mlm[i, :n] = mask_basic(ids[i, :n], spec.special_ids, spec.vocab_size, self.masking,
-                                                    self._rng(indices[i]))
+                                                    self._rng(epoch, indices[i]))
         batch["input_ids"] = torch.from_numpy(ids)
         batch["token_type_ids"] = torch.from_numpy(types)
         batch["task_type_ids"] = torch.full(real.shape, spec.task_id, dtype=torch.long)
@@ -189,3 +195,47 @@ class TaskData:
         elif spec.kind == "sequence":
             batch["labels"] = torch.from_numpy(rows.column("label").to_numpy().astype(np.int64))
         return batch
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    """The batches of a TaskData from its cursor on; DataLoader worker w builds batches w, w + n, ..."""
+
+    def __init__(self, data: TaskData, tokens_per_batch: int) -> None:
+        self.data, self.tokens_per_batch = data, tokens_per_batch
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        cursor = copy.copy(self.data)  # shares the memory-mapped table
+        for k in itertools.count():
+            indices, epoch = cursor.advance(self.tokens_per_batch)
+            if k % workers == worker:
+                yield cursor.collate(indices, epoch)
+
+
+class Loader:
+    """A TaskData at a fixed token budget. With `workers` > 0, batches are built ahead in DataLoader
+    worker processes; the DataLoader returns them in order, so the batches are the same as with
+    0 workers, and the cursor (state_dict) counts the batches consumed, not those built ahead."""
+
+    def __init__(self, data: TaskData, tokens_per_batch: int, workers: int = 0) -> None:
+        self.data, self.tokens_per_batch, self.workers = data, tokens_per_batch, workers
+        self._batches = None
+
+    def next_batch(self) -> dict[str, Any]:
+        if self.workers == 0:
+            return self.data.next_batch(self.tokens_per_batch)
+        if self._batches is None:
+            self._batches = iter(torch.utils.data.DataLoader(
+                _Stream(copy.copy(self.data), self.tokens_per_batch), batch_size=None, num_workers=self.workers,
+                prefetch_factor=2))
+        batch = next(self._batches)
+        self.data.advance(self.tokens_per_batch)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.data.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.data.load_state_dict(state)
+        self._batches = None

@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from trainer.config import ConfigError, TrainConfig
-from trainer.data import TaskData
+from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
 from trainer.model import ErnieConfig, flops_per_token
@@ -102,7 +102,8 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
                                        stages=config.stages, max_steps=config.max_steps,
                                        warmup_steps=config.warmup_steps, lr=config.lr, seed=config.seed))
     masking = MaskingConfig(**config.masking)
-    data = {name: TaskData(spec, config.seed, rank, world, masking=masking, mlm_on_every_batch=config.mlm_always)
+    data = {name: Loader(TaskData(spec, config.seed, rank, world, masking=masking,
+                                  mlm_on_every_batch=config.mlm_always), config.tokens_per_batch, config.loader_workers)
             for name, spec in specs.items()}
     task_steps = {name: 0 for name in specs}
     precision = resolve_precision(config.precision, device)
@@ -141,7 +142,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
             net.train()
             tokens, losses, extra = 0, [], {}
             for micro in range(config.grad_accum):
-                batch = data[task].next_batch(config.tokens_per_batch)
+                batch = data[task].next_batch()
                 tokens += int(batch["attention_mask"].sum())
                 batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
                 sync = nullcontext() if world == 1 or micro == config.grad_accum - 1 else net.no_sync()
