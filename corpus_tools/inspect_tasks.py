@@ -76,7 +76,8 @@ def _labels(task: str, table, names: list[str]) -> Counter:
     if task in TOKEN_TASKS:
         return Counter(names[v] for v in pc.list_flatten(table.column("labels")).to_pylist() if v >= 0)
     spans = Counter({"phrase": len(pc.list_flatten(table.column("phrase_spans")))})
-    spans.update(f"entity {label}" for label in pc.list_flatten(table.column("entity_spans")).field("label").to_pylist())
+    entities = pc.list_flatten(table.column("entity_spans").combine_chunks())
+    spans.update(f"entity {label}" for label in entities.field("label").to_pylist())
     return spans
 
 
