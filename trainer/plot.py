@@ -37,7 +37,7 @@ def plot_run(run: Path, png: Path, smooth: int = 20) -> Path:
         axis.plot(steps, averaged, label=task, linewidth=1.4)
     for i, step in enumerate(boundaries):
         axis.axvline(step, color="grey", linestyle="--", linewidth=0.8)
-        axis.text(step, axis.get_ylim()[1], f" stage {i}", va="top", fontsize=8, color="grey")
+        axis.text(step, axis.get_ylim()[1], f" stage {i}", va="top", ha="left", rotation=90, fontsize=8, color="grey")
     axis.set_xlabel("step")
     axis.set_ylabel(f"loss (moving average over {smooth} steps of that task)")
     axis.set_title(f"ERNIE 2.0 continual multi-task pre-training: {Path(run).name}")
