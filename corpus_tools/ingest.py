@@ -8,13 +8,11 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
-import multiprocessing
 import platform
-import sys
 import time
-from collections import Counter, deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
@@ -24,6 +22,7 @@ import pyarrow as pa
 
 from corpus_tools import __version__, sources
 from corpus_tools.dedup import Deduper, lean
+from corpus_tools.engine import ordered_map
 from corpus_tools.formats import ReadOptions, reader, resolve
 from corpus_tools.process import Doc, TextSettings, process_batch
 from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
@@ -186,17 +185,6 @@ def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> I
         yield _ShardEnd(shard, (first, count), rejects, counts)
 
 
-class _Immediate:
-    def __init__(self, value):
-        self.value = value
-
-    def result(self):
-        return self.value
-
-    def done(self) -> bool:
-        return True
-
-
 class _Run:
     """Consumes events in order: dispatches batches, dedups results, writes shards."""
 
@@ -215,35 +203,17 @@ class _Run:
         self.rejects: list[Reject] = []
 
     def execute(self, events: Iterator[Union[_Batch, _ShardEnd]]) -> None:
-        workers = max(1, self.config.workers)
-        pool = None
-        if workers > 1:
-            pool = ProcessPoolExecutor(workers, mp_context=_pool_context())
-        queue: deque = deque()
-        try:
-            for event in events:
-                if isinstance(event, _Batch):
-                    if shard_name(event.shard) in self.done:
-                        continue
-                    task: Union[Future, _Immediate] = (pool.submit(process_batch, event.items, self.config.text)
-                                                       if pool else _Immediate(process_batch(event.items, self.config.text)))
-                    queue.append(task)
-                else:
-                    queue.append(event)
-                while queue and (len(queue) > 2 * workers or isinstance(queue[0], _ShardEnd) or queue[0].done()):
-                    self._consume(queue.popleft())
-            while queue:
-                self._consume(queue.popleft())
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+        todo = (e for e in events if not (isinstance(e, _Batch) and shard_name(e.shard) in self.done))
+        work = partial(_process, self.config.text)
+        for event, results in ordered_map(work, todo, self.config.workers, is_work=lambda e: isinstance(e, _Batch)):
+            self._consume(event, results)
 
-    def _consume(self, entry) -> None:
-        if isinstance(entry, _ShardEnd):
-            self._finish_shard(entry)
+    def _consume(self, event: Union[_Batch, _ShardEnd], results: Optional[list]) -> None:
+        if isinstance(event, _ShardEnd):
+            self._finish_shard(event)
             return
         self._report()
-        for result in entry.result():
+        for result in results:
             if isinstance(result, Doc):
                 doc_id = self._id(result)
                 if doc_id in self.ids:  # the same record twice (e.g. one article in two extracts)
@@ -319,13 +289,8 @@ class _Run:
             self.deduper.remember(doc_id, digest, minhash)
 
 
-def _pool_context():
-    """fork where it is safe (Linux): workers start at once with the parent's imports, where spawn
-    would re-import spaCy, numpy and datasketch in every worker (seconds per run). The CLI keeps
-    no threads alive while the pool starts (its progress display refreshes from this thread)."""
-    if sys.platform == "linux":
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+def _process(settings: TextSettings, batch: _Batch) -> list:
+    return process_batch(batch.items, settings)
 
 
 def _dedup_state(kept: list[tuple[str, bytes, Any]]) -> pa.Table:
