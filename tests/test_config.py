@@ -1,0 +1,39 @@
+"""Run configs: the shipped examples parse, flags override the file, mistakes are one line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trainer.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_examples_parse_with_seven_and_six_tasks():
+    en = load_config(ROOT / "examples" / "tiny_en.toml", {})
+    zh = load_config(ROOT / "examples" / "tiny_zh.toml", {})
+    assert list(en.tasks) == ["knowledge_masking", "capitalization", "token_document", "sentence_reorder",
+                              "sentence_distance", "discourse_relation", "ir_relevance"]
+    assert "capitalization" not in zh.tasks and len(zh.tasks) == 6
+    assert en.betas == (0.9, 0.98) and en.mode == "continual_multitask" and en.size == "tiny"
+
+
+def test_flags_override_the_file(tmp_path):
+    config = load_config(ROOT / "examples" / "tiny_en.toml",
+                         {"max_steps": 5, "out": str(tmp_path), "seed": None, "tasks": {"ir_relevance": "x"}})
+    assert config.max_steps == 5 and config.out == str(tmp_path) and config.seed == 42
+    assert config.tasks["ir_relevance"] == "x" and len(config.tasks) == 7
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[train]\nmax_step = 3\n", "unknown key(s) in [train]: max_step"),
+    ("[trainer]\nmax_steps = 3\n", "unknown section(s) trainer"),
+    ("[train\n", "Expected ']'"),
+])
+def test_config_mistakes_are_named(tmp_path, text, message):
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    assert message in str(caught.value) and "\n" not in str(caught.value)
