@@ -18,7 +18,7 @@ err = Console(stderr=True)
 
 
 class TrainErrors(OneLineErrors):
-    user_errors = (ConfigError, TaskError, InputError, OutputError, SchemaError, FloatingPointError)
+    user_errors = (ConfigError, TaskError, InputError, OutputError, SchemaError, FloatingPointError, ValueError)
 
 
 def _task_pair(ctx, param, values):

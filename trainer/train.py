@@ -3,8 +3,8 @@
 Each step: the schedule picks a task (the same on every rank), the task's own Noam warmup sets
 the learning rate, the task's data gives a batch (this rank's slice of the global batch), the
 shared encoder plus the task's head give the loss (plus MLM when mlm_always), and Adam steps.
-Checkpoints hold everything needed to continue exactly: weights, optimizer, schedule, data
-cursors, task step counters and RNG states.
+Checkpoints hold everything needed to continue exactly: weights, optimizer, schedule (with the
+task step counters), data cursors and RNG states.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
 from trainer.model import ErnieConfig, flops_per_token
-from trainer.schedule import Schedule, ScheduleConfig, task_lr
+from trainer.schedule import Schedule, ScheduleConfig
 from trainer.tasks import read_tasks
 
 
@@ -105,7 +105,6 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     data = {name: Loader(TaskData(spec, config.seed, rank, world, masking=masking,
                                   mlm_on_every_batch=config.mlm_always), config.tokens_per_batch, config.loader_workers)
             for name, spec in specs.items()}
-    task_steps = {name: 0 for name in specs}
     precision = resolve_precision(config.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
@@ -114,7 +113,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     start = 0
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, model, optimizer, device)
-        start, task_steps = state["step"], state["task_steps"]
+        start = state["step"]
         schedule.load_state_dict(state["schedule"])
         for name, cursor in state["data"].items():
             data[name].load_state_dict(cursor)
@@ -134,9 +133,8 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     try:
         for step in range(start, schedule.total_steps):
             started = time.perf_counter()
-            task = schedule.next_task(step)
-            task_steps[task] += 1
-            lr = task_lr(task_steps[task], config.warmup_steps, config.lr)
+            task = schedule.next_task(step)  # also advances the task's own step counter
+            lr = schedule.lr(task)  # Noam warmup on that counter
             for group in optimizer.param_groups:
                 group["lr"] = lr
             net.train()
@@ -183,7 +181,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
             if not math.isfinite(loss_value):
                 raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
             if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == schedule.total_steps:
-                _save(out, step + 1, model, optimizer, schedule, data, task_steps, config, rank, world)
+                _save(out, step + 1, model, optimizer, schedule, data, config, rank, world)
         if keep_model is not None:
             keep_model.append(model)
     finally:
@@ -194,12 +192,12 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     return out
 
 
-def _save(out, step, model, optimizer, schedule, data, task_steps, config, rank, world) -> None:
+def _save(out, step, model, optimizer, schedule, data, config, rank, world) -> None:
     """Every rank's data cursor is the same function of the step, so rank 0 writes for all."""
     if world > 1:
         dist.barrier()
     if rank == 0:
-        save_checkpoint(out, step, model, optimizer, {"step": step, "task_steps": task_steps,
+        save_checkpoint(out, step, model, optimizer, {"step": step,
                                                       "schedule": schedule.state_dict(),
                                                       "data": {n: d.state_dict() for n, d in data.items()},
                                                       "config": config.to_dict()})
