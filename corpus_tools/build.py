@@ -80,7 +80,7 @@ class _ShardEnd:
 def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str, Path], out: Union[str, Path],
           settings: BuildSettings = BuildSettings(), workers: int = 1, resume: bool = False, overwrite: bool = False,
           batch_rows: int = 256, batch_chars: int = 1 << 19,
-          progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
+          progress: Optional[Callable[[BuildProgress], None]] = None, engine: str = "local") -> list[TaskResult]:
     """Build each task (or every applicable one for ["all"]); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
     vocab = load_vocab(vocab_path)
@@ -101,7 +101,8 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
             results.append(TaskResult(task, None, skipped=f"needs a {module.DATASET} dataset"))
             continue
         results.append(_build_task(task, module, inputs, vocab, Path(out) / task, settings, workers, resume,
-                                   overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"]))
+                                   overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"],
+                                   engine=engine))
     _write_summary(Path(out), results)
     return results
 
@@ -134,7 +135,7 @@ def task_settings(module: ModuleType, settings: BuildSettings) -> dict[str, Any]
 
 
 def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers, resume, overwrite,
-                batching: tuple[int, int], progress, explicit: bool) -> TaskResult:
+                batching: tuple[int, int], progress, explicit: bool, engine: str = "local") -> TaskResult:
     shards = _input_shards(inputs)
     present = sorted({lang for s in shards for lang in s["langs"]})
     if not set(present) & set(module.LANGS):
@@ -182,7 +183,7 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
 
     parts: list[pa.Table] = []
     counts: Counter = Counter()
-    for item, result in ordered_map(_run_unit, units(), workers, is_work=lambda i: isinstance(i, _Unit)):
+    for item, result in ordered_map(_run_unit, units(), workers, is_work=_is_unit, engine=engine):
         if isinstance(item, _Unit):
             part, part_counts = result
             parts.append(part)
@@ -215,6 +216,10 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
     manifest["complete"] = True
     write_json(out / MANIFEST, manifest)
     return TaskResult(task, out, stats)
+
+
+def _is_unit(item: Any) -> bool:
+    return isinstance(item, _Unit)
 
 
 def _cut(path: str, dataset: str, rows: int, chars: int) -> Iterator[tuple[int, int]]:

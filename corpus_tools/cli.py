@@ -78,6 +78,8 @@ def main() -> None:
               help="Document language; auto detects it per document by script.")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes. The output is identical for any value.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). Same output.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: finished shards are kept.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.option("--nfkc/--no-nfkc", default=True, show_default=True, help="Unicode NFKC normalization.")
@@ -102,7 +104,7 @@ def main() -> None:
 @click.option("--max-line-chars", type=click.IntRange(1024), default=DEFAULT_MAX_LINE_CHARS, show_default=True,
               help="Longer input lines are rejected without being held in memory.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def ingest(inputs, out_dir, fmt, lang, workers, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
+def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,
            max_line_chars, quiet) -> None:
     """Ingest raw corpora into a typed, deduplicated Arrow dataset.
@@ -131,7 +133,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, resume, overwrite, nfkc, t2s, de
                           dedup=DedupConfig(exact=dedup, near=dedup and near_dedup, threshold=dedup_threshold)),
         read=ReadOptions(max_line_chars=max_line_chars, reddit_threads=reddit_threads, titles=titles,
                          text_unit=text_unit, text_field=text_field, source=source),
-        shard_size=shard_size, workers=workers)
+        shard_size=shard_size, workers=workers, engine=engine)
     started = time.monotonic()
     # auto_refresh=False: no display thread, so worker processes can be forked safely
     with Progress(TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -209,6 +211,8 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
               help="Worker processes. The output is identical for any value.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). Same output.")
 @click.option("--resume", is_flag=True, help="Keep finished shards (the vocab and settings must be the same).")
 @click.option("--overwrite", is_flag=True, help="Replace existing task directories.")
 @click.option("--max-segments", type=click.IntRange(1, 6), default=3, show_default=True,
@@ -222,7 +226,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--negatives-per-query", type=click.IntRange(0), default=1, show_default=True,
               help="ir_relevance: random titles of other queries per query (label 2).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, resume, overwrite, max_segments, markers,
+def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, resume, overwrite, max_segments, markers,
           spacy_model, hanlp_model, negatives_per_query, quiet) -> None:
     """Build ERNIE 2.0 task shards: OUT/<task>/part-NNNNN.arrow + manifest.json + stats.json.
 
@@ -269,7 +273,7 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, resume, 
                 last[0] = now
 
         results = run_build(names, list(docs), vocab_path, out_dir, settings, workers=workers, resume=resume,
-                            overwrite=overwrite, progress=update)
+                            overwrite=overwrite, progress=update, engine=engine)
     if not quiet:
         table = Table(title=f"tasks -> {out_dir}")
         for column in ("task", "examples", "labels", "dropped / skipped"):

@@ -42,6 +42,7 @@ class IngestConfig:
     batch_size: int = 64  # records per unit of work sent to a worker (at most) ...
     batch_chars: int = 1 << 20  # ... and characters: one huge book does not hold a batch of 64
     workers: int = 1  # does not change the output
+    engine: str = "local"  # local | ray: does not change the output either
 
 
 @dataclass
@@ -64,7 +65,7 @@ class IngestResult:
 def output_settings(config: IngestConfig) -> dict[str, Any]:
     """The settings that determine the output (not workers): recorded in metadata and manifest."""
     settings = dataclasses.asdict(config)
-    for key in ("workers", "batch_size", "batch_chars"):  # they change the speed, not the output
+    for key in ("workers", "engine", "batch_size", "batch_chars"):  # they change the speed, not the output
         settings.pop(key)
     return settings
 
@@ -205,7 +206,7 @@ class _Run:
     def execute(self, events: Iterator[Union[_Batch, _ShardEnd]]) -> None:
         todo = (e for e in events if not (isinstance(e, _Batch) and shard_name(e.shard) in self.done))
         work = partial(_process, self.config.text)
-        for event, results in ordered_map(work, todo, self.config.workers, is_work=lambda e: isinstance(e, _Batch)):
+        for event, results in ordered_map(work, todo, self.config.workers, is_work=_is_batch, engine=self.config.engine):
             self._consume(event, results)
 
     def _consume(self, event: Union[_Batch, _ShardEnd], results: Optional[list]) -> None:
@@ -287,6 +288,10 @@ class _Run:
             self.ids.add(doc_id)
             minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
             self.deduper.remember(doc_id, digest, minhash)
+
+
+def _is_batch(event: Any) -> bool:
+    return isinstance(event, _Batch)
 
 
 def _process(settings: TextSettings, batch: _Batch) -> list:
