@@ -7,65 +7,87 @@ one segment is cut in two at its middle sentence boundary (sentence n // 2 of n)
 segment has another one; a one-sentence document has none and is dropped
 (`dropped.one_sentence_doc`). Input: [CLS] segment [SEP].
 
-`labels`, per token: at the first piece of a (BERT pre-tokenizer) word, 1 if the word is a word
-of any other segment of the document, else 0; -100 for words without a letter or digit, later
-pieces and specials. Words are compared as their raw text (cut from the sentence via offsets)
-put through the vocab's normalizer and lower-cased: with an uncased vocab "Café" and "cafe" are
-the same word, as they are the same tokens. In Chinese every Han character is a word of its own
-(BERT pre-tokenization)."""
+`labels`, per token: at the first piece of a word, 1 if the same word occurs in any other segment
+of the document, else 0; -100 for words without a letter or digit, words with an [UNK] piece
+(their text is lost), later pieces and specials. Words are compared as their word-piece ids: a
+word starts at a piece without the "##" prefix. With an uncased vocab that is the same as
+comparing the normalized, lower-cased words ("Café" and "cafe" are the same pieces). In Chinese
+every Han character is a word of its own (BERT pre-tokenization). Labels are computed with numpy
+per document, so the builder costs little beyond the tokenizer."""
 from __future__ import annotations
 
-from collections import Counter
-from typing import Callable, Optional
-
+import numpy as np
 import pyarrow as pa
 
 from schemas.tasks import IGNORE
 from task_builders.base import Context, Labels, Output
-from task_builders.sequences import encode, pack_tokens, single, start_words
+from task_builders.sequences import encode, pack_tokens, single
 
 NAME = "token_document"
 VERSION = 1
 DATASET = "documents"
 LANGS = ("en", "zh")
 SETTINGS = ()
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier: a word's key is a polynomial hash of its piece ids
 
 
 def labels(settings) -> Labels:
     return Labels(["only_here", "elsewhere_in_document"])
 
 
-def normalizer(ctx: Context) -> Callable[[Optional[str]], Optional[str]]:
-    """word -> its normalized, lower-cased text; None for no word or one without a letter or digit."""
-    normalize = ctx.vocab.tokenizer.normalizer
-    cache: dict[str, Optional[str]] = {}
+_TABLES: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def word_key(word: Optional[str]) -> Optional[str]:
-        if word is None:
-            return None
-        if word not in cache:
-            text = (normalize.normalize_str(word) if normalize else word).lower()
-            cache[word] = text if any(c.isalnum() for c in text) else None
-        return cache[word]
 
-    return word_key
+def _piece_tables(vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Per piece id: does it start a word (no "##"), does its text have a letter or digit.
+    Built once per vocab (fingerprint) and process."""
+    if vocab.fingerprint in _TABLES:
+        return _TABLES[vocab.fingerprint]
+    size = vocab.size
+    starts, alnum = np.ones(size, dtype=bool), np.zeros(size, dtype=bool)
+    for token, i in vocab.tokenizer.get_vocab().items():
+        text = token[2:] if token.startswith("##") else token
+        starts[i] = not token.startswith("##")
+        alnum[i] = any(c.isalnum() for c in text)
+    _TABLES[vocab.fingerprint] = (starts, alnum)
+    return starts, alnum
+
+
+def _labels(segments: list[list[int]], starts_of: np.ndarray, alnum_of: np.ndarray, unk: int) -> np.ndarray:
+    """The label of every token of the document's segments, concatenated."""
+    ids = np.fromiter((t for s in segments for t in s), dtype=np.int64)
+    segment = np.repeat(np.arange(len(segments)), [len(s) for s in segments])
+    start = starts_of[ids]
+    start[0] = True  # a segment list never opens with a continuation; be safe
+    first = np.flatnonzero(start)
+    word = np.cumsum(start) - 1
+    position = np.arange(len(ids)) - first[word]
+    weights = np.power(_MIX, position.astype(np.uint64))  # wraps modulo 2**64, as intended
+    keys = np.add.reduceat((ids.astype(np.uint64) + np.uint64(1)) * weights, first)
+    usable = np.maximum.reduceat(alnum_of[ids].astype(np.int8), first).astype(bool)
+    usable &= ~np.maximum.reduceat((ids == unk).astype(np.int8), first).astype(bool)
+    word_segment = segment[first]
+    order = np.lexsort((word_segment, keys))
+    k, s = keys[order], word_segment[order]
+    new_pair = np.ones(len(k), dtype=bool)
+    new_pair[1:] = (k[1:] != k[:-1]) | (s[1:] != s[:-1])
+    distinct, counts = np.unique(k[new_pair], return_counts=True)
+    segments_with = counts[np.searchsorted(distinct, keys)]
+    out = np.full(len(ids), IGNORE, dtype=np.int64)
+    out[first] = np.where(usable, (segments_with > 1).astype(np.int64), IGNORE)
+    return out
 
 
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
-    word_key = normalizer(ctx)
+    starts_of, alnum_of = _piece_tables(ctx.vocab)
+    unk = ctx.vocab.id("[UNK]")
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
     documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    encoded = iter(encode(ctx, flat))
-    texts = iter(flat)
+    encoded = iter(encode(ctx, [s for paragraphs in documents for p in paragraphs for s in p]))
     for doc_id, paragraphs in zip(doc_ids, documents):
-        sentences = []
-        for _ in range(sum(map(len, paragraphs))):
-            text, encoding = next(texts), next(encoded)
-            if encoding.ids:
-                sentences.append(list(zip(encoding.ids, map(word_key, start_words(text, encoding)))))
+        sentences = [ids for ids in (next(encoded).ids for p in paragraphs for _ in p) if ids]
         segments = pack_tokens(sentences, budget)
         if len(segments) < 2:
             if len(sentences) < 2:
@@ -73,12 +95,11 @@ def build(table: pa.Table, ctx: Context) -> Output:
                 continue
             half = len(sentences) // 2
             segments = [[t for s in sentences[:half] for t in s], [t for s in sentences[half:] for t in s]]
-        words = [{w for _, w in segment if w} for segment in segments]
-        segments_with = Counter(w for segment_words in words for w in segment_words)
+        token_labels = _labels(segments, starts_of, alnum_of, unk).tolist()
+        begin = 0
         for segment in segments:
-            ids, segment_words = zip(*segment)
-            input_ids, types = single(ctx, list(ids))
-            token_labels = [IGNORE if w is None else int(segments_with[w] > 1) for w in segment_words]
+            input_ids, types = single(ctx, segment)
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,
-                    labels=[IGNORE, *token_labels, IGNORE])
+                    labels=[IGNORE, *token_labels[begin:begin + len(segment)], IGNORE])
+            begin += len(segment)
     return out
