@@ -14,6 +14,7 @@ from rich.table import Table
 
 from corpus_tools import __version__
 from corpus_tools.dedup import DedupConfig
+from corpus_tools.engine import ENGINES
 from corpus_tools.formats import FORMATS, ReadOptions
 from corpus_tools.process import TextSettings
 from corpus_tools.shards import OutputError
@@ -50,6 +51,15 @@ class OneLineErrors(click.Group):
             sys.exit(70)
 
 
+def parallel_options(command):
+    """--workers and --engine, shared by ingest and build: neither changes the output."""
+    command = click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+                           help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). "
+                                "Same output.")(command)
+    return click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+                        help="Worker processes. The output is identical for any value.")(command)
+
+
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="ernie-corpus")
 def main() -> None:
@@ -76,10 +86,7 @@ def main() -> None:
               help="Input format; auto detects it from each file's name and content.")
 @click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
               help="Document language; auto detects it per document by script.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes. The output is identical for any value.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). Same output.")
+@parallel_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: finished shards are kept.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.option("--nfkc/--no-nfkc", default=True, show_default=True, help="Unicode NFKC normalization.")
@@ -209,10 +216,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Shards go to OUT/<task>/.")
 @click.option("--max-seq-len", type=click.IntRange(16, 8192), default=512, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes. The output is identical for any value.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). Same output.")
+@parallel_options
 @click.option("--resume", is_flag=True, help="Keep finished shards (the vocab and settings must be the same).")
 @click.option("--overwrite", is_flag=True, help="Replace existing task directories.")
 @click.option("--max-segments", type=click.IntRange(1, 6), default=3, show_default=True,

@@ -68,15 +68,6 @@ def pieces(values: list, size: int) -> list[list]:
     return [values[i : i + size] for i in range(0, len(values), size)] or [[]]
 
 
-def word_starts(encoding: Encoding) -> list[bool]:
-    """True at the first word piece of every pre-tokenized word."""
-    starts, previous = [], None
-    for word in encoding.word_ids:
-        starts.append(word is not None and word != previous)
-        previous = word
-    return starts
-
-
 def lower_same_length(text: str) -> str:
     """text.lower(), one character per character, so offsets into the result index `text` too."""
     lowered = text.lower()
