@@ -13,6 +13,9 @@ DATA = Path(os.environ.get("ERNIE_SHARED_DATA", ROOT.parent / "shared" / "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("JIEBA_CACHE_DIR", tempfile.mkdtemp(prefix="jieba-"))
+# pytest-xdist runs two workers on a 2-core machine; more torch threads than cores only adds
+# contention (measured 6x slower steps on a busy machine).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +114,17 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
     return {task: root / "tasks" / task for task in ("knowledge_masking", "capitalization", "token_document",
                                                       "sentence_reorder", "sentence_distance",
                                                       "discourse_relation", "ir_relevance")}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_tasks, tmp_path_factory) -> Path:
+    """A tiny model pre-trained for a few steps on three of the tiny tasks (a run directory with
+    its vocab/ and a checkpoint): the starting point of the fine-tuning and export tests."""
+    from trainer.config import TrainConfig
+    from trainer.train import pretrain
+
+    tasks = {k: str(tiny_tasks[k]) for k in ("knowledge_masking", "sentence_reorder", "capitalization")}
+    out = tmp_path_factory.mktemp("tiny-run") / "run"
+    pretrain(TrainConfig(tasks=tasks, size="tiny", out=str(out), max_steps=30, tokens_per_batch=1024, save_every=0,
+                         seed=1))
+    return out

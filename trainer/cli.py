@@ -1,4 +1,4 @@
-"""The `ernie-train` command line: pretrain and plot."""
+"""The `ernie-train` command line: pretrain, plot, finetune, evaluate, export."""
 from __future__ import annotations
 
 import time
@@ -11,14 +11,21 @@ from corpus_tools.cli import OneLineErrors
 from corpus_tools.shards import OutputError
 from corpus_tools.sources import InputError
 from schemas import SchemaError
+from rich.markup import escape
+
 from trainer.config import ConfigError, load_config
+from trainer.export import ExportError
+from trainer.finetune_data import DataError
+from trainer.finetune_model import InitError
 from trainer.tasks import TaskError
+from trainer.tokenizer import VocabError
 
 err = Console(stderr=True)
 
 
 class TrainErrors(OneLineErrors):
-    user_errors = (ConfigError, TaskError, InputError, OutputError, SchemaError, FloatingPointError, ValueError)
+    user_errors = (ConfigError, TaskError, InputError, OutputError, SchemaError, DataError, InitError, VocabError,
+                   ExportError, FloatingPointError, ValueError)
 
 
 def _task_pair(ctx, param, values):
@@ -38,7 +45,10 @@ def main() -> None:
 
     \b
     pretrain  continual multi-task pre-training (CPU, one GPU, or torchrun for many)
-    plot      per-task loss curves with stage boundaries
+    plot      per-task loss curves (task and MLM losses apart) with stage boundaries
+    finetune  fine-tune a pre-trained (or random) model on a labelled task; several seeds
+    evaluate  score a fine-tuned model on a labelled file
+    export    a run or fine-tuned model -> an HF transformers directory (ErnieModel, ...)
     """
 
 
@@ -56,12 +66,17 @@ def main() -> None:
 @click.option("--seed", type=int, default=None)
 @click.option("--mode", type=click.Choice(["continual_multitask", "multitask", "sequential"]), default=None)
 @click.option("--tokens-per-batch", type=click.IntRange(16), default=None, help="Global token budget per step.")
-@click.option("--lr", type=float, default=None, help="Peak learning rate.")
-@click.option("--warmup-steps", type=click.IntRange(1), default=None, help="Noam warmup, per task.")
+@click.option("--lr", type=float, default=None,
+              help="Peak learning rate [default: by width: tiny 1e-3, mini 5e-4, base 1e-4, large 5e-5].")
+@click.option("--warmup-steps", type=click.IntRange(1), default=None,
+              help="Noam warmup, per task, on its own steps [default: min(4000, 10% of the task's steps)].")
+@click.option("--init", "init", default=None, metavar="RUN",
+              help="Start a new schedule from the weights of a trained run or checkpoint (continual pre-training "
+                   "of new tasks).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed, mode, tokens_per_batch, lr,
-             warmup_steps, precision, quiet) -> None:
+             warmup_steps, init, precision, quiet) -> None:
     """Continual multi-task pre-training.
 
     \b
@@ -79,7 +94,8 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
 
     config = load_config(config_path, {"tasks": tasks, "size": size, "max_steps": max_steps, "save_every": save_every,
                                        "out": out, "seed": seed, "mode": mode, "tokens_per_batch": tokens_per_batch,
-                                       "lr": lr, "warmup_steps": warmup_steps, "precision": precision})
+                                       "lr": lr, "warmup_steps": warmup_steps, "precision": precision,
+                                       "init": init})
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import os
@@ -97,9 +113,27 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
                 bar.refresh()
                 last[0] = time.monotonic()
 
-        run_dir = run(config, resume=resume, on_step=on_step)
+        def on_start(plan) -> None:
+            if not show:
+                return
+            warm = sorted(set(plan["warmup_steps"].values()))
+            err.print(f"pretrain: {len(plan['budgets'])} tasks, {sum(plan['budgets'].values())} steps in "
+                      f"{len(plan['stages'])} stages; peak lr {plan['lr']:g}, warmup "
+                      f"{', '.join(f'{t} {w}' for t, w in plan['warmup_steps'].items()) if len(warm) > 1 else warm[0]}"
+                      f" steps per task; {plan['precision']}", highlight=False, markup=False)
+            if plan.get("init"):
+                i = plan["init"]
+                err.print(f"init: {i['tensors']} tensors from {i['from']} (task heads kept: "
+                          f"{', '.join(i['task_heads']) or 'none'}; new: {', '.join(i['fresh_heads']) or 'none'})",
+                          highlight=False, markup=False)
+            if "vocab" in plan and plan["vocab"] is None:
+                err.print("warning: the shards' vocab was not found, so the run has no vocab/; fine-tuning and "
+                          "export will need --vocab", highlight=False, markup=False)
+
+        run_dir = run(config, resume=resume, on_step=on_step, on_start=on_start)
     if show:
-        err.print(f"done: {run_dir} (metrics.jsonl, checkpoints/, tensorboard/); plot with `ernie-train plot {run_dir}`")
+        err.print(f"done: {escape(str(run_dir))} (metrics.jsonl, checkpoints/, tensorboard/); plot with "
+                  f"`ernie-train plot {escape(str(run_dir))}`", highlight=False)
 
 
 @main.command()
@@ -112,7 +146,143 @@ def plot(run, png, smooth) -> None:
     from trainer.plot import plot_run
 
     path = plot_run(run, png or run / "curves.png", smooth)
-    err.print(f"wrote {path}")
+    err.print(f"wrote {escape(str(path))}")
+
+
+def _seeds(ctx, param, value):
+    try:
+        seeds = [int(x) for x in value.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use comma-separated integers, e.g. 1,2,3") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise click.BadParameter(f"{value!r}: give one or more distinct seeds, e.g. 1,2,3")
+    return seeds
+
+
+@main.command()
+@click.option("--init", required=True, metavar="RUN|CHECKPOINT|HF_DIR|random",
+              help="The encoder to start from: a pre-training run (its latest checkpoint), a checkpoint, a local HF "
+                   "ErnieModel/BertModel directory (safetensors), a fine-tuned model, or `random` (the baseline; "
+                   "needs --vocab and --size).")
+@click.option("--train", "train", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Labelled training file: TSV, CSV or JSONL with a header; NER: text_a/label columns or CoNLL.")
+@click.option("--dev", type=click.Path(exists=True, dir_okay=False), default=None, help="Labelled dev file.")
+@click.option("--test", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A file to predict (labels optional); writes OUT/predictions.tsv.")
+@click.option("--split-dev", type=click.FloatRange(0, min_open=True), default=None,
+              help="No dev file: hold out this fraction (< 1) or count of --train, seeded by --split-seed.")
+@click.option("--split-seed", type=int, default=0, show_default=True)
+@click.option("--kind", type=click.Choice(["classification", "pair", "regression", "ner"]), default=None,
+              help="classification (one text), pair (two texts), regression (a float label, MSE; Pearson and "
+                   "Spearman), ner (BIO tags; entity F1) [default: pair if the file has a second text column, "
+                   "else classification].")
+@click.option("--text", default=None, help="Text column [default: sentence, text_a, sentence1, question, ...].")
+@click.option("--text-pair", default=None, help="Second text column [default: text_b, sentence2, ...].")
+@click.option("--label", default=None, help="Label column [default: label, Quality, ...].")
+@click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Label names as JSON: a list, or name -> id (several names may share an id).")
+@click.option("--vocab", default=None, help="Vocab directory (required with --init random; else checked).")
+@click.option("--size", type=click.Choice(["tiny", "mini", "base", "large"]), default=None,
+              help="Model size for --init random.")
+@click.option("--out", required=True, help="Output directory: best/, seed-N/, results.json, results.md.")
+@click.option("--seeds", default="1", callback=_seeds, show_default=True,
+              help="Comma-separated seeds; each is a full run; results give each, mean ± std and median.")
+@click.option("--epochs", type=click.FloatRange(0, min_open=True), default=3.0, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), default=None, help="Stop after this many steps (overrides --epochs).")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", type=float, default=None, help="Peak lr [default: by width: tiny 5e-4 ... base 5e-5].")
+@click.option("--warmup", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Linear warmup over this fraction of the steps, then linear decay.")
+@click.option("--max-seq-len", type=click.IntRange(8), default=128, show_default=True)
+@click.option("--eval-every", type=click.IntRange(1), default=None, help="Evaluate every N steps [default: each epoch].")
+@click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
+              help="Stop after this many evaluations without a better dev score.")
+@click.option("--task-id", type=click.IntRange(0), default=0, show_default=True, help="The task embedding id.")
+@click.option("--t2s", is_flag=True, help="Convert Traditional to Simplified Chinese before tokenizing (OpenCC).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT.")
+@click.option("--quiet", is_flag=True)
+def finetune(init, train, dev, test, split_dev, split_seed, kind, text, text_pair, label, labels_file, vocab, size,
+             out, seeds, epochs, max_steps, batch_size, lr, warmup, max_seq_len, eval_every, patience, task_id, t2s,
+             precision, overwrite, quiet) -> None:
+    """Fine-tune on a labelled task and report the dev metric of every seed.
+
+    \b
+    Examples:
+      ernie-train finetune --init runs/tiny-en --train ../shared/data/eval/sst2/train_head2000.tsv \\
+          --dev ../shared/data/eval/sst2/glue_dev.tsv --out runs/sst2 --seeds 1,2,3
+      ernie-train finetune --init random --vocab out/demo/vocab-en --size tiny --train ... --out runs/sst2-random
+      ernie-train finetune --init runs/tiny-zh --kind ner --train ../shared/data/eval/msra_ner/dev.tsv \\
+          --split-dev 0.2 --labels ../shared/data/eval/msra_ner/label2id.json --out runs/msra
+    """
+    from trainer.finetune import FinetuneConfig, finetune as run
+    from trainer.finetune_data import guess_kind
+
+    config = FinetuneConfig(train=train, init=init, out=out, kind=kind or guess_kind(train, text_pair), dev=dev,
+                            test=test, split_dev=split_dev, split_seed=split_seed, text=text, text_pair=text_pair,
+                            label=label, labels_file=labels_file, vocab=vocab, size=size, seeds=seeds, epochs=epochs,
+                            max_steps=max_steps, batch_size=batch_size, lr=lr, warmup=warmup, max_seq_len=max_seq_len,
+                            eval_every=eval_every, patience=patience, task_id=task_id, t2s=t2s, precision=precision,
+                            overwrite=overwrite)
+
+    def on_event(event: dict) -> None:
+        if quiet:
+            return
+        kind_ = event["event"]
+        if kind_ == "start":
+            err.print(f"finetune {config.kind}: {event['train']} train / {event['dev']} dev examples "
+                      f"({event['rejected']} rejected), {len(event['labels'])} labels; init {event['init']}; "
+                      f"{event['steps']} steps per seed, lr {event['lr']:g}, warmup {event['warmup_steps']}, "
+                      f"{event['precision']} on {event['device']}", highlight=False, markup=False)
+        elif kind_ == "eval":
+            metric = [k for k in event if k not in ("event", "seed", "step", "total", "best")][0]
+            err.print(f"  seed {event['seed']} step {event['step']}/{event['total']}: dev {metric} "
+                      f"{event[metric]:.4f} (best {event['best']:.4f})", highlight=False, markup=False)
+
+    results = run(config, on_event=on_event)
+    s = results["summary"]
+    click.echo(f"{results['metric']}: " + ", ".join(f"seed {k} {v['dev'][results['metric']]:.4f}"
+                                                   for k, v in results["seeds"].items())
+               + f"; mean {s['mean']:.4f} ± {s['std']:.4f}, median {s['median']:.4f}"
+               + (f" (majority class {results['majority']:.4f})" if results.get("majority") is not None else ""))
+    click.echo(f"wrote {out}/best, {out}/results.json, {out}/results.md" + (f", {out}/predictions.tsv" if test else ""))
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, file_okay=False))
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="A labelled file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON (with the predictions).")
+def evaluate(model, data, as_json) -> None:
+    """Print the task's metrics for a fine-tuned MODEL (OUT or OUT/best of `finetune`) on --data."""
+    import json
+
+    from trainer.finetune import evaluate as run
+
+    result = run(model, data)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    keys = [k for k, v in result.items() if isinstance(v, float)]
+    click.echo(f"{result['data']}: {result['examples']} examples ({result['rejected']} rejected); "
+               + ", ".join(f"{k} {result[k]:.4f}" for k in keys))
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False), metavar="RUN_OR_CHECKPOINT")
+@click.option("--out", required=True, help="The HF model directory to write.")
+@click.option("--with-mlm-head", is_flag=True, help="Export ErnieForMaskedLM (fill-mask) instead of ErnieModel.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing export.")
+def export(source, out, with_mlm_head, overwrite) -> None:
+    """Write a pre-training run, a checkpoint or a fine-tuned model as an HF transformers directory.
+
+    \b
+    HF_HUB_OFFLINE=1 python -c "from transformers import AutoModel, AutoTokenizer; \\
+        AutoModel.from_pretrained('hf/ernie-tiny'); AutoTokenizer.from_pretrained('hf/ernie-tiny')"
+    """
+    from trainer.export import export as run
+
+    result = run(source, out, with_mlm_head=with_mlm_head, overwrite=overwrite)
+    click.echo(f"wrote {result['out']}: {result['architecture']} ({result['tensors']} tensors) from {result['source']}")
 
 
 if __name__ == "__main__":

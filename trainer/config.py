@@ -6,7 +6,7 @@
 
     [model]    size = "tiny"      # tiny | mini | base | large, plus overrides (hidden_size = 192, ...)
     [schedule] mode = "continual_multitask"   budgets = { knowledge_masking = 300 }   stages = [...]
-    [optim]    lr = 1e-4  warmup_steps = 4000  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
+    [optim]    lr = 1e-3  warmup_steps = 20  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
     [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"  loader_workers = 0
                save_every = 500  log_every = 10  seed = 42  out = "runs/tiny"  mlm_always = true
     [masking]  mask_prob = 0.15 ...
@@ -27,8 +27,8 @@ class TrainConfig:
     mode: str = "continual_multitask"  # | multitask | sequential
     budgets: dict[str, int] = field(default_factory=dict)  # steps per task (default: equal shares)
     stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
-    lr: float = 1e-4
-    warmup_steps: int = 4000  # per task, on the task's own step counter
+    lr: Optional[float] = None  # peak; None: default_lr(hidden size)
+    warmup_steps: Optional[int] = None  # per task, on its own step counter; None: min(4000, 10% of its budget)
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
     eps: float = 1e-6
@@ -44,6 +44,7 @@ class TrainConfig:
     log_every: int = 10
     seed: int = 42
     out: str = "runs/ernie"
+    init: Optional[str] = None  # a pre-training run or checkpoint whose weights start a new schedule
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -53,11 +54,20 @@ SECTIONS = {"schedule": ("mode", "budgets", "stages"),
             "optim": ("lr", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
             "train": ("max_steps", "tokens_per_batch", "grad_accum", "loader_workers", "precision", "mlm_always",
                       "save_every",
-                      "log_every", "seed", "out")}
+                      "log_every", "seed", "out", "init")}
 
 
 class ConfigError(ValueError):
     """A bad config file or flag; str() is one line."""
+
+
+def default_lr(hidden_size: int) -> float:
+    """A peak pre-training lr that fits the width: tiny (128) 1e-3, mini (256) 5e-4, 512 2e-4,
+    base (768) 1e-4 (BERT's), large 5e-5."""
+    for width, lr in ((128, 1e-3), (256, 5e-4), (512, 2e-4), (768, 1e-4)):
+        if hidden_size <= width:
+            return lr
+    return 5e-5
 
 
 def load_config(path: Optional[Path], overrides: dict[str, Any]) -> TrainConfig:

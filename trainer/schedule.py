@@ -35,7 +35,8 @@ class ScheduleConfig:
     max_steps: Optional[int] = None  # the total, used only for tasks without a budget
     mode: str = "continual_multitask"  # | "multitask" | "sequential"
     stages: Optional[list[dict[str, int]]] = None  # explicit stage table (continual_multitask)
-    warmup_steps: Union[int, dict[str, int]] = 4000  # per task: one value, or task -> value
+    warmup_steps: Union[None, int, dict[str, int]] = None  # per task: one value, task -> value, or
+    # None: default_warmup(the task's budget)
     lr: float = 5e-5  # peak
     seed: int = 0
 
@@ -55,6 +56,12 @@ def task_lr(task_step: int, warmup: int, peak: float) -> float:
     if task_step == 0:
         return 0.0
     return peak * min(task_step / warmup, (warmup / task_step) ** 0.5)
+
+
+def default_warmup(budget: int) -> int:
+    """ERNIE 2.0 warms every task up over 4,000 steps; a shorter run warms a task up over 10% of
+    its budget instead, so that the task reaches its peak lr at all."""
+    return max(1, min(4000, budget // 10))
 
 
 def _steps(value: object, where: str) -> int:
@@ -144,7 +151,8 @@ class Schedule:
         self.total_steps = sum(lengths)
         self.budgets = {t: sum(s.get(t, 0) for s in self.table) for t in config.tasks}
         warmup = config.warmup_steps
-        self.warmups = {t: warmup[t] if isinstance(warmup, Mapping) else warmup for t in config.tasks}
+        self.warmups = {t: (default_warmup(self.budgets[t]) if warmup is None
+                            else warmup[t] if isinstance(warmup, Mapping) else warmup) for t in config.tasks}
         for t, w in self.warmups.items():
             if isinstance(w, bool) or not isinstance(w, int) or w < 1:
                 raise ValueError(f"warmup_steps.{t}: expected an integer >= 1, got {w!r}")

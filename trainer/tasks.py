@@ -28,6 +28,7 @@ class TaskSpec:
     special_ids: Mapping[str, int]  # pad, unk, cls, sep, mask
     max_seq_len: int
     shards: tuple[Path, ...]
+    vocab_path: str = ""  # where the build read the vocab (from the build config)
 
 
 def read_task(name: str, directory: Union[str, Path]) -> TaskSpec:
@@ -52,13 +53,13 @@ def read_task(name: str, directory: Union[str, Path]) -> TaskSpec:
                     label_names=tuple(json.loads(meta[metadata.LABEL_NAMES])),
                     vocab_fingerprint=meta[metadata.VOCAB_FINGERPRINT], vocab_size=int(meta[metadata.VOCAB_SIZE]),
                     special_ids=json.loads(meta[metadata.SPECIAL_IDS]), max_seq_len=int(meta[metadata.MAX_SEQ_LEN]),
-                    shards=shards)
+                    shards=shards, vocab_path=str(json.loads(meta[metadata.BUILD_CONFIG]).get("vocab", {}).get("path", "")))
 
 
 def read_tasks(dirs: Mapping[str, Union[str, Path]]) -> dict[str, TaskSpec]:
     """Specs of all tasks; they must share one vocab (a one-line TaskError otherwise)."""
     if not dirs:
-        raise TaskError("no tasks given: pass --task NAME=SHARD_DIR or a [tasks] table in the config")
+        raise TaskError("no tasks given: pass --task NAME=SHARD_DIR, or a [tasks] table in the --config file")
     unknown = [n for n in dirs if n not in TASK_IDS]
     if unknown:
         raise TaskError(f"unknown task {unknown[0]!r}; tasks are {', '.join(TASK_IDS)}")

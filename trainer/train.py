@@ -13,7 +13,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import ConfigError, TrainConfig, default_lr
 from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
@@ -73,9 +73,10 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callable[[StepLog], None]] = None,
-             keep_model: Optional[list] = None) -> Path:
-    """Run (or continue) pre-training; returns the run directory. `keep_model`, if given, receives
-    the trained model (for tests and notebooks)."""
+             keep_model: Optional[list] = None, on_start: Optional[Callable[[dict], None]] = None) -> Path:
+    """Run (or continue) pre-training; returns the run directory. `on_start` receives the plan
+    (effective lr and warmups, stages, what --init loaded); `keep_model`, if given, receives the
+    trained model (for tests and notebooks)."""
     rank, world, device = setup_distributed()
     out = Path(config.out)
     specs = read_tasks(config.tasks)
@@ -86,21 +87,29 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     if resume and checkpoint is None:
         raise ConfigError(f"{out}: no checkpoint to resume from")
     if not resume and rank == 0 and (out / "metrics.jsonl").exists():
-        raise ConfigError(f"{out}: a run is already there; pass --resume to continue it or choose another --out")
+        raise ConfigError(f"{out}: a run is already there; pass resume=True (--resume) to continue it or choose "
+                          "another out (--out)")
+    if checkpoint is not None:
+        check_resumable(checkpoint, config)
+    if resume and config.init:
+        raise ConfigError("init (--init) starts a new run from trained weights; it cannot be combined with --resume")
 
     torch.manual_seed(config.seed)
     model_config = ErnieConfig.from_size(config.size, first.vocab_size, pad_token_id=first.special_ids["pad"],
                                          max_position_embeddings=max(512, max(s.max_seq_len for s in specs.values())),
                                          **config.model)
-    model = ErnieForPretraining(model_config, specs).to(device)
+    model = ErnieForPretraining(model_config, specs)
+    loaded = load_init_weights(model, config.init) if config.init and checkpoint is None else None
+    model = model.to(device)
+    lr = config.lr or default_lr(model_config.hidden_size)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=config.lr, betas=tuple(config.betas), eps=config.eps)
+                                  lr=lr, betas=tuple(config.betas), eps=config.eps)
     schedule = Schedule(ScheduleConfig(tasks=list(specs), budgets=dict(config.budgets), mode=config.mode,
                                        stages=config.stages, max_steps=config.max_steps,
-                                       warmup_steps=config.warmup_steps, lr=config.lr, seed=config.seed))
+                                       warmup_steps=config.warmup_steps, lr=lr, seed=config.seed))
     masking = MaskingConfig(**config.masking)
     data = {name: Loader(TaskData(spec, config.seed, rank, world, masking=masking,
                                   mlm_on_every_batch=config.mlm_always), config.tokens_per_batch, config.loader_workers)
@@ -120,13 +129,19 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     net = (torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
            if world > 1 else model)
 
+    plan = {"config": config.to_dict(), "stages": schedule.plan_summary(), "boundaries": schedule.boundaries(),
+            "world_size": world, "precision": precision, "lr": lr, "warmup_steps": dict(schedule.warmups),
+            "budgets": dict(schedule.budgets), "model": asdict(model_config), "init": loaded,
+            "vocab_fingerprint": first.vocab_fingerprint}
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
             _truncate_metrics(out / "metrics.jsonl", start)
-        (out / "plan.json").write_text(json.dumps({"config": config.to_dict(), "stages": schedule.plan_summary(),
-                                                   "boundaries": schedule.boundaries(), "world_size": world,
-                                                   "precision": precision}, indent=2, default=str))
+        else:
+            plan["vocab"] = copy_vocab(first, out / "vocab")
+        (out / "plan.json").write_text(json.dumps(plan, indent=2, default=str))
+        if on_start:
+            on_start(plan)
     metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     writer = _tensorboard(out) if rank == 0 else None
     flops = flops_per_token(model_config, first.max_seq_len)
@@ -200,9 +215,75 @@ def _save(out, step, model, optimizer, schedule, data, config, rank, world) -> N
         save_checkpoint(out, step, model, optimizer, {"step": step,
                                                       "schedule": schedule.state_dict(),
                                                       "data": {n: d.state_dict() for n, d in data.items()},
-                                                      "config": config.to_dict()})
+                                                      "config": config.to_dict(),
+                                                      "model_config": asdict(model.config),
+                                                      "vocab_fingerprint": next(iter(data.values())).data.spec.vocab_fingerprint,
+                                                      "tasks": {n: {"task_id": d.data.spec.task_id,
+                                                                    "kind": d.data.spec.kind,
+                                                                    "num_classes": d.data.spec.num_classes}
+                                                                for n, d in data.items()}})
     if world > 1:
         dist.barrier()
+
+
+# Settings a resumed run may change: they do not alter what the remaining steps compute.
+RESUMABLE_CHANGES = ("out", "save_every", "log_every", "loader_workers")
+
+
+def check_resumable(checkpoint: Path, config: TrainConfig) -> None:
+    """A one-line ConfigError naming the settings that differ from the checkpoint's run."""
+    saved = json.loads((checkpoint / "state.json").read_text(encoding="utf-8")).get("config", {})
+    now = json.loads(json.dumps(config.to_dict(), default=str))
+    changed = [f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in now
+               if k not in RESUMABLE_CHANGES and k in saved and saved[k] != now[k]]
+    if changed:
+        raise ConfigError(f"cannot resume {checkpoint.parent.parent}: {'; '.join(changed)} differ from the run's "
+                          "settings; resume with the run's settings, or start a new schedule from its weights "
+                          f"with --init {checkpoint.parent.parent} --out NEW_RUN")
+
+
+def load_init_weights(model: ErnieForPretraining, init: str) -> dict:
+    """Continual pre-training: the encoder and MLM head of a trained run (or checkpoint), plus the
+    heads of tasks it also trained (same name and shape); new tasks' heads start fresh."""
+    from safetensors import safe_open
+
+    path = Path(init)
+    pointer = path / "checkpoints" / "latest"
+    if pointer.exists():
+        path = pointer.parent / pointer.read_text(encoding="utf-8").strip()
+    if not (path / "model.safetensors").exists():
+        raise ConfigError(f"--init {init}: not a pre-training run or checkpoint (no checkpoints/latest or "
+                          "model.safetensors)")
+    own = model.state_dict()
+    with safe_open(str(path / "model.safetensors"), framework="pt") as fh:
+        weights = {k: fh.get_tensor(k) for k in fh.keys()}
+    taken = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
+    encoder = [k for k in own if k.startswith("ernie.")]
+    missing = [k for k in encoder if k not in taken]
+    if missing:
+        raise ConfigError(f"--init {init}: its encoder does not fit this model ({missing[0]} missing or of another "
+                          "shape); use the same [model] size and vocab")
+    model.load_state_dict({**own, **taken}, strict=True)
+    heads = sorted({k.split(".")[2] for k in taken if k.startswith("cls.tasks.")})
+    return {"from": str(path), "tensors": len(taken), "task_heads": heads,
+            "fresh_heads": sorted({k.split(".")[2] for k in own if k.startswith("cls.tasks.") and k not in taken})}
+
+
+def copy_vocab(spec, out: Path) -> Optional[str]:
+    """RUN/vocab: the vocab the shards were built with (fingerprint checked), so that a run
+    directory is all that fine-tuning and export need. None when the vocab is not found."""
+    import shutil
+
+    from trainer.tokenizer import VOCAB_FILES, fingerprint
+
+    source = Path(spec.vocab_path) if spec.vocab_path else None
+    if source is None or not (source / "vocab.txt").exists() or fingerprint(source / "vocab.txt") != spec.vocab_fingerprint:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    for name in VOCAB_FILES:
+        if (source / name).exists():
+            shutil.copyfile(source / name, out / name)
+    return str(source)
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
