@@ -37,10 +37,14 @@ def test_every_head_learns_through_the_continual_schedule(tiny_tasks, tmp_path):
     plan = json.loads((run / "plan.json").read_text())
     assert len(plan["boundaries"]) == 7
     for task in tiny_tasks:
-        curve = [r["loss"] for r in rows if r["task"] == task]
+        # each head's own loss, not its sum with the MLM loss (whose noise can hide the task's curve)
+        curve = [r["task_loss"] for r in rows if r["task"] == task]
         assert len(curve) >= 20, task
         k = max(5, len(curve) // 5)
-        assert sum(curve[-k:]) / k < sum(curve[:k]) / k, f"{task}: loss did not fall"
+        first, last = sum(curve[:k]) / k, sum(curve[-k:]) / k
+        assert last < first, f"{task}: its loss did not fall ({first:.3f} -> {last:.3f})"
+        if task in ("knowledge_masking", "capitalization", "token_document"):  # measured: 13%, 30%, 27% lower
+            assert last < 0.93 * first, f"{task}: its loss fell only from {first:.3f} to {last:.3f}"
     # stage i only trains tasks 0..i
     order = list(tiny_tasks)
     for r in rows:

@@ -305,7 +305,7 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
     eval_every = config.eval_every or per_epoch
     info = {"kind": config.kind, "label_names": label_names, "max_seq_len": config.max_seq_len,
             "task_id": config.task_id, "t2s": config.t2s, "model_config": asdict(init.config),
-            "vocab_fingerprint": tok.fingerprint, "init": init.source, "metric": metric,
+            "vocab_fingerprint": tok.fingerprint, "init": init.source, "metric": metric, "label_ids": label_ids,
             "columns": asdict(columns)}
     emit({"event": "start", "init": init.source, "train": len(train_data.ids), "dev": len(dev_data.ids),
           "rejected": len(train.rejects) + len(dev.rejects), "labels": label_names, "steps": total, "lr": lr,
@@ -404,7 +404,7 @@ def evaluate(model_dir: str, data: str, columns: Optional[Columns] = None) -> di
     split = read_split(data, info["kind"], columns)
     if not split.examples:
         raise DataError(f"{data}: no examples ({len(split.rejects)} rejected lines)")
-    label_ids = {name: i for i, name in enumerate(info["label_names"])}
+    label_ids = info.get("label_ids") or {name: i for i, name in enumerate(info["label_names"])}
     encoded = encode(split, info["kind"], tok, label_ids, info["max_seq_len"], info["t2s"])
     predicted = predict(model, encoded, info["kind"], tok.special_ids["pad"], info["task_id"], device, autocast)
     return {"data": str(data), "examples": len(encoded.ids), "rejected": len(split.rejects), "metric": info["metric"],

@@ -16,32 +16,49 @@ def load_metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _smoothed(values: list[float], smooth: int) -> list[float]:
+    return [sum(values[max(0, i - smooth + 1): i + 1]) / len(values[max(0, i - smooth + 1): i + 1])
+            for i in range(len(values))]
+
+
 def plot_run(run: Path, png: Path, smooth: int = 20) -> Path:
+    """Two panels: each task's own loss (its head's loss; the MLM loss for knowledge_masking) and the
+    MLM loss measured on each task's batches. Their sum, which the optimizer sees, hides the task's
+    own curve (the MLM part is larger and falls slower)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = load_metrics(run)
-    curves: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    curves: dict[str, dict[str, tuple[list[int], list[float]]]] = {"task_loss": defaultdict(lambda: ([], [])),
+                                                                    "mlm_loss": defaultdict(lambda: ([], []))}
     for row in rows:
-        steps, losses = curves[row["task"]]
-        steps.append(row["step"])
-        losses.append(row["loss"])
+        for key in curves:
+            value = row.get(key, row["loss"] if key == "task_loss" else None)
+            if value is not None:
+                steps, values = curves[key][row["task"]]
+                steps.append(row["step"])
+                values.append(value)
     plan_path = Path(run) / "plan.json"
     boundaries = json.loads(plan_path.read_text())["boundaries"] if plan_path.exists() else []
-    figure, axis = plt.subplots(figsize=(10, 5.5))
-    for task, (steps, losses) in sorted(curves.items()):
-        averaged = [sum(losses[max(0, i - smooth + 1): i + 1]) / len(losses[max(0, i - smooth + 1): i + 1])
-                    for i in range(len(losses))]
-        axis.plot(steps, averaged, label=task, linewidth=1.4)
-    for i, step in enumerate(boundaries):
-        axis.axvline(step, color="grey", linestyle="--", linewidth=0.8)
-        axis.text(step, axis.get_ylim()[1], f" stage {i}", va="top", ha="left", rotation=90, fontsize=8, color="grey")
-    axis.set_xlabel("step")
-    axis.set_ylabel(f"loss (moving average over {smooth} steps of that task)")
-    axis.set_title(f"ERNIE 2.0 continual multi-task pre-training: {Path(run).name}")
-    axis.legend(fontsize=8)
+    figure, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+    titles = {"task_loss": "task loss (each task's own head)", "mlm_loss": "MLM loss on each task's batches"}
+    colors = {}
+    for axis, key in zip(axes, curves):
+        for task, (steps, values) in sorted(curves[key].items()):
+            line, = axis.plot(steps, _smoothed(values, smooth), label=task, linewidth=1.4, color=colors.get(task))
+            colors[task] = line.get_color()
+        for i, step in enumerate(boundaries):
+            axis.axvline(step, color="grey", linestyle="--", linewidth=0.8)
+            axis.text(step, axis.get_ylim()[1], f" stage {i}", va="top", ha="left", rotation=90, fontsize=8,
+                      color="grey")
+        axis.set_xlabel("step")
+        axis.set_ylabel(f"moving average over {smooth} steps of that task")
+        axis.set_title(titles[key])
+        if curves[key]:
+            axis.legend(fontsize=8)
+    figure.suptitle(f"ERNIE 2.0 continual multi-task pre-training: {Path(run).name}")
     figure.tight_layout()
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
