@@ -35,8 +35,9 @@ from corpus_tools.sources import InputError
 
 GRANULARITIES = ("document", "sentence")
 MAX_EVAL_FILES = 64  # one bit per file in the index
-_HAN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df])")
-_WORD = re.compile(r"[^\W_]+")
+_HAN_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df"
+_HAN = re.compile(f"[{_HAN_CHARS}]")
+_TOKEN = re.compile(f"[{_HAN_CHARS}]|[^\\W_{_HAN_CHARS}]+")  # one Han character, or a run of other letters/digits
 _PTB = re.compile(r"-[lr][rsc]b-")
 _APOSTROPHE = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _MULT = np.uint64(0x100000001B3)
@@ -78,6 +79,12 @@ class EvalIndex:
     min_tokens: int = 4
     whole_below: int = 0  # sentences this short (in tokens) are compared whole
     t2s: bool = True
+    seen: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=bool))  # prefilter: low key bits present
+
+    def __post_init__(self):
+        size = 1 << max(16, (32 * max(1, len(self.keys))).bit_length())  # about 3% false positives
+        self.seen = np.zeros(size, dtype=bool)
+        self.seen[(self.keys & np.uint64(size - 1)).astype(np.int64)] = True
 
 
 @dataclass(slots=True)
@@ -102,9 +109,9 @@ def tokens(text: str, t2s: bool = True, clean: bool = True) -> list[str]:
         text = _PTB.sub(" ", text)
     if "n't" in text:
         text = text.replace("n't", " n't")
-    if _HAN.search(text):
-        text = _HAN.sub(r" \1 ", to_simplified(text) if t2s else text)
-    return _WORD.findall(text)
+    if t2s and _HAN.search(text):
+        text = to_simplified(text)
+    return _TOKEN.findall(text)
 
 
 def _hash_tokens(toks: list[str]) -> np.ndarray:
@@ -138,8 +145,9 @@ def load_index(sets: EvalSets) -> EvalIndex:
     if len(sets.paths) > MAX_EVAL_FILES:
         raise InputError(f"at most {MAX_EVAL_FILES} eval files at once; got {len(sets.paths)}")
     config = sets.config
-    keys: list[np.ndarray] = []
-    where: list[np.ndarray] = []
+    by_n: dict[int, tuple[list[str], list[int], list[int]]] = {}  # n -> tokens, tokens per text, file:line
+    whole: list[int] = []
+    whole_where: list[int] = []
     counts = []
     for number, path in enumerate(sets.paths):
         texts = read_eval(path, number)
@@ -148,20 +156,28 @@ def load_index(sets: EvalSets) -> EvalIndex:
             toks = tokens(item.text, config.t2s)
             n = config.ngram_zh if detect_lang(item.text) == "zh" else config.ngram_en
             if len(toks) >= n:
-                found = _windows(_hash_tokens(toks), n)
-                count["ngrams"] += len(found)
+                words, lengths, where = by_n.setdefault(n, ([], [], []))
+                words.extend(toks)
+                lengths.append(len(toks))
+                where.append((number << 32) | item.line)
+                count["ngrams"] += len(toks) - n + 1
             elif len(toks) >= config.min_tokens:
-                found = np.array([_whole_key(toks)], dtype=np.uint64)
+                whole.append(_whole_key(toks))
+                whole_where.append((number << 32) | item.line)
                 count["short"] += 1
             else:
                 count["too_short"] += 1
-                continue
-            keys.append(found)
-            where.append(np.full(len(found), (number << 32) | item.line, dtype=np.int64))
         counts.append(count)
-    all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64)
-    all_where = np.concatenate(where) if where else np.zeros(0, dtype=np.int64)
-    order = np.argsort(all_keys, kind="stable")  # equal keys keep file order: the first comes first
+    keys = [np.array(whole, dtype=np.uint64)]
+    where_all = [np.array(whole_where, dtype=np.int64)]
+    for n, (words, lengths, where) in sorted(by_n.items()):  # all texts of one n at once
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        found = _windows(_hash_tokens(words), n)
+        inside = owner[:len(found)] == owner[n - 1:]  # windows that do not run into the next text
+        keys.append(found[inside])
+        where_all.append(np.array(where, dtype=np.int64)[owner[:len(found)][inside]])
+    all_keys, all_where = np.concatenate(keys), np.concatenate(where_all)
+    order = np.lexsort((all_where, all_keys))  # equal keys: the first file and line first
     all_keys, all_where = all_keys[order], all_where[order]
     unique, starts = np.unique(all_keys, return_index=True)
     bits = np.left_shift(np.uint64(1), (all_where >> 32).astype(np.uint64))
@@ -175,10 +191,13 @@ def load_index(sets: EvalSets) -> EvalIndex:
 
 def _lookup(index: EvalIndex, queries: np.ndarray) -> np.ndarray:
     """Positions in index.keys of the queries found, -1 for the others."""
+    out = np.full(len(queries), -1, dtype=np.int64)
     if not len(index.keys) or not len(queries):
-        return np.full(len(queries), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(index.keys, queries), len(index.keys) - 1)
-    return np.where(index.keys[pos] == queries, pos, -1)
+        return out
+    maybe = np.flatnonzero(index.seen[(queries & np.uint64(len(index.seen) - 1)).astype(np.int64)])
+    pos = np.minimum(np.searchsorted(index.keys, queries[maybe]), len(index.keys) - 1)
+    out[maybe] = np.where(index.keys[pos] == queries[maybe], pos, -1)
+    return out
 
 
 def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str = "document",
