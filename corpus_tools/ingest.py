@@ -90,6 +90,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
     out = Path(out)
     kind, planned = plan_inputs(inputs, config.fmt, config.read)
+    if config.text.decontaminate and kind != "documents":
+        raise sources.InputError("--decontaminate applies to documents; search logs are not checked")
     index = load_index(config.text.decontaminate) if config.text.decontaminate else None  # bad eval files: fail now
     settings = output_settings(config)
     input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}

@@ -120,6 +120,9 @@ def test_planted_eval_text_is_removed_and_nothing_else(corpus, tmp_path):
     assert where["text:clue:11"]["eval"] == "chnsenticorp/dev.tsv:2"
     assert "环境和服务态度亦算不错" in where["text:clue:11"]["text"]  # Traditional eval text matched in Simplified
     assert json.loads((tmp_path / "clean" / "stats.json").read_text())["decontamination"] == report
+    shown = CliRunner().invoke(main, ["inspect", str(tmp_path / "clean"), "--rows", "0"])
+    assert shown.exit_code == 0 and "removed: sst2/glue_dev.tsv" in shown.output
+    assert "4 documents" in shown.output and "2 documents" in shown.output
 
 
 def test_longer_n_keeps_the_edited_sentence_that_13_words_catch(corpus, tmp_path):
