@@ -15,11 +15,13 @@ sentence and paragraph ends. A short eval text (fewer than n tokens, at least `m
 compared whole: it matches a sentence or a paragraph of a document whose tokens are exactly its
 tokens. Texts under `min_tokens` tokens are not used (counted as too_short).
 
-n-grams are stored as 64-bit keys (a polynomial hash, mod 2^64, of per-token 64-bit hashes) in
-one sorted numpy array, with the first eval file:line of each: memory is about 20 bytes per
-distinct eval n-gram, whatever the corpus size."""
+n-grams are stored as 64-bit keys (a polynomial hash, mod 2^64, of per-token 64-bit blake2b
+hashes; the same in every process and run) in one sorted numpy array, with the eval files holding
+each and the first file:line: 24 bytes per distinct eval n-gram, plus a presence bitmap of 32-64
+bytes per key that spares most corpus n-grams the binary search; whatever the corpus size."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -118,16 +120,26 @@ def tokens(text: str, t2s: bool = True, clean: bool = True) -> list[str]:
     return _TOKEN.findall(text)
 
 
+_token_keys: dict[str, int] = {}  # token -> its 64-bit blake2b, per process (a cache: a corpus has few distinct words)
+
+
+def _token_values(toks: list[str]) -> list[int]:
+    """A 64-bit blake2b hash per token (signed), the same in every process and run."""
+    cache = _token_keys
+    if len(cache) > 1_000_000:
+        cache.clear()
+    for tok in [t for t in set(toks) if t not in cache]:  # the distinct tokens only: few
+        cache[tok] = int.from_bytes(hashlib.blake2b(tok.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+    return list(map(cache.__getitem__, toks))
+
+
 def _hash_tokens(toks: list[str]) -> np.ndarray:
-    """64-bit token hashes: Python's str hash (SipHash), salted per process. The index is built in
-    the process that looks keys up (load_index is cached per process, never pickled), so the
-    salt never shows in the output."""
-    return np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks)).view(np.uint64)
+    return np.fromiter(_token_values(toks), dtype=np.int64, count=len(toks)).view(np.uint64)
 
 
-def _whole_key(toks: list[str]) -> int:
-    """The key of a whole short text: a 64-bit hash of its token tuple (per-process salt, as above)."""
-    return (hash(tuple(toks)) ^ _WHOLE) & 0xFFFFFFFFFFFFFFFF
+def _whole_key(values: list[int]) -> int:
+    """The key of a whole short text from its token hashes (tuple hashing of ints is not salted)."""
+    return (hash(tuple(values)) ^ _WHOLE) & 0xFFFFFFFFFFFFFFFF
 
 
 def _windows(hashes: np.ndarray, n: int) -> np.ndarray:
@@ -166,7 +178,7 @@ def load_index(sets: EvalSets) -> EvalIndex:
                 where.append((number << 32) | item.line)
                 count["ngrams"] += len(toks) - n + 1
             elif len(toks) >= config.min_tokens:
-                whole.append(_whole_key(toks))
+                whole.append(_whole_key(_token_values(toks)))
                 whole_where.append((number << 32) | item.line)
                 count["short"] += 1
             else:
@@ -211,22 +223,22 @@ def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str =
     words: list[str] = []  # every token of the batch
     lengths: list[int] = []  # tokens per sentence (batch-wide sentence numbers)
     owners: list[int] = []  # document per sentence
-    whole: list[tuple[int, int, int, int]] = []  # (key, doc, first sentence, last sentence)
+    whole: list[tuple[int, int, int, int, int]] = []  # (token start, end, doc, first sentence, last sentence)
+    low, high = index.min_tokens, index.whole_below
     for d, paragraphs in enumerate(documents):
         for paragraph in paragraphs:
-            first, para_tokens = len(lengths), []
+            first, start = len(lengths), len(words)
             for text in paragraph:
                 toks = tokens(text, index.t2s, clean=False)
-                if index.min_tokens <= len(toks) < index.whole_below:
-                    whole.append((_whole_key(toks), d, len(lengths), len(lengths)))
-                if len(paragraph) > 1 and len(para_tokens) < index.whole_below:
-                    para_tokens.extend(toks)
+                if low <= len(toks) < high:
+                    whole.append((len(words), len(words) + len(toks), d, len(lengths), len(lengths)))
                 words.extend(toks)
                 lengths.append(len(toks))
                 owners.append(d)
-            if len(paragraph) > 1 and index.min_tokens <= len(para_tokens) < index.whole_below:
-                whole.append((_whole_key(para_tokens), d, first, len(lengths) - 1))
-    hashes = _hash_tokens(words)
+            if len(paragraph) > 1 and low <= len(words) - start < high:
+                whole.append((start, len(words), d, first, len(lengths) - 1))
+    values = _token_values(words)
+    hashes = np.fromiter(values, dtype=np.int64, count=len(values)).view(np.uint64)
     sent_of = np.repeat(np.arange(len(lengths)), lengths)
     docs = np.array(owners, dtype=np.int64)[sent_of] if len(sent_of) else np.zeros(0, dtype=np.int64)
     hits: dict[int, list[tuple[int, int, int, int, int]]] = {}  # doc -> (key, first sent, last sent, token span)
@@ -239,8 +251,8 @@ def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str =
             hits.setdefault(int(docs[j]), []).append((int(found[j]), int(sent_of[j]), int(sent_of[j + n - 1]),
                                                       int(j), int(j) + n))
     if whole:
-        found = _lookup(index, np.array([w[0] for w in whole], dtype=np.uint64))
-        for (key, d, lo, hi), pos in zip(whole, found):
+        found = _lookup(index, np.array([_whole_key(values[a:b]) for a, b, *_ in whole], dtype=np.uint64))
+        for (_, _, d, lo, hi), pos in zip(whole, found):
             if pos >= 0:
                 hits.setdefault(d, []).append((int(pos), lo, hi, -1, -1))
     results: list[Optional[Finding]] = [None] * len(documents)
