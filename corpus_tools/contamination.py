@@ -94,9 +94,9 @@ class EvalIndex:
 class Finding:
     """What the check found in one document."""
 
-    files: dict[int, int]  # eval file -> sentences of the document matching it
+    files: dict[int, int]  # eval file -> sentences removed for it
     drop: bool  # the whole document goes
-    sentences: int  # sentences removed (sentence granularity) or matched (document granularity)
+    sentences: int  # sentences removed (all of them when the document goes)
     evidence: list[dict]  # {"match": "ngram"|"whole", "text": the matched tokens or sentence, "eval": "file:line"}
     paragraphs: Optional[list[list[str]]] = None  # what is left (sentence granularity)
     keep: Optional[list[int]] = None  # indices of the paragraphs left
@@ -292,9 +292,10 @@ def _finding(paragraphs: list[list[str]], start: int, hits: list[tuple[int, int,
             if mask >> i & 1:
                 by_file.setdefault(i, set()).update(span)
     evidence = _evidence(paragraphs, start, hits, index, words, max_evidence)
+    if granularity == "document":  # every sentence of the document goes
+        total = sum(len(p) for p in paragraphs)
+        return Finding({i: total for i in sorted(by_file)}, True, total, evidence)
     counts = {i: len(found) for i, found in sorted(by_file.items())}
-    if granularity == "document":
-        return Finding(counts, True, len(matched), evidence)
     left, keep, number = [], [], 0
     for i, paragraph in enumerate(paragraphs):
         kept = [s for k, s in enumerate(paragraph, number) if k not in matched]

@@ -6,14 +6,15 @@ as n-grams (corpus_tools/contamination.py) and every document holding one is rem
 "document", as GPT-3 did), or only the sentences holding it ("sentence": a paragraph left empty
 goes, a document left empty goes).
 
-n-grams are words for English (n = 13, GPT-3) and characters for Chinese (n = 20: about 13 words
-of Chinese, since a Chinese word averages about 1.5 characters; on the shared samples n = 8-10
-matched set phrases such as 中国人民政治协商会议 in 10 of 2,564 clean Chinese documents, n = 12-15
-still one (中国共产党领导的多党合作和政治协商制度), n = 20 none, while 98% of ChnSentiCorp and 85% of
-MSRA-NER dev texts have 20 characters or more; shorter texts, most of XNLI's, are single sentences
-and are compared whole). An eval text shorter than its n is compared whole after normalization: it
-matches a sentence or a paragraph with exactly its tokens (see contamination.py); texts under
-`min_tokens` (4) are not used.
+n-grams are words for English (n = 13, GPT-3) and characters for Chinese (n = 20). Why 20: a
+Chinese word averages about 1.5 characters, so 20 characters span about GPT-3's 13 words; on the
+shared samples (2,564 CLUE and zhwiki documents against ChnSentiCorp, XNLI-zh and MSRA-NER dev)
+n = 8 and 10 matched set phrases (国际货币基金组织, 中国人民政治协商会议) in 45 and 10 documents,
+n = 12 to 15 still one (中国共产党领导的多党合作和政治协商制度), n = 20 none; and 98% of ChnSentiCorp
+and 85% of MSRA-NER dev texts have 20 characters or more, while the shorter ones (most of XNLI's)
+are single sentences, compared whole. An eval text shorter than its n is compared whole after
+normalization: it matches a sentence or a paragraph with exactly its tokens (contamination.py);
+texts under `min_tokens` (4) are not used.
 
 Input shard i becomes output shard i; inside it, fixed row ranges go to the engine (local process
 pool or Ray) and come back in order, so the output is identical for any worker count. Memory holds
@@ -21,7 +22,6 @@ the eval index and one shard's rows, never the corpus."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -161,10 +161,9 @@ def _run_unit(unit: _Unit) -> tuple[pa.Table, Counter, dict]:
         if finding is None:
             continue
         tally.add(ids[row], finding)
-        if finding.drop:
-            counts["decontaminated.documents"] += 1
+        counts["decontaminated.documents"] += finding.drop
+        counts["decontaminated.sentences"] += finding.sentences
         if unit.sets.config.granularity == "sentence":
-            counts["decontaminated.sentences"] += finding.sentences
             if not finding.drop:
                 headings = headings if headings is not None else table.column("headings").to_pylist()
                 documents[row] = finding.paragraphs

@@ -256,8 +256,7 @@ class _Run:
 
     def _contaminated(self, doc_id: str, finding) -> None:
         self.counts["decontaminated.documents"] += finding.drop
-        if self.config.text.decontaminate.config.granularity == "sentence":
-            self.counts["decontaminated.sentences"] += finding.sentences
+        self.counts["decontaminated.sentences"] += finding.sentences
         self.tally.add(doc_id, finding)
 
     @staticmethod

@@ -112,6 +112,10 @@ def test_planted_eval_text_is_removed_and_nothing_else(corpus, tmp_path):
     assert report["eval"]["chnsenticorp/dev.tsv"]["documents_removed"] == 2
     assert report["eval"]["sst2/glue_dev.tsv"]["too_short"] == 6  # 'bad .', 'lovely and poignant .', ...
     assert result.stats["decontaminated"]["documents"] == 6 and result.stats["kept"] == len(before) - 6
+    sentences_before = sentences(corpus["docs"])
+    assert report["eval"]["chnsenticorp/dev.tsv"]["sentences_removed"] == \
+        len(sentences_before["text:clue:11"]) + len(sentences_before["text:clue:42"])
+    assert result.stats["decontaminated"]["sentences"] == sum(len(sentences_before[d]) for d in corpus["remove"])
     where = {e["doc_id"]: e for e in report["examples"]}
     assert where["text:reviews:11"]["eval"] == "sst2/glue_dev.tsv:13"
     assert where["text:reviews:11"]["text"].startswith("it takes a strange kind of laziness")
