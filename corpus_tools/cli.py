@@ -60,6 +60,25 @@ def parallel_options(command):
                         help="Worker processes. The output is identical for any value.")(command)
 
 
+def decontamination_options(flag: str, required: bool = False):
+    """The eval files and n-gram settings, shared by decontaminate (--against) and ingest (--decontaminate)."""
+    def apply(command):
+        for option in reversed([
+            click.option(flag, "against", multiple=True, required=required, metavar="EVAL_FILE",
+                         type=click.Path(path_type=Path),
+                         help="An eval set (TSV/CSV/JSONL with a header, or the NER layout) whose text is removed; repeatable."),
+            click.option("--granularity", type=click.Choice(["document", "sentence"]), default="document",
+                         show_default=True, help="Remove the whole document, or only the sentences holding eval text."),
+            click.option("--ngram-en", type=click.IntRange(1), default=13, show_default=True,
+                         help="n-gram size in words for English (GPT-3: 13)."),
+            click.option("--ngram-zh", type=click.IntRange(1), default=20, show_default=True,
+                         help="n-gram size in characters for Chinese (about 13 words)."),
+        ]):
+            command = option(command)
+        return command
+    return apply
+
+
 @click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="ernie-corpus")
 def main() -> None:
@@ -67,6 +86,7 @@ def main() -> None:
 
     \b
     ingest   raw dumps -> a documents (or searchlog) dataset of Arrow shards
+    decontaminate  documents -> documents without fine-tuning eval-set text
     vocab    documents -> a WordPiece vocab (tokenizer.json + vocab.txt)
     build    documents + vocab -> task shards for the seven pre-training tasks
     inspect  show what a dataset or task holds
@@ -110,10 +130,11 @@ def main() -> None:
               help="Input records per shard (fixes the layout; keep it when resuming).")
 @click.option("--max-line-chars", type=click.IntRange(1024), default=DEFAULT_MAX_LINE_CHARS, show_default=True,
               help="Longer input lines are rejected without being held in memory.")
+@decontamination_options("--decontaminate")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,
-           max_line_chars, quiet) -> None:
+           max_line_chars, against, granularity, ngram_en, ngram_zh, quiet) -> None:
     """Ingest raw corpora into a typed, deduplicated Arrow dataset.
 
     \b
@@ -127,17 +148,22 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
 
     \b
     OUT gets part-NNNNN.arrow shards, manifest.json, stats.json and rejects.jsonl.
+    --decontaminate EVAL_FILE removes documents holding eval-set text (see `decontaminate --help`).
 
     \b
     Example:
       ernie-corpus ingest ../shared/data/enwiki_xml --out data/docs-en --workers 2
     """
+    from corpus_tools.decontaminate import DecontaminationConfig, eval_sets
     from corpus_tools.ingest import IngestConfig, ingest as run_ingest
+
+    decontaminate = eval_sets(against, DecontaminationConfig(granularity, ngram_en, ngram_zh)) if against else None
 
     config = IngestConfig(
         fmt=fmt,
         text=TextSettings(lang=lang, nfkc=nfkc, t2s=t2s, spacy_model=spacy_model, zh_splitter=zh_splitter,
-                          dedup=DedupConfig(exact=dedup, near=dedup and near_dedup, threshold=dedup_threshold)),
+                          dedup=DedupConfig(exact=dedup, near=dedup and near_dedup, threshold=dedup_threshold),
+                          decontaminate=decontaminate),
         read=ReadOptions(max_line_chars=max_line_chars, reddit_threads=reddit_threads, titles=titles,
                          text_unit=text_unit, text_field=text_field, source=source),
         shard_size=shard_size, workers=workers, engine=engine)
@@ -171,12 +197,75 @@ def _print_summary(result) -> None:
     table = Table(title=f"{result.kind} -> {result.out}", show_header=False)
     table.add_row("records read", f"{stats.get('records', 0):,}")
     table.add_row("kept", f"{stats.get('kept', 0):,} in {stats['shards']} shard(s)")
-    for group in ("lang", "source", "dropped", "dedup", "rejected"):
+    for group in ("lang", "source", "dropped", "dedup", "rejected", "decontaminated"):
         for key, value in stats.get(group, {}).items():
             table.add_row(f"{group}: {key}", f"{value:,}")
+    for name, counts in stats.get("decontamination", {}).get("eval", {}).items():
+        table.add_row(f"eval: {name}", f"{counts['documents_removed']:,} documents, {counts['sentences_removed']:,} sentences")
     if stats.get("utf8_replaced"):
         table.add_row("invalid UTF-8 bytes replaced", f"{stats['utf8_replaced']:,}")
     err.print(table)
+
+
+@main.command()
+@click.argument("docs", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
+@decontamination_options("--against", required=True)
+@parallel_options
+@click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, workers, engine, overwrite, quiet) -> None:
+    """Remove fine-tuning eval-set text from a documents dataset (DOCS -> OUT).
+
+    \b
+    EVAL_FILE (--against, repeatable) is an eval set as the fine-tuner reads it, with a header:
+      .tsv/.txt  GLUE-style TSV (sentence, text_a/text_b, sentence1/sentence2, question,
+                 MRPC's "#1 String"/"#2 String", ...), or the NER layout (text_a of
+                 space-separated characters + label of BIO tags)
+      .csv       the same columns, CSV quoting
+      .jsonl     one object per line with such fields
+
+    \b
+    A document goes if it shares an n-gram with an eval text: n words for English (--ngram-en,
+    13 as in GPT-3), n characters for Chinese (--ngram-zh, 20: about 13 words). Eval texts
+    shorter than n are compared whole with each sentence and paragraph. Comparison is after
+    ingest's normalization, lower-cased, Traditional Chinese as Simplified, punctuation ignored.
+    --granularity sentence removes only the sentences holding eval text.
+
+    \b
+    OUT is a documents dataset like ingest's; stats.json counts the documents and sentences
+    removed per eval file, with examples (doc_id, the n-gram, eval file:line).
+
+    \b
+    Example:
+      ernie-corpus decontaminate data/docs --against glue/SST-2/dev.tsv --against clue/dev.tsv --out data/docs-clean
+    """
+    from corpus_tools.dataset import dataset_kind
+    from corpus_tools.decontaminate import DecontaminationConfig, decontaminate as run, eval_sets
+
+    config = DecontaminationConfig(granularity=granularity, ngram_en=ngram_en, ngram_zh=ngram_zh)
+    eval_sets(against, config)  # bad eval files and inputs fail in one line before the progress bar
+    if dataset_kind(docs) != "documents":
+        raise InputError(f"{docs}: not a documents dataset; decontaminate reads ingest's documents output")
+    with Progress(TextColumn("[bold]decontaminate"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                  console=err, disable=quiet, auto_refresh=False) as bar:
+        task = bar.add_task("decontaminate", total=None, info="")
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done, info=f"{done:,}/{total:,} documents")
+            bar.refresh()
+
+        result = run(docs, out_dir, list(against), config, workers=workers, engine=engine, overwrite=overwrite,
+                     progress=update)
+    if not quiet:
+        stats = result.stats
+        table = Table(title=f"decontaminate -> {result.out}", show_header=False)
+        table.add_row("documents read", f"{stats.get('records', 0):,}")
+        table.add_row("kept", f"{stats.get('kept', 0):,} in {stats['shards']} shard(s)")
+        for name, counts in stats["decontamination"]["eval"].items():
+            table.add_row(f"removed: {name}", f"{counts['documents_removed']:,} documents, "
+                                              f"{counts['sentences_removed']:,} sentences")
+        err.print(table)
 
 
 @main.command()

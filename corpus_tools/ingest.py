@@ -21,10 +21,11 @@ import numpy as np
 import pyarrow as pa
 
 from corpus_tools import __version__, sources
+from corpus_tools.contamination import Tally, load_index, summary
 from corpus_tools.dedup import Deduper, lean
 from corpus_tools.engine import ordered_map
 from corpus_tools.formats import ReadOptions, reader, resolve
-from corpus_tools.process import Doc, TextSettings, process_batch
+from corpus_tools.process import Contaminated, Doc, TextSettings, process_batch
 from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
 from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, shard_is_done,
                                  shard_name, write_json, write_table, write_text)
@@ -89,6 +90,9 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
     out = Path(out)
     kind, planned = plan_inputs(inputs, config.fmt, config.read)
+    if config.text.decontaminate and kind != "documents":
+        raise sources.InputError("--decontaminate applies to documents; search logs are not checked")
+    index = load_index(config.text.decontaminate) if config.text.decontaminate else None  # bad eval files: fail now
     settings = output_settings(config)
     input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
                   for p, f in planned]
@@ -109,6 +113,11 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
     stats.update({"kind": kind, "shards": len(manifest["shards"]), "errors": errors,
                   "dedup_examples": _first_examples(manifest["shards"]), "seconds": round(time.monotonic() - started, 3)})
+    if index is not None:
+        tally = Tally(index.labels)
+        for entry in manifest["shards"]:
+            tally.merge(entry.get("decontamination", {"removed": {}, "examples": []}))
+        stats["decontamination"] = summary(index, config.text.decontaminate.config, tally)
     _write_rejects(out, manifest["shards"])
     write_json(out / STATS, stats)
     manifest["complete"] = not errors
@@ -193,6 +202,8 @@ class _Run:
         self.out, self.config, self.schema, self.manifest = out, config, schema, manifest
         self.done, self.progress, self.callback = done, progress, callback
         self.deduper = Deduper(config.text.dedup)
+        sets = config.text.decontaminate
+        self.labels = load_index(sets).labels if sets else []
         self.ids: set[str] = set()  # doc_id / result_id of every kept row
         self._reset()
 
@@ -202,6 +213,7 @@ class _Run:
         self.counts: Counter = Counter()
         self.examples: list[dict] = []
         self.rejects: list[Reject] = []
+        self.tally = Tally(self.labels)
 
     def execute(self, events: Iterator[Union[_Batch, _ShardEnd]]) -> None:
         todo = (e for e in events if not (isinstance(e, _Batch) and shard_name(e.shard) in self.done))
@@ -215,7 +227,11 @@ class _Run:
             return
         self._report()
         for result in results:
-            if isinstance(result, Doc):
+            if isinstance(result, Contaminated):
+                self._contaminated(result.doc_id, result.finding)
+            elif isinstance(result, Doc):
+                if result.contamination is not None:
+                    self._contaminated(self._id(result), result.contamination)
                 doc_id = self._id(result)
                 if doc_id in self.ids:  # the same record twice (e.g. one article in two extracts)
                     self.counts["dedup.duplicate_id"] += 1
@@ -237,6 +253,11 @@ class _Run:
             else:
                 self.counts[f"rejected.{result.reason}"] += 1
                 self.rejects.append(result)
+
+    def _contaminated(self, doc_id: str, finding) -> None:
+        self.counts["decontaminated.documents"] += finding.drop
+        self.counts["decontaminated.sentences"] += finding.sentences
+        self.tally.add(doc_id, finding)
 
     @staticmethod
     def _id(doc: Doc) -> str:
@@ -280,6 +301,8 @@ class _Run:
         write_table(state / f"{name}.dedup.arrow", _dedup_state(self.kept))
         entry = write_table(self.out / name, table)
         entry.update({"records": list(end.records), "stats": dict(sorted(counts.items())), "dedup_examples": self.examples})
+        if self.labels:
+            entry["decontamination"] = self.tally.to_dict()
         return entry
 
     def _reload_dedup_state(self, name: str) -> None:

@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from corpus_tools.contamination import EvalSets, Finding, check, load_index
 from corpus_tools.dedup import DedupConfig, exact_hash, signature
 from corpus_tools.lang import detect_lang, has_letters
 from corpus_tools.markup import to_sections
@@ -27,6 +28,7 @@ class TextSettings:
     spacy_model: Optional[str] = None  # None: blank("en") + sentencizer
     zh_splitter: str = "rules"  # rules | hanlp
     dedup: DedupConfig = field(default_factory=DedupConfig)
+    decontaminate: Optional[EvalSets] = None  # eval sets whose text is removed (before dedup)
 
 
 @dataclass(slots=True)
@@ -37,10 +39,19 @@ class Doc:
     digest: bytes
     signature: Optional[np.ndarray]
     text: str  # the normalized text (for dedup examples)
+    contamination: Optional[Finding] = None  # sentences removed because they hold eval text
+
+
+@dataclass(slots=True)
+class Contaminated:
+    """A document removed because it holds eval-set text (counted per eval file, with evidence)."""
+
+    doc_id: str
+    finding: Finding
 
 
 Item = Union[RawDoc, SearchRecord]
-Result = Union[Doc, Drop, Reject]
+Result = Union[Doc, Drop, Reject, Contaminated]
 
 
 def process_batch(items: list[Item], settings: TextSettings) -> list[Result]:
@@ -91,17 +102,26 @@ def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
         for i in members:
             split[i] = [next(sentences) for _ in prepared[i][3]]
 
+    built: dict[int, tuple[list[list[str]], list[str]]] = {}
+    for i, item in enumerate(prepared):
+        if isinstance(item, tuple):
+            kept = [(heading, sentences) for (heading, _), sentences in zip(item[3], split[i]) if sentences]
+            built[i] = ([s for _, s in kept], [h for h, _ in kept])
+    findings = _decontaminate(built, settings)
+
     out: list[Result] = []
     for i, item in enumerate(prepared):
         if not isinstance(item, tuple):
             out.append(item)
             continue
-        raw, lang, title, pairs = item
-        paragraphs, headings = [], []
-        for (heading, _), sentences in zip(pairs, split[i]):
-            if sentences:
-                paragraphs.append(sentences)
-                headings.append(heading)
+        raw, lang, title, _ = item
+        paragraphs, headings = built[i]
+        finding = findings.get(i)
+        if finding is not None and finding.drop:
+            out.append(Contaminated(raw.doc_id, finding))
+            continue
+        if finding is not None:  # sentence granularity: what is left
+            paragraphs, headings = finding.paragraphs, [headings[k] for k in finding.keep]
         if not paragraphs:
             out.append(Drop("empty"))
             continue
@@ -111,8 +131,18 @@ def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
                "paragraphs": paragraphs, "headings": headings,
                "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
         sig = signature(text, lang, settings.dedup) if settings.dedup.near else None
-        out.append(Doc(row, exact_hash(text), sig, text))
+        out.append(Doc(row, exact_hash(text), sig, text, finding))
     return out
+
+
+def _decontaminate(built: dict[int, tuple[list[list[str]], list[str]]], settings: TextSettings) -> dict[int, Finding]:
+    """Eval-set text in the batch's documents, before dedup and its hashes (see contamination.py)."""
+    sets = settings.decontaminate
+    if sets is None or not built:
+        return {}
+    order = sorted(built)
+    findings = check([built[i][0] for i in order], load_index(sets), sets.config.granularity)
+    return {i: f for i, f in zip(order, findings) if f is not None}
 
 
 def _search_row(record: SearchRecord, settings: TextSettings) -> Result:

@@ -23,9 +23,15 @@ def render_summary(console: Console, summary: dict[str, Any]) -> None:
         head.add_row(key, json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
     stats = summary.get("stats")
     if stats:
-        for group in ("dropped", "dedup", "rejected"):
+        for group in ("dropped", "dedup", "rejected", "decontaminated"):
             if stats.get(group):
                 head.add_row(group, ", ".join(f"{k} {v:,}" for k, v in stats[group].items()))
+        for name, counts in (stats.get("decontamination") or {}).get("eval", {}).items():
+            head.add_row(escape(f"removed: {name}"), f"{counts['documents_removed']:,} documents, "
+                                                     f"{counts['sentences_removed']:,} sentences")
+        for example in (stats.get("decontamination") or {}).get("examples", [])[:3]:
+            head.add_row("eval match", escape(f"{example['doc_id']} ~ {example['eval']} ({example['match']}): "
+                                              f"{example['text'][:120]}"))
     console.print(head)
     for row in summary["samples"]:
         console.print(_record(row, summary["kind"]))

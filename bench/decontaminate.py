@@ -1,0 +1,117 @@
+"""What `ingest --decontaminate` adds to plain ingest, side by side on the same input.
+
+The input is the 12,000 IMDb reviews (15.6 MB, English, one per line); the eval sets are all of
+../shared/data/eval (SST-2 dev and train head, MRPC, RTE, ChnSentiCorp, XNLI-zh, MSRA-NER).
+Plain and decontaminated ingest alternate (plain, decon, decon, plain, ...), each in a fresh
+process, --repeats times each; the time is the ingest() call (index build included, imports not),
+as CPU seconds of the process (workers=1: all the work is in it; other jobs on a shared machine
+move CPU time much less than wall time) and as wall seconds. The best of the repeats is kept and
+the ratios are printed. Then the standalone `decontaminate` command on the plain output, with
+what it removed.
+
+    .venv/bin/python bench/decontaminate.py [--repeats 2] [--workers 1] [--reviews 12000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+EVAL = [DATA / "eval" / p for p in ("sst2/glue_dev.tsv", "sst2/train_head2000.tsv", "mrpc/msr_paraphrase_test.txt",
+                                    "rte/dev.tsv", "chnsenticorp/dev.tsv", "xnli_zh/dev.tsv", "msra_ner/dev.tsv")]
+
+INGEST = """
+import json, resource, sys, time
+from corpus_tools.decontaminate import eval_sets
+from corpus_tools.ingest import IngestConfig, ingest
+from corpus_tools.process import TextSettings
+out, workers, source, against = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+t, c = time.perf_counter(), cpu()
+sets = eval_sets(against) if against else None
+r = ingest([source], out, IngestConfig(fmt="text", workers=workers, text=TextSettings(decontaminate=sets)), overwrite=True)
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "kept": r.stats["kept"],
+                  "removed": r.stats.get("decontaminated", {}).get("documents", 0),
+                  "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+COMMAND = """
+import json, resource, sys, time
+from corpus_tools.decontaminate import decontaminate
+from corpus_tools.contamination import load_index
+from corpus_tools.decontaminate import eval_sets
+t = time.perf_counter()
+index = load_index(eval_sets(sys.argv[4:]))
+build = time.perf_counter() - t
+r = decontaminate(sys.argv[1], sys.argv[2], sys.argv[4:], workers=int(sys.argv[3]), overwrite=True)
+print(json.dumps({"seconds": time.perf_counter() - t, "index_seconds": build, "keys": len(index.keys),
+                  "index_mb": (index.keys.nbytes + index.files.nbytes + index.first_file.nbytes
+                               + index.first_line.nbytes) / 1e6,
+                  "kept": r.stats["kept"], "removed": r.stats.get("decontaminated", {}).get("documents", 0),
+                  "examples": r.stats["decontamination"]["examples"],
+                  "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run(code: str, *args) -> dict:
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(done.stderr.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def times(runs: list[dict]) -> str:
+    return " ".join(f"{r['cpu']:.1f}/{r['seconds']:.1f}" for r in runs)
+
+
+def best(runs: list[dict]) -> dict:
+    """The fastest run by wall time, with the least CPU time of all runs."""
+    return {**min(runs, key=lambda r: r["seconds"]), "cpu": min(r["cpu"] for r in runs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--reviews", type=int, default=12000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-decon-") as tmp:
+        source = Path(tmp) / "imdb.txt"
+        lines = (DATA / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:args.reviews]
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        mb = source.stat().st_size / 1e6
+        plain, decon = [], []
+        for i in range(args.repeats):
+            for kind in (("plain", "decon") if i % 2 == 0 else ("decon", "plain")):
+                if kind == "plain":
+                    plain.append(run(INGEST, Path(tmp) / "plain", args.workers, source))
+                else:
+                    decon.append(run(INGEST, Path(tmp) / "decon", args.workers, source, *EVAL))
+        best_plain, best_decon = best(plain), best(decon)
+        command = run(COMMAND, Path(tmp) / "plain", Path(tmp) / "clean", args.workers, *EVAL)
+    print(f"input: {len(lines):,} IMDb reviews, {mb:.1f} MB; eval sets: {len(EVAL)}; workers={args.workers}")
+    print("times are CPU/wall seconds of each run; best of each")
+    print(f"plain ingest:           {times(plain)} s  (best {best_plain['cpu']:.1f}/{best_plain['seconds']:.1f} s, "
+          f"{mb / best_plain['seconds']:.2f} MB/s, kept {best_plain['kept']:,}, RSS {best_plain['rss_main_mb']:.0f} MB)")
+    print(f"ingest --decontaminate: {times(decon)} s  (best {best_decon['cpu']:.1f}/{best_decon['seconds']:.1f} s, "
+          f"{mb / best_decon['seconds']:.2f} MB/s, kept {best_decon['kept']:,}, removed {best_decon['removed']}, "
+          f"RSS {best_decon['rss_main_mb']:.0f} MB)")
+    for what in ("cpu", "seconds"):
+        ratio = best_decon[what] / best_plain[what]
+        print(f"ratio decontaminate / plain ({'CPU' if what == 'cpu' else 'wall'}): {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
+    print(f"decontaminate command on the plain output: {command['seconds']:.1f} s "
+          f"({mb / command['seconds']:.2f} MB/s; index {command['keys']:,} keys, {command['index_mb']:.1f} MB, "
+          f"built in {command['index_seconds']:.2f} s; removed {command['removed']}; RSS {command['rss_main_mb']:.0f} MB)")
+    for example in command["examples"]:
+        print(f"  removed {example['doc_id']}: {example['match']} {example['text']!r} ~ {example['eval']}")
+
+
+if __name__ == "__main__":
+    main()
