@@ -97,12 +97,12 @@ def prepare(lang: str, work: Path, args) -> dict:
 
 def decontaminate(docs: Path, out: Path, evals: list[Path]) -> dict:
     """The documents without those that share an n-gram with an eval example."""
-    from corpus_tools.decontaminate import DecontaminateConfig, decontaminate as run
+    from corpus_tools.decontaminate import decontaminate as run
 
     if not (out / "stats.json").exists():
         log(f"decontaminate {docs.name} against {', '.join(p.name for p in evals)}")
-        run(docs, out, against=evals, config=DecontaminateConfig(), overwrite=True)
-    return json.loads((out / "stats.json").read_text())
+        run(docs, out, against=evals, workers=2, overwrite=True)
+    return json.loads((out / "stats.json").read_text())["decontamination"]
 
 
 def pretrain_cmd(tasks: dict[str, str], out: Path, args) -> list[str]:
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en,zh")
     parser.add_argument("--out", default=str(ROOT / "out" / "learning"))
     parser.add_argument("--size", default="tiny")
-    parser.add_argument("--steps", type=int, default=2400, help="pre-training steps of each model")
+    parser.add_argument("--steps", type=int, default=1000, help="pre-training steps of each model")
     parser.add_argument("--tokens-per-batch", type=int, default=4096)
     parser.add_argument("--max-seq-len", type=int, default=128)
     parser.add_argument("--vocab-size", type=int, default=12000)

@@ -164,7 +164,7 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
             raise OutputError(f"{out}: its shards were built with vocab {str(previous.get('vocab_fingerprint'))[:12]}…, "
                               f"not {vocab.fingerprint[:12]}… ({vocab.path}); use the same vocab or --overwrite")
         if previous.get("config") != json.loads(json.dumps(config)) or previous.get("inputs") != inputs_meta:
-            raise OutputError(f"{out}: was built from other inputs or settings; use --overwrite to rebuild")
+            raise OutputError(f"{out}: was built from other inputs or settings; use overwrite=True (--overwrite) to rebuild")
     done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
     manifest = {"kind": task, "task": f"{task}_v{module.VERSION}", "created_by": meta[metadata.CREATED_BY],
                 "vocab_fingerprint": vocab.fingerprint, "config": config, "inputs": inputs_meta,

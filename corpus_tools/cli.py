@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,7 +39,7 @@ class OneLineErrors(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except self.user_errors as exc:
-            err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(1)
         except KeyboardInterrupt:
             err.print("interrupted; rerun with --resume to continue")
@@ -46,7 +47,8 @@ class OneLineErrors(click.Group):
         except Exception as exc:  # a bug: still one line unless debugging
             if os.environ.get("ERNIE_DEBUG"):
                 raise
-            err.print(f"[red]internal error:[/] {type(exc).__name__}: {exc} (set ERNIE_DEBUG=1 for a traceback)",
+            err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+                      "(set ERNIE_DEBUG=1 for a traceback)",
                       highlight=False, soft_wrap=True)
             sys.exit(70)
 
@@ -187,7 +189,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
     if not quiet:
         _print_summary(result)
     for line in result.errors:
-        err.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     if result.errors:
         sys.exit(1)
 
@@ -292,7 +294,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
                              cased=cased, min_frequency=min_frequency, overwrite=overwrite,
                              source={"docs": [str(Path(d).resolve()) for d in docs]})
     err.print(f"vocab: {result.size:,} tokens, {'lower-cased' if result.lowercase else 'cased'}, "
-              f"fingerprint {result.fingerprint[:16]}… -> {out_dir}")
+              f"fingerprint {result.fingerprint[:16]}… -> {escape(str(out_dir))}")
 
 
 @main.command()

@@ -99,7 +99,7 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     previous = prepare_output(out, overwrite, resume)
     if previous is not None and (previous.get("settings") != json.loads(json.dumps(settings))
                                  or previous.get("inputs") != input_list):
-        raise OutputError(f"{out}: was built from other inputs or settings; use --overwrite to rebuild")
+        raise OutputError(f"{out}: was built from other inputs or settings; use overwrite=True (--overwrite) to rebuild")
     done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
     manifest = {"kind": kind, "schema_version": schema_for(kind).metadata[metadata.SCHEMA_VERSION.encode()].decode(),
                 "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": input_list,

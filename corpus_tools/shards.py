@@ -68,7 +68,7 @@ def load_manifest(out: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise OutputError(f"{path}: unreadable manifest ({exc}); use --overwrite") from None
+        raise OutputError(f"{path}: unreadable manifest ({exc}); use overwrite=True (--overwrite)") from None
 
 
 def prepare_output(out: Path, overwrite: bool, resume: bool) -> dict[str, Any] | None:
@@ -77,17 +77,17 @@ def prepare_output(out: Path, overwrite: bool, resume: bool) -> dict[str, Any] |
     An existing output is replaced only with --overwrite, and only if it is an ernie-corpus output
     (has a manifest) or empty: a stray directory is never deleted."""
     if overwrite and resume:
-        raise OutputError("--overwrite and --resume exclude each other")
+        raise OutputError("overwrite (--overwrite) and resume (--resume) exclude each other")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()):
         manifest = load_manifest(out)
         if resume:
             if manifest is None:
-                raise OutputError(f"{out}: nothing to resume (no {MANIFEST}); drop --resume")
+                raise OutputError(f"{out}: nothing to resume (no {MANIFEST}); drop resume=True (--resume)")
             return manifest
         if not overwrite:
-            raise OutputError(f"{out}: already exists; pass --overwrite to replace it or --resume to continue it")
+            raise OutputError(f"{out}: already exists; pass overwrite=True (--overwrite) to replace it or resume=True (--resume) to continue it")
         if manifest is None:
             raise OutputError(f"{out}: not an ernie-corpus output (no {MANIFEST}); refusing to delete it")
         shutil.rmtree(out)

@@ -79,7 +79,7 @@ def train_vocab(sentences: Iterable[str], out: Union[str, Path], vocab_size: int
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise OutputError(f"{out}: already exists; pass --overwrite to replace it")
+            raise OutputError(f"{out}: already exists; pass overwrite=True (--overwrite) to replace it")
         if not (out / META).exists():
             raise OutputError(f"{out}: not a vocab made by ernie-corpus (no {META}); refusing to delete it")
     tokenizer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=not cased)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on the samples in ../shared/data: ingest every raw sample into typed,
 # deduplicated Arrow datasets, train WordPiece vocabs, build the seven ERNIE 2.0 task datasets,
-# inspect them, then pre-train a tiny model on all seven tasks and plot its curves. Sets itself
-# up on first run.
+# inspect them, pre-train a tiny model on all seven tasks and plot its curves, fine-tune it on SST-2
+# beside a random-init baseline, and export both as HF directories. Sets itself up on first run.
 #   DATA=../shared/data   where the samples are        OUT=out/demo   where results go
 #   STEPS=700             pre-training steps of the tiny run
 #   SPACY_MODEL=...       English NER for knowledge_masking (default: the installed copy of en_core_web_sm)
@@ -47,4 +47,17 @@ echo "== pretrain: a tiny English model on all seven tasks, continual multi-task
 rm -rf "$OUT/run-en"  # the demo always starts a fresh run
 .venv/bin/ernie-train pretrain --config examples/tiny_en.toml --out "$OUT/run-en" --max-steps "${STEPS:-700}"
 .venv/bin/ernie-train plot "$OUT/run-en" --out "$OUT/run-en/curves.png"
-echo "done: datasets in $OUT, checkpoint in $OUT/run-en/checkpoints, curves in $OUT/run-en/curves.png"
+
+echo "== finetune: SST-2 (2,000 training sentences, GLUE dev) from the pre-trained model, and from random weights"
+SST="$DATA/eval/sst2"
+.venv/bin/ernie-train finetune --init "$OUT/run-en" --train "$SST/train_head2000.tsv" --dev "$SST/glue_dev.tsv" \
+  --out "$OUT/sst2-pretrained" --overwrite --quiet | tee "$OUT/sst2-pretrained.txt"
+.venv/bin/ernie-train finetune --init random --vocab "$OUT/vocab-en" --size tiny --train "$SST/train_head2000.tsv" \
+  --dev "$SST/glue_dev.tsv" --out "$OUT/sst2-random" --overwrite --quiet | tee "$OUT/sst2-random.txt"
+echo "== export: the pre-trained encoder and the SST-2 classifier as HF transformers directories"
+.venv/bin/ernie-train export "$OUT/run-en" --out "$OUT/hf/ernie-tiny-en" --overwrite
+.venv/bin/ernie-train export "$OUT/sst2-pretrained" --out "$OUT/hf/ernie-tiny-en-sst2" --overwrite
+echo "SST-2 dev accuracy:  pre-trained $(head -1 "$OUT/sst2-pretrained.txt" | cut -d';' -f1)"
+echo "                     random init $(head -1 "$OUT/sst2-random.txt" | cut -d';' -f1)"
+echo "done: datasets in $OUT, checkpoint in $OUT/run-en/checkpoints, curves in $OUT/run-en/curves.png," \
+  "HF models in $OUT/hf/ (HF_HUB_OFFLINE=1 AutoModel.from_pretrained works)"

@@ -19,6 +19,16 @@ def test_shipped_examples_parse_with_seven_and_six_tasks():
     assert en.betas == (0.9, 0.98) and en.mode == "continual_multitask" and en.size == "tiny"
 
 
+def test_base_example_is_the_papers_setup():
+    """The torchrun example of the README: base size, bf16, 4,000 warmup steps per task."""
+    from trainer.model import ErnieConfig
+
+    base = load_config(ROOT / "examples" / "base.toml", {})
+    assert base.size == "base" and base.precision == "bf16" and base.warmup_steps == 4000 and len(base.tasks) == 7
+    model = ErnieConfig.from_size(base.size, 30000)
+    assert (model.num_hidden_layers, model.hidden_size, model.num_attention_heads) == (12, 768, 12)
+
+
 def test_flags_override_the_file(tmp_path):
     config = load_config(ROOT / "examples" / "tiny_en.toml",
                          {"max_steps": 5, "out": str(tmp_path), "seed": None, "tasks": {"ir_relevance": "x"}})

@@ -125,3 +125,56 @@ def test_bf16_autocast_runs_on_cpu(tiny_tasks, tmp_path):
     rows = losses(run)
     assert len(rows) == 6 and all(r["loss"] == r["loss"] and r["loss"] < 50 for r in rows)
     assert json.loads((run / "plan.json").read_text())["precision"] == "bf16"
+
+
+def test_a_run_from_flags_alone_learns_with_its_printed_lr_and_warmup(tiny_tasks, tmp_path):
+    """No --lr and no --warmup-steps: the peak lr fits the size and each task warms up over 10% of
+    its steps, so a short run reaches its peak lr and its loss falls."""
+    km, sr = tiny_tasks["knowledge_masking"], tiny_tasks["sentence_reorder"]
+    result = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={km}", "--task",
+                                       f"sentence_reorder={sr}", "--size", "tiny", "--max-steps", "80",
+                                       "--tokens-per-batch", "1024", "--save-every", "0", "--out",
+                                       str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "peak lr 0.001" in result.output and "warmup" in result.output
+    plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert plan["lr"] == 1e-3
+    assert plan["warmup_steps"] == {t: max(1, b // 10) for t, b in plan["budgets"].items()}
+    rows = losses(tmp_path / "run")
+    assert max(r["lr"] for r in rows) == pytest.approx(1e-3)
+    curve = [r["task_loss"] for r in rows if r["task"] == "knowledge_masking"]
+    assert sum(curve[-8:]) / 8 < sum(curve[:8]) / 8 - 0.3
+    assert (tmp_path / "run" / "vocab" / "vocab.txt").exists()  # fine-tuning and export need nothing else
+
+
+def test_a_refused_resume_names_the_setting_and_the_way_on(tiny_tasks, tmp_path):
+    tasks = {"knowledge_masking": tiny_tasks["knowledge_masking"]}
+    pretrain(tiny_config(tasks, tmp_path / "run", max_steps=4))
+    result = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={tiny_tasks['knowledge_masking']}",
+                                       "--size", "tiny", "--max-steps", "8", "--tokens-per-batch", "1024",
+                                       "--lr", "2e-3", "--warmup-steps", "5", "--seed", "3",
+                                       "--out", str(tmp_path / "run"), "--resume", "--quiet"])
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert "\n" not in line and "max_steps 4 -> 8" in line and "--init" in line, line
+
+
+def test_init_continues_pre_training_with_a_new_task(tiny_tasks, tmp_path):
+    """Continual pre-training: a trained model learns a newly added task from its weights."""
+    first = {"knowledge_masking": tiny_tasks["knowledge_masking"], "capitalization": tiny_tasks["capitalization"]}
+    kept = []
+    pretrain(tiny_config(first, tmp_path / "stage1", max_steps=30), keep_model=kept)
+    both = {**first, "token_document": tiny_tasks["token_document"]}
+    later, plans = [], []
+    pretrain(tiny_config(both, tmp_path / "stage2", max_steps=3, lr=1e-9, init=str(tmp_path / "stage1")),
+             keep_model=later, on_start=plans.append)
+    assert plans[0]["init"]["task_heads"] == ["capitalization"] and plans[0]["init"]["fresh_heads"] == ["token_document"]
+    import torch
+    before, after = kept[0].state_dict(), later[0].state_dict()
+    # with a negligible lr the encoder is still the trained one
+    assert torch.allclose(before["ernie.encoder.layer.0.attention.self.query.weight"],
+                          after["ernie.encoder.layer.0.attention.self.query.weight"], atol=1e-6)
+    assert torch.allclose(before["cls.tasks.capitalization.weight"], after["cls.tasks.capitalization.weight"], atol=1e-6)
+    result = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={tiny_tasks['knowledge_masking']}",
+                                       "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"), "--quiet"])
+    assert result.exit_code == 1 and "not a pre-training run or checkpoint" in result.output

@@ -88,7 +88,7 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
       ernie-train pretrain --config examples/tiny_en.toml
       ernie-train pretrain --task knowledge_masking=out/tasks/knowledge_masking \\
                            --task sentence_reorder=out/tasks/sentence_reorder --size tiny --max-steps 200
-      torchrun --nproc-per-node 8 -m trainer.cli pretrain --config base.toml
+      torchrun --nproc-per-node 8 -m trainer.cli pretrain --config examples/base.toml
     """
     from trainer.train import pretrain as run
 
