@@ -23,11 +23,12 @@ import pyarrow as pa
 from corpus_tools import __version__, sources
 from corpus_tools.dedup import Deduper, lean
 from corpus_tools.engine import ordered_map
-from corpus_tools.formats import ReadOptions, reader, resolve
+from corpus_tools.formats import ReadOptions, check as check_input, reader, resolve
+from corpus_tools.lang import parse_langs
 from corpus_tools.process import Doc, TextSettings, process_batch
 from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
-from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, shard_is_done,
-                                 shard_name, write_json, write_table, write_text)
+from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
+                                 shard_is_done, shard_name, write_json, write_table, write_text)
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
 from schemas.validate import read_table, validate
@@ -72,7 +73,10 @@ def output_settings(config: IngestConfig) -> dict[str, Any]:
 
 def plan_inputs(inputs: list[Union[str, Path]], fmt: str, options: ReadOptions) -> tuple[str, list[tuple[Path, str]]]:
     """Expand and classify the inputs; all must feed the same dataset kind."""
-    planned = [(path, resolve(path, fmt)) for path in sources.expand_inputs(inputs)]
+    paths = sources.expand_inputs(inputs)
+    for path in paths:
+        check_input(path, options)  # binary junk is refused before any output exists
+    planned = [(path, resolve(path, fmt)) for path in paths]
     kinds = {reader(f).DATASET for _, f in planned}
     if len(kinds) > 1:
         raise sources.InputError("search logs and documents go to separate outputs: run ingest once for each")
@@ -88,6 +92,10 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
            progress: Optional[Callable[[Progress], None]] = None) -> IngestResult:
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
     out = Path(out)
+    try:
+        parse_langs(config.text.lang)
+    except ValueError as exc:
+        raise sources.InputError(f"--lang: {exc}") from None
     kind, planned = plan_inputs(inputs, config.fmt, config.read)
     settings = output_settings(config)
     input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
@@ -105,7 +113,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     run = _Run(out, config, schema, manifest, done, Progress(bytes_total=sum(i["bytes"] for i in input_list)), progress)
     errors: list[str] = []
     started = time.monotonic()
-    run.execute(_events(_items(planned, config.read, errors), config, run.progress))
+    with removed_if_unstarted(out, manifest, fresh=previous is None):
+        run.execute(_events(_items(planned, config.read, errors), config, run.progress))
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
     stats.update({"kind": kind, "shards": len(manifest["shards"]), "errors": errors,
                   "dedup_examples": _first_examples(manifest["shards"]), "seconds": round(time.monotonic() - started, 3)})
@@ -157,12 +166,13 @@ def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> I
     counts: Counter = Counter()
     replaced = sources.replacement_count()
     for item in items:
+        counts["records"] += 1  # every record read is kept, dropped, rejected or deduplicated
         if isinstance(item, Reject):
             rejects.append(item)
             counts[f"rejected.{item.reason}"] += 1
             continue
         if isinstance(item, Drop):
-            counts[f"dropped.{item.reason}"] += 1
+            _count_drop(counts, item)
             continue
         batch.append(item)
         batch_chars += len(getattr(item, "text", ""))
@@ -216,6 +226,7 @@ class _Run:
         self._report()
         for result in results:
             if isinstance(result, Doc):
+                self.counts["forced_splits"] += result.forced_splits
                 doc_id = self._id(result)
                 if doc_id in self.ids:  # the same record twice (e.g. one article in two extracts)
                     self.counts["dedup.duplicate_id"] += 1
@@ -233,7 +244,7 @@ class _Run:
                                               "duplicate_of": verdict.duplicate_of,
                                               "similarity": verdict.similarity, "text": result.text[:160]})
             elif isinstance(result, Drop):
-                self.counts[f"dropped.{result.reason}"] += 1
+                _count_drop(self.counts, result)
             else:
                 self.counts[f"rejected.{result.reason}"] += 1
                 self.rejects.append(result)
@@ -263,7 +274,6 @@ class _Run:
 
     def _write_shard(self, name: str, end: _ShardEnd) -> dict[str, Any]:
         counts = end.counts + self.counts
-        counts["records"] += end.records[1] - end.records[0]
         counts["kept"] += len(self.rows)
         for row in self.rows:
             counts[f"lang.{row['lang']}"] += 1
@@ -288,6 +298,12 @@ class _Run:
             self.ids.add(doc_id)
             minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
             self.deduper.remember(doc_id, digest, minhash)
+
+
+def _count_drop(counts: Counter, drop: Drop) -> None:
+    counts[f"dropped.{drop.reason}"] += 1
+    if drop.reason == "lang":
+        counts[f"dropped_lang.{drop.detail}"] += 1
 
 
 def _is_batch(event: Any) -> bool:

@@ -62,6 +62,7 @@ class Drop:
     """A record skipped on purpose (redirect, [deleted] body, ...): counted in stats, not quarantined."""
 
     reason: str
+    detail: str = ""  # e.g. the detected language of a `lang` drop (counted under dropped_lang)
 
 
 SNIPPET_CHARS = 200

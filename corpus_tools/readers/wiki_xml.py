@@ -27,9 +27,42 @@ DEFAULT_HOST = "https://en.wikipedia.org"
 _REDIRECT = re.compile(r"\s*#redirect\b", re.IGNORECASE)
 
 
+_PROLOG = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
+_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
+
+
 def sniff(path: Path, head: str) -> bool:
     """A MediaWiki export: its root element opens within the first characters."""
-    return "<mediawiki" in head
+    return xml_root(head) == "mediawiki"
+
+
+def xml_root(head: str) -> Optional[str]:
+    """The root element's local name when `head` starts like an XML document: with an XML declaration,
+    a DOCTYPE ("!DOCTYPE" is returned: what it declares is never read) or `<mediawiki`. None otherwise
+    (WikiExtractor's `<doc ...>` lines and text are not XML documents)."""
+    head = head.lstrip("\ufeff \t\r\n")
+    if head.startswith("<mediawiki"):
+        return "mediawiki"
+    if not head.startswith(("<?xml", "<!DOCTYPE", "<!doctype")):
+        return None
+    rest = head[_PROLOG.match(head).end():]
+    if rest[:9].upper() == "<!DOCTYPE":
+        return "!DOCTYPE"
+    root = _ROOT.match(rest)
+    return root.group(1).rpartition(":")[2] if root else "?"
+
+
+def check_xml(path: Path, head: str) -> None:
+    """Refuse, before any output exists, an XML file that is not a plain MediaWiki dump: a DTD or entity
+    declaration (entity-expansion bombs) or another root element."""
+    root = xml_root(head)
+    if root is None or root == "mediawiki":
+        return
+    if root == "!DOCTYPE" or "<!ENTITY" in head:
+        raise InputError(f"{path}: refused: XML DTD/entity declarations are not allowed "
+                         "(possible entity-expansion bomb)")
+    raise InputError(f"{path}: an XML file that is not a MediaWiki dump (root element <{root}>); "
+                     "XML is read only as a pages-articles dump")
 
 
 def _local(tag) -> str:
