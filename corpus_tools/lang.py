@@ -30,13 +30,14 @@ def _identifier():
 
 def detect_lang(text: str) -> str:
     """An ISO 639 code: "zh" when Han characters make up at least 30% of the words (a Han character
-    counts as a word; "ja" if kana are a tenth of them), else py3langid's answer on the first
+    counts as a word; "ja" if there are at least as many kana), else py3langid's answer on the first
     MODEL_CHARS characters, except that unconfident or very short Latin text is "en"."""
     sample = text[:SAMPLE_CHARS]
     han = len(_CJK.findall(sample))
     latin_words = _LATIN_WORD.findall(sample)
     if han and han >= 0.3 * (han + len(latin_words)):
-        return "ja" if len(_KANA.findall(sample)) >= 0.1 * han else "zh"
+        kana = len(_KANA.findall(sample))
+        return "ja" if kana >= han else "zh"  # Japanese has more kana than kanji; Chinese quoting it has not
     letters = sum(ch.isalpha() for ch in sample[:MODEL_CHARS])
     latin = sum(len(w) for w in latin_words)
     mostly_latin = latin >= 0.5 * max(letters, 1)

@@ -105,7 +105,7 @@ def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
             prepared.append(junk)
             continue
         try:
-            sections = to_sections(raw.markup, raw.text)
+            sections = to_sections(raw.markup, raw.text, raw.link_namespaces)
         except Exception as exc:  # malformed markup is quarantined, never fatal
             prepared.append(Reject(raw.origin, "markup_error", f"{type(exc).__name__}: {exc}"[:200], snippet(raw.text)))
             continue

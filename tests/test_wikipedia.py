@@ -306,4 +306,6 @@ def test_sniff_tells_the_wikipedia_formats_apart(data, xml_sample, tmp_path):
     assert not wiki_xml.sniff(jsonl, head(jsonl)) and not wiki_xml.sniff(doc, head(doc))
     assert wiki_xml.sniff(Path("dump"), "<mediawiki xmlns=")
     lexicon = data / "discourse_markers" / "zh_cdtb_connectives_dimlex.xml"  # XML, but not a wiki dump
-    assert not wiki_xml.sniff(lexicon, head(lexicon)) and detect(lexicon) != "wiki-xml"
+    assert not wiki_xml.sniff(lexicon, head(lexicon))
+    with pytest.raises(InputError, match="not a MediaWiki dump .root element <dimlex>"):
+        detect(lexicon)  # refused as XML, not read as text

@@ -82,20 +82,31 @@ def _child_text(elem: Optional[Element], name: str) -> str:
     return (child.text or "") if child is not None else ""
 
 
+# Namespaces whose links are not running text: Media (-2), File (6), Category (14).
+LINK_NAMESPACE_KEYS = ("-2", "6", "14")
+
+
 class _Site:
-    """What a page needs from <siteinfo>: the URL host and the namespace prefixes (for old exports)."""
+    """What a page needs from <siteinfo>: the URL host, the namespace prefixes (for old exports) and the
+    wiki's own names of the File, Media and Category namespaces (Datei:, Kategorie:, ...), with any aliases
+    the dump lists (<namespacealias> elements, when present)."""
 
     def __init__(self) -> None:
         self.host = DEFAULT_HOST
         self.prefixes: tuple[str, ...] = ()
+        self.link_namespaces: tuple[str, ...] = ()
 
     def read(self, siteinfo: Element) -> None:
         base = urlsplit(_child_text(siteinfo, "base").strip())
         if base.scheme and base.netloc:
             self.host = f"{base.scheme}://{base.netloc}"
-        namespaces = _child(siteinfo, "namespaces")
-        if namespaces is not None:
-            self.prefixes = tuple(f"{ns.text}:" for ns in namespaces if ns.get("key") != "0" and ns.text)
+        names = []
+        for group in ("namespaces", "namespacealiases"):
+            listed = _child(siteinfo, group)
+            names += [(ns.get("key"), (ns.text or "").strip()) for ns in (listed if listed is not None else ())]
+        names = [(key, name) for key, name in names if name]
+        self.prefixes = tuple(f"{name}:" for key, name in names if key != "0")
+        self.link_namespaces = tuple(dict.fromkeys(name for key, name in names if key in LINK_NAMESPACE_KEYS))
 
     def namespace(self, page: Element, title: str) -> str:
         ns = _child(page, "ns")
@@ -128,6 +139,7 @@ def _page(page: Element, site: _Site, path: Path) -> RawDoc | Drop:
             "timestamp": _child_text(revision, "timestamp").strip(),
         },
         origin=f"{path}:page {page_id}",
+        link_namespaces=site.link_namespaces,
     )
 
 
