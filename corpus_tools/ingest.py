@@ -286,7 +286,7 @@ class _Run:
         validate(table)
         state = self.out / STATE_DIR
         rejects = end.rejects + self.rejects
-        write_text(state / f"{name}.rejects.jsonl", "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in rejects))
+        write_text(state / f"{name}.rejects.jsonl", "".join(_json_line(dataclasses.asdict(r)) for r in rejects))
         write_table(state / f"{name}.dedup.arrow", _dedup_state(self.kept))
         entry = write_table(self.out / name, table)
         entry.update({"records": list(end.records), "stats": dict(sorted(counts.items())), "dedup_examples": self.examples})
@@ -298,6 +298,15 @@ class _Run:
             self.ids.add(doc_id)
             minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
             self.deduper.remember(doc_id, digest, minhash)
+
+
+# Line breaks to str.splitlines() and many editors that JSON leaves unescaped: escaped, so that one
+# reject stays one line whatever its snippet holds.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def _count_drop(counts: Counter, drop: Drop) -> None:
