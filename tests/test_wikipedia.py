@@ -259,7 +259,7 @@ def test_wikiextractor_formats_read_with_the_title_line_removed(data, name, coun
     items = list(wikiextractor.read(path, OPTS))
     assert len(items) == count and all(isinstance(i, RawDoc) for i in items)
     doc = items[0]
-    assert (doc.title, doc.meta["url"], doc.markup, doc.origin) == (first, url, "lines", f"{path}:1")
+    assert (doc.title, doc.meta["url"], doc.markup, doc.origin) == (first, url, "wikiextractor", f"{path}:1")
     assert doc.doc_id == "wikipedia:" + url.rsplit("=", 1)[1]
     assert to_sections(doc.markup, doc.text)[0][1].startswith(first_line)
     assert all(i.text.split("\n", 1)[0].strip() != i.title for i in items)
