@@ -116,7 +116,8 @@ def main() -> None:
 @click.option("--max-sentence-chars", type=click.IntRange(16), default=1000, show_default=True,
               help="Longer sentences (text without punctuation) are cut at a clause break or a space near the "
                    "bound, in Chinese at a character; the cuts are counted as forced_splits.")
-@click.option("--force", is_flag=True, help="Read inputs that look binary (mostly invalid UTF-8, NUL or control bytes).")
+@click.option("--force", is_flag=True,
+              help="Read inputs that look binary (mostly invalid UTF-8, NUL or control bytes).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,

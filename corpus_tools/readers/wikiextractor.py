@@ -1,7 +1,8 @@
 """WikiExtractor output: `--json` lines {"id","url","title","text"}, or `<doc id url title>` ... `</doc>` blocks.
 
 The text is nearly plain (markup="wikiextractor": lines are paragraphs, title lines headings, leftover tags and
-links removed); the first line repeats the title and is dropped. Bad records become Rejects with their file:line; reading goes on."""
+links removed); the first line repeats the title and is dropped. Bad records become Rejects with their
+file:line; reading goes on."""
 from __future__ import annotations
 
 import html
