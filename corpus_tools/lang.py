@@ -23,8 +23,12 @@ MIN_LETTERS = 20  # shorter text is too short to identify: Latin stays "en"
 @lru_cache(maxsize=1)
 def _identifier():
     """py3langid's identifier with normalized probabilities, loaded once per process (about 1 s)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    try:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    except ImportError:
+        from corpus_tools.sources import InputError
 
+        raise InputError("py3langid is not installed; run scripts/setup.sh or `pip install py3langid`") from None
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
