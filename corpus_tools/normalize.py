@@ -1,4 +1,4 @@
-"""Text normalization: Unicode NFKC (switchable), control and format characters, whitespace,
+"""Text normalization: terminal escape sequences, Unicode NFKC (switchable), control and format characters, whitespace,
 and Traditional -> Simplified Chinese with OpenCC."""
 from __future__ import annotations
 
@@ -9,14 +9,35 @@ from functools import lru_cache
 # C0/C1 controls (tab and newline become spaces below) and invisible format characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufff9-\ufffb]")
 _SPACE = re.compile(r"\s+")
+# Terminal escape sequences, removed whole (ECMA-48): CSI `ESC [ params final` (colours, cursor moves;
+# also its one-byte C1 form), OSC `ESC ] ... BEL|ST` (window titles, hyperlinks) and other two-byte
+# ESC sequences.
+_ANSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                   r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+                   r"|\x1b[ -/]*[0-~]?")
+# SGR colour codes whose ESC byte was lost upstream: `[32m`, `[1;31m` (not `[1m]`), and then `[m`.
+_ORPHAN_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m(?!\])")
+_ORPHAN_RESET = re.compile(r"\[m(?![\]\w])")
 
 
 def normalize(text: str, nfkc: bool = True) -> str:
     """One line of clean text: NFKC, no control/format characters, single spaces, stripped."""
+    text = strip_ansi(text)
     if nfkc:
         text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
     return _SPACE.sub(" ", text).strip()
+
+
+def strip_ansi(text: str) -> str:
+    """Remove terminal escape sequences whole, keeping the text they colour."""
+    if "\x1b" in text or "\x9b" in text or "\x9d" in text:
+        text = _ANSI.sub("", text)
+    if "m" in text and "[" in text:
+        text, found = _ORPHAN_SGR.subn("", text)
+        if found:
+            text = _ORPHAN_RESET.sub("", text)
+    return text
 
 
 @lru_cache(maxsize=1)

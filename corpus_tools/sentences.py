@@ -147,3 +147,43 @@ def splitter(lang: str, spacy_model: str | None = None, zh_splitter: str = "rule
     if lang == "zh":
         return HanlpSentences() if zh_splitter == "hanlp" else ZhRuleSentences()
     raise ValueError(f"no sentence splitter for language {lang!r}")
+
+
+# --- sentences without punctuation: a bound on length -------------------------------------------
+
+# A clause break: ASCII , ; : and closing brackets before a space (not "1,000" or "a),b"), the Chinese
+# ， ； ： 、 and closing brackets anywhere, a spaced dash.
+_CLAUSE_BREAK = re.compile(r"[,;:)\]](?=\s)\s*|[，；：、）」』》]\s*|\s[-–—]\s")
+
+
+def bound_sentences(sentences: list[str], max_chars: int) -> tuple[list[str], int]:
+    """Cut every sentence longer than `max_chars` into pieces of at most `max_chars`: at the last clause
+    break (, ; : ， ； ： 、 a closing bracket, a spaced dash) in the second half of the window, else at
+    the last whitespace there, else (Chinese, or one long token) at the character bound.
+    Returns the pieces and the number of cuts made."""
+    if all(len(s) <= max_chars for s in sentences):
+        return sentences, 0
+    out: list[str] = []
+    cuts = 0
+    for sentence in sentences:
+        while len(sentence) > max_chars:
+            cut = _cut_point(sentence, max_chars)
+            head, sentence = sentence[:cut].strip(), sentence[cut:].strip()
+            if head:
+                out.append(head)
+                cuts += 1
+        if sentence:
+            out.append(sentence)
+    return out, cuts
+
+
+def _cut_point(text: str, max_chars: int) -> int:
+    low = max_chars // 2
+    best = 0
+    for match in _CLAUSE_BREAK.finditer(text, low, max_chars + 1):
+        if match.end() <= max_chars:
+            best = match.end()
+    if best:
+        return best
+    space = text.rfind(" ", low, max_chars + 1)
+    return space if space > 0 else max_chars

@@ -5,8 +5,9 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import pyarrow as pa
 
@@ -75,13 +76,18 @@ def prepare_output(out: Path, overwrite: bool, resume: bool) -> dict[str, Any] |
     """Make `out` ready. Returns the existing manifest when resuming, else None.
 
     An existing output is replaced only with --overwrite, and only if it is an ernie-corpus output
-    (has a manifest) or empty: a stray directory is never deleted."""
+    (has a manifest) or empty: a stray directory is never deleted. The output of a run that failed
+    before its first shard (manifest with no shards, not complete) is replaced by a plain rerun."""
     if overwrite and resume:
         raise OutputError("overwrite (--overwrite) and resume (--resume) exclude each other")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
     if out.exists() and any(out.iterdir()):
         manifest = load_manifest(out)
+        if manifest is not None and unstarted(manifest):
+            shutil.rmtree(out)  # a run that failed before its first shard: nothing in it to keep
+            manifest = None
+    if out.exists() and any(out.iterdir()):
         if resume:
             if manifest is None:
                 raise OutputError(f"{out}: nothing to resume (no {MANIFEST}); drop resume=True (--resume)")
@@ -94,6 +100,23 @@ def prepare_output(out: Path, overwrite: bool, resume: bool) -> dict[str, Any] |
     out.mkdir(parents=True, exist_ok=True)
     (out / STATE_DIR).mkdir(exist_ok=True)
     return None
+
+
+def unstarted(manifest: dict[str, Any]) -> bool:
+    """A manifest written at the start of a run that never finished a shard."""
+    return not manifest.get("complete") and not manifest.get("shards")
+
+
+@contextmanager
+def removed_if_unstarted(out: Path, manifest: dict[str, Any], fresh: bool = True) -> Iterator[None]:
+    """On any failure before the first shard is recorded in `manifest`, remove `out` (which a `fresh`
+    run, not a resumed one, created), so that nothing is left to block a plain rerun."""
+    try:
+        yield
+    except BaseException:
+        if fresh and unstarted(manifest):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def shard_is_done(out: Path, entry: dict[str, Any]) -> bool:

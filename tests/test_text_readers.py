@@ -140,7 +140,7 @@ def test_jsonl_missing_or_non_string_text_is_a_missing_field_reject(tmp_path):
     assert [(r.origin, r.reason) for r in items if isinstance(r, Reject)] == [
         (f"{path}:1", "missing_field"), (f"{path}:2", "missing_field"), (f"{path}:3", "malformed_json")]
     assert "'text'" in items[0].detail
-    assert [d.reason for d in items if isinstance(d, Drop)] == ["empty_text"]
+    assert [d.reason for d in items if isinstance(d, Drop)] == ["empty"]
     assert [d.text for d in docs(items)] == ["ok"]
 
 

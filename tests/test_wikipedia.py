@@ -259,7 +259,7 @@ def test_wikiextractor_formats_read_with_the_title_line_removed(data, name, coun
     items = list(wikiextractor.read(path, OPTS))
     assert len(items) == count and all(isinstance(i, RawDoc) for i in items)
     doc = items[0]
-    assert (doc.title, doc.meta["url"], doc.markup, doc.origin) == (first, url, "lines", f"{path}:1")
+    assert (doc.title, doc.meta["url"], doc.markup, doc.origin) == (first, url, "wikiextractor", f"{path}:1")
     assert doc.doc_id == "wikipedia:" + url.rsplit("=", 1)[1]
     assert to_sections(doc.markup, doc.text)[0][1].startswith(first_line)
     assert all(i.text.split("\n", 1)[0].strip() != i.title for i in items)
@@ -306,4 +306,6 @@ def test_sniff_tells_the_wikipedia_formats_apart(data, xml_sample, tmp_path):
     assert not wiki_xml.sniff(jsonl, head(jsonl)) and not wiki_xml.sniff(doc, head(doc))
     assert wiki_xml.sniff(Path("dump"), "<mediawiki xmlns=")
     lexicon = data / "discourse_markers" / "zh_cdtb_connectives_dimlex.xml"  # XML, but not a wiki dump
-    assert not wiki_xml.sniff(lexicon, head(lexicon)) and detect(lexicon) != "wiki-xml"
+    assert not wiki_xml.sniff(lexicon, head(lexicon))
+    with pytest.raises(InputError, match="not a MediaWiki dump .root element <dimlex>"):
+        detect(lexicon)  # refused as XML, not read as text

@@ -20,8 +20,8 @@ def blocks_paragraphs(text: str) -> Sections:
     return [("", " ".join(block.split())) for block in _BLANK_LINES.split(text) if block.strip()]
 
 
-def to_sections(markup: str, text: str) -> Sections:
-    """Dispatch on RawDoc.markup."""
+def to_sections(markup: str, text: str, namespaces: tuple[str, ...] = ()) -> Sections:
+    """Dispatch on RawDoc.markup; `namespaces` are a wiki's names for its File/Media/Category namespaces."""
     if markup == "lines":
         return lines_paragraphs(text)
     if markup == "blocks":
@@ -29,7 +29,11 @@ def to_sections(markup: str, text: str) -> Sections:
     if markup == "wikitext":
         from corpus_tools.markup.wikitext import wikitext_paragraphs
 
-        return wikitext_paragraphs(text)
+        return wikitext_paragraphs(text, namespaces)
+    if markup == "wikiextractor":
+        from corpus_tools.markup.extracted import extracted_paragraphs
+
+        return extracted_paragraphs(text)
     if markup == "book":
         from corpus_tools.markup.book import book_paragraphs
 

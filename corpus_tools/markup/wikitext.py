@@ -7,6 +7,7 @@ sections such as "References" or "External links"."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Optional
 
 import mwparserfromhell
@@ -18,22 +19,74 @@ Sections = list[tuple[str, str]]
 # Sections that hold citations and link lists, not prose (compared lower-cased); their subsections go too.
 DROP_SECTIONS = frozenset({
     "references", "external links", "see also", "further reading", "notes", "bibliography", "sources",
-    "notes and references", "footnotes", "citations",
+    "notes and references", "footnotes", "citations", "cited sources", "works cited",
+    "参考文献", "参考资料", "參考資料", "参考", "外部链接", "外部連結", "参见", "參見", "注释", "註釋", "脚注", "延伸阅读",
+    "延伸閱讀", "einzelnachweise", "weblinks", "literatur", "siehe auch", "références", "liens externes",
+    "voir aussi", "notes et références", "referencias", "enlaces externos", "véase también",
 })
 # Tags whose contents are never prose.
 DROP_TAGS = frozenset({
     "ref", "references", "table", "gallery", "math", "chem", "ce", "score", "timeline", "imagemap", "graph",
     "mapframe", "maplink", "hiero", "syntaxhighlight", "source", "templatedata", "categorytree", "inputbox",
-    "style", "script",
+    "style", "script", "tr", "td", "th", "caption", "tbody", "thead", "tfoot",
 })
-# Link prefixes that are not running text (file embeds and category tags).
+# Link prefixes that are not running text (file embeds and category tags): the canonical names, valid on
+# every wiki; a dump adds its own names from <siteinfo> (RawDoc.link_namespaces).
 DROP_LINK_PREFIXES = ("file:", "image:", "media:", "category:")
+# Aliases that wikis accept but dumps do not list in <siteinfo> (zhwiki lists "Category" and "File", its
+# pages write [[分类:...]] and [[文件:...]]); also used on WikiExtractor output, which has no siteinfo.
+NAMESPACE_ALIASES = ("分类", "分類", "文件", "檔案", "档案", "图像", "圖像", "媒体", "媒體", "ファイル", "画像", "カテゴリ",
+                     "datei", "bild", "kategorie", "fichier", "catégorie", "archivo", "imagen", "categoría",
+                     "файл", "изображение", "категория")
+# Image parameters left behind when a file link was not recognised: thumb|250px|left|upright=1.2|alt=...
+_IMAGE_PARAMS = re.compile(r"(?:^|(?<=[\s|\[]))(?:thumb|thumbnail|frame|frameless|framed|border|mini|miniatur|vignette"
+                           r"|left|right|center|centre|none|baseline|middle|upright(?:\s*=\s*[\d.]+)?|\d*x?\d+\s*px"
+                           r"|(?:alt|link|class|lang|page)\s*=[^|\]]*)\s*\|", re.IGNORECASE)
+_PX = re.compile(r"\|\s*\d*x?\d+\s*px\b", re.IGNORECASE)
+# HTML tags the parser leaves as text when unbalanced (<poem>, <br>, <center>, table cells, ...): removed,
+# their text kept.
+_LEFTOVER_TAG = re.compile(r"</?(?:poem|br|hr|center|centre|div|span|p|small|big|sup|sub|font|b|i|u|s|strike|em|strong"
+                           r"|tt|code|blockquote|nowiki|onlyinclude|includeonly|noinclude|abbr|cite|del|ins|var|q"
+                           r"|table|tr|td|th|tbody|thead|tfoot|caption|ul|ol|li|dl|dt|dd|ref|references|gallery"
+                           r"|section|mark|ruby|rt|rp|bdi|kbd|samp|wbr|syntaxhighlight|source|math|chem)\b[^<>]*>",
+                           re.IGNORECASE)
+
+
+# Chinese wikis' language-conversion markup: -{text}-, -{zh-hans:A; zh-hant:B;}-, -{H|...}- (a rule, shows nothing).
+_CONVERSION = re.compile(r"-\{(.*?)\}-")
+_VARIANT = re.compile(r"(zh(?:-[a-z]+)?)\s*:\s*([^;]*)")
+SHOWN_VARIANTS = ("zh-hans", "zh-cn", "zh", "zh-hant", "zh-tw", "zh-hk")
+
+
+def _converted(match: re.Match) -> str:
+    body = match.group(1)
+    flags, bar, rest = body.partition("|")
+    if bar and len(flags) <= 3 and flags.strip().isalpha():
+        if flags.strip().upper() in ("H", "T", "A-", "-"):
+            return ""  # a conversion rule or title rule: nothing is shown
+        body = rest
+    variants = dict(_VARIANT.findall(body))
+    if not variants:
+        return body
+    return next((variants[v].strip() for v in SHOWN_VARIANTS if v in variants), next(iter(variants.values())).strip())
+
+
+def strip_leftovers(line: str) -> str:
+    """Leftover HTML tags, image parameters and -{ }- conversion markup out of a line of plain text."""
+    if "-{" in line:
+        line = _CONVERSION.sub(_converted, line)
+    if "<" in line:
+        line = _LEFTOVER_TAG.sub(" ", line)
+    if "|" in line:
+        line = _PX.sub("", _IMAGE_PARAMS.sub("", line))
+    return line
 # Templates whose visible output is (part of) their arguments: name -> positional parameter shown.
 INLINE_TEMPLATES = {"nowrap": 1, "nobr": 1, "lang": 2, "mvar": 1, "math": 1, "small": 1, "transl": 2, "em": 1}
 _RANGE_WORDS = frozenset({"-", "–", "to", "and", "or", "by", "x", "×", "&"})
 
 _INTERLANGUAGE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]+)*|simple):")
 _MAGIC_WORD = re.compile(r"__[A-Z]+__")
+_SPACED_COLON = re.compile(r"\s*:\s*")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _EMPTY_PARENS = re.compile(r"\(\s*(?:[,;]\s*)*\)")
 _PAREN_LEAD = re.compile(r"\(\s*[,;]\s*")
@@ -63,10 +116,12 @@ def _positional(tpl: Template, index: int) -> Optional[Wikicode]:
 
 
 class _Renderer:
-    """Walks parsed wikitext once, appending plain text and _Heading marks to `out`."""
+    """Walks parsed wikitext once, appending plain text and _Heading marks to `out`. Links whose title
+    starts with one of `drop_prefixes` (lower-cased, with the colon) are dropped."""
 
-    def __init__(self) -> None:
+    def __init__(self, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) -> None:
         self.out: list = []
+        self.drop_prefixes = drop_prefixes
 
     def code(self, code: Optional[Wikicode]) -> None:
         if code is None:
@@ -76,7 +131,7 @@ class _Renderer:
 
     def text_of(self, code: Optional[Wikicode]) -> str:
         """Rendered text of a fragment (headings inside it flattened to their titles)."""
-        inner = _Renderer()
+        inner = _Renderer(self.drop_prefixes)
         inner.code(code)
         return "".join(p if isinstance(p, str) else p.title for p in inner.out)
 
@@ -104,8 +159,8 @@ class _Renderer:
 
     def wikilink(self, link: Wikilink) -> None:
         title = str(link.title).strip()
-        lowered = title.lower()
-        if lowered.startswith(DROP_LINK_PREFIXES):
+        lowered = _SPACED_COLON.sub(":", title.lower())
+        if lowered.startswith(self.drop_prefixes):
             return
         if link.text is None and _INTERLANGUAGE.match(lowered) and title[:1].islower():
             return  # [[de:Foo]]: interlanguage link
@@ -149,7 +204,7 @@ class _Renderer:
 
 def _clean(line: str) -> str:
     """Plain text of one line; "" when unbalanced markup the parser left as text will not go away."""
-    line = _MAGIC_WORD.sub("", line)
+    line = strip_leftovers(_MAGIC_WORD.sub("", line))
     for _ in range(3):  # removing one token can join two halves of another
         line, found = _RESIDUE.subn("", line)
         if not found:
@@ -197,23 +252,32 @@ _FALLBACK_STEPS = (
     (re.compile(r"<!--.*?-->|<!--.*$"), ""),
     (re.compile(r"<ref[^<>]*/>|<ref[^<>]*>[^<]*</ref>", re.IGNORECASE), ""),
     (re.compile(r"\{\{[^{}]*\}\}"), ""),
-    (re.compile(r"\[\[(?:file|image|media|category|[a-z]{2,3}):[^\[\]]*\]\]", re.IGNORECASE), ""),
+    (re.compile(r"\[\[(?:[a-z]{2,3}):[^\[\]]*\]\]", re.IGNORECASE), ""),
     (re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]|]*)\]\]"), r"\1"),
     (re.compile(r"\[(?:https?:)?//[^\s\[\]]*\s*([^\[\]]*)\]"), r"\1"),
     (re.compile(r"https?://\S+|<[^<>]*>|'{2,}"), ""),
 )
 
 
-def _fallback(text: str) -> Sections:
+@lru_cache(maxsize=16)
+def _namespace_links(prefixes: tuple[str, ...]) -> re.Pattern:
+    """[[File:...]] / [[Kategorie:...]] (not nested) for the given lower-cased prefixes."""
+    names = "|".join(re.escape(p.rstrip(":")) for p in prefixes)
+    return re.compile(rf"\[\[\s*(?:{names})\s*:[^\[\]]*\]\]", re.IGNORECASE)
+
+
+def _fallback(text: str, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) -> Sections:
     """Regex cleanup line by line, for pages the parser cannot take quickly or at all: prose lines survive,
     table and heading lines go; no headings are kept."""
     out: Sections = []
+    namespace_links = _namespace_links(drop_prefixes)
     for line in text.split("\n"):
         line = line.strip()
         if not line or line.startswith(("{|", "|", "!", "=")):
             continue
         for _ in range(3):  # nested templates, innermost first
             line = _FALLBACK_STEPS[2][0].sub("", line)
+        line = namespace_links.sub("", line)
         for pattern, repl in _FALLBACK_STEPS:
             line = pattern.sub(repl, line)
         _paragraphs("", line.lstrip("*#:; "), out)
@@ -238,16 +302,26 @@ def _unclosed_tags(text: str) -> int:
     return sum(n for n in balance.values() if n > 0)
 
 
-def wikitext_paragraphs(text: str) -> Sections:
-    """(heading, paragraph) pairs of an article's wikitext; the lead section has heading ""."""
+@lru_cache(maxsize=16)
+def link_prefixes(namespaces: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The lower-cased `name:` prefixes of links to drop: the canonical ones, the known aliases and the
+    dump's own names for the File, Media and Category namespaces."""
+    names = [p.rstrip(":") for p in DROP_LINK_PREFIXES] + list(NAMESPACE_ALIASES) + list(namespaces)
+    return tuple(dict.fromkeys(f"{_SPACED_COLON.sub(' ', n.replace('_', ' ')).strip().lower()}:" for n in names if n))
+
+
+def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = ()) -> Sections:
+    """(heading, paragraph) pairs of an article's wikitext; the lead section has heading "".
+    `namespaces`: the wiki's own names of its File, Media and Category namespaces (from <siteinfo>)."""
+    prefixes = link_prefixes(namespaces)
     if _too_tangled(text):
-        return _fallback(text)
+        return _fallback(text, prefixes)
     try:
-        renderer = _Renderer()
+        renderer = _Renderer(prefixes)
         renderer.code(mwparserfromhell.parse(text, skip_style_tags=False))
         return _sections(renderer.out)
     except Exception:  # a pathological page must not stop a dump: degrade, never raise
         try:
-            return _fallback(text)
+            return _fallback(text, prefixes)
         except Exception:
             return []

@@ -30,7 +30,7 @@ def read(path: Path, options: ReadOptions) -> Iterator[Union[RawDoc, Reject, Dro
             yield Reject(origin=origin, reason="missing_field", detail=detail, snippet=snippet(line))
             continue
         if not text.strip():
-            yield Drop("empty_text")
+            yield Drop("empty")
             continue
         doc_id = obj.get("id")
         has_id = isinstance(doc_id, (str, int)) and not isinstance(doc_id, bool) and str(doc_id) != ""

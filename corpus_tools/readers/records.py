@@ -7,7 +7,7 @@ from typing import Any, Iterator, Optional, Union
 
 from corpus_tools.sources import iter_lines
 
-MARKUPS = ("wikitext", "book", "markdown", "lines", "blocks")
+MARKUPS = ("wikitext", "wikiextractor", "book", "markdown", "lines", "blocks")
 
 
 @dataclass(slots=True)
@@ -17,7 +17,8 @@ class RawDoc:
     wikitext  MediaWiki markup (mwparserfromhell), sections become paragraph boundaries
     book      a whole Project Gutenberg / BookCorpus book (boilerplate, hard wraps, chapter headings)
     markdown  Reddit markdown: blank-line paragraphs, links reduced to their text
-    lines     every non-empty line is a paragraph (WikiExtractor output)
+    wikiextractor  WikiExtractor output: lines are paragraphs, short title lines headings, leftovers removed
+    lines     every non-empty line is a paragraph
     blocks    blank-line separated blocks, hard wraps joined
     """
 
@@ -28,6 +29,7 @@ class RawDoc:
     title: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # "path:line", for rejects and error messages
+    link_namespaces: tuple[str, ...] = ()  # wikitext: the wiki's names of File/Media/Category (siteinfo)
 
 
 @dataclass(slots=True)
@@ -62,6 +64,7 @@ class Drop:
     """A record skipped on purpose (redirect, [deleted] body, ...): counted in stats, not quarantined."""
 
     reason: str
+    detail: str = ""  # e.g. the detected language of a `lang` drop (counted under dropped_lang)
 
 
 SNIPPET_CHARS = 200

@@ -149,7 +149,8 @@ def assemble_threads(items: Iterable[Item]) -> Iterator[Item]:
 
     Rejects and Drops pass through at once; docs are buffered until `items` is exhausted, so memory
     grows with the input (threads mode is for samples and monthly dumps that fit in memory). Threads
-    come out in order of first appearance; one with no text at all becomes Drop("empty"). A doc that
+    come out in order of first appearance; one with no text at all becomes Drop("empty"). Every record
+    after the first of a thread is counted as Drop("merged_into_thread"). A doc that
     belongs to no thread (a comment without link_id) passes through unchanged."""
     threads: dict[str, _Thread] = {}
     for item in items:
@@ -162,10 +163,16 @@ def assemble_threads(items: Iterable[Item]) -> Iterator[Item]:
             yield item
             continue
         key = key if key.startswith("t3_") else f"t3_{key}"
+        joins = key in threads
         thread = threads.setdefault(key, _Thread())
         if kind == "comment":
             thread.comments.append(item)
         elif thread.submission is None:
             thread.submission = item
+        else:
+            yield Drop("duplicate_submission")
+            continue
+        if joins:  # one record, one count: the thread's document counts once, the others as merged
+            yield Drop("merged_into_thread")
     for link_id, thread in threads.items():
         yield thread.document(link_id)

@@ -27,9 +27,42 @@ DEFAULT_HOST = "https://en.wikipedia.org"
 _REDIRECT = re.compile(r"\s*#redirect\b", re.IGNORECASE)
 
 
+_PROLOG = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*|<!--.*?-->\s*)*", re.DOTALL)
+_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
+
+
 def sniff(path: Path, head: str) -> bool:
     """A MediaWiki export: its root element opens within the first characters."""
-    return "<mediawiki" in head
+    return xml_root(head) == "mediawiki"
+
+
+def xml_root(head: str) -> Optional[str]:
+    """The root element's local name when `head` starts like an XML document: with an XML declaration,
+    a DOCTYPE ("!DOCTYPE" is returned: what it declares is never read) or `<mediawiki`. None otherwise
+    (WikiExtractor's `<doc ...>` lines and text are not XML documents)."""
+    head = head.lstrip("\ufeff \t\r\n")
+    if head.startswith("<mediawiki"):
+        return "mediawiki"
+    if not head.startswith(("<?xml", "<!DOCTYPE", "<!doctype")):
+        return None
+    rest = head[_PROLOG.match(head).end():]
+    if rest[:9].upper() == "<!DOCTYPE":
+        return "!DOCTYPE"
+    root = _ROOT.match(rest)
+    return root.group(1).rpartition(":")[2] if root else "?"
+
+
+def check_xml(path: Path, head: str) -> None:
+    """Refuse, before any output exists, an XML file that is not a plain MediaWiki dump: a DTD or entity
+    declaration (entity-expansion bombs) or another root element."""
+    root = xml_root(head)
+    if root is None or root == "mediawiki":
+        return
+    if root == "!DOCTYPE" or "<!ENTITY" in head:
+        raise InputError(f"{path}: refused: XML DTD/entity declarations are not allowed "
+                         "(possible entity-expansion bomb)")
+    raise InputError(f"{path}: an XML file that is not a MediaWiki dump (root element <{root}>); "
+                     "XML is read only as a pages-articles dump")
 
 
 def _local(tag) -> str:
@@ -49,20 +82,31 @@ def _child_text(elem: Optional[Element], name: str) -> str:
     return (child.text or "") if child is not None else ""
 
 
+# Namespaces whose links are not running text: Media (-2), File (6), Category (14).
+LINK_NAMESPACE_KEYS = ("-2", "6", "14")
+
+
 class _Site:
-    """What a page needs from <siteinfo>: the URL host and the namespace prefixes (for old exports)."""
+    """What a page needs from <siteinfo>: the URL host, the namespace prefixes (for old exports) and the
+    wiki's own names of the File, Media and Category namespaces (Datei:, Kategorie:, ...), with any aliases
+    the dump lists (<namespacealias> elements, when present)."""
 
     def __init__(self) -> None:
         self.host = DEFAULT_HOST
         self.prefixes: tuple[str, ...] = ()
+        self.link_namespaces: tuple[str, ...] = ()
 
     def read(self, siteinfo: Element) -> None:
         base = urlsplit(_child_text(siteinfo, "base").strip())
         if base.scheme and base.netloc:
             self.host = f"{base.scheme}://{base.netloc}"
-        namespaces = _child(siteinfo, "namespaces")
-        if namespaces is not None:
-            self.prefixes = tuple(f"{ns.text}:" for ns in namespaces if ns.get("key") != "0" and ns.text)
+        names = []
+        for group in ("namespaces", "namespacealiases"):
+            listed = _child(siteinfo, group)
+            names += [(ns.get("key"), (ns.text or "").strip()) for ns in (listed if listed is not None else ())]
+        names = [(key, name) for key, name in names if name]
+        self.prefixes = tuple(f"{name}:" for key, name in names if key != "0")
+        self.link_namespaces = tuple(dict.fromkeys(name for key, name in names if key in LINK_NAMESPACE_KEYS))
 
     def namespace(self, page: Element, title: str) -> str:
         ns = _child(page, "ns")
@@ -95,6 +139,7 @@ def _page(page: Element, site: _Site, path: Path) -> RawDoc | Drop:
             "timestamp": _child_text(revision, "timestamp").strip(),
         },
         origin=f"{path}:page {page_id}",
+        link_namespaces=site.link_namespaces,
     )
 
 

@@ -1,7 +1,8 @@
 """WikiExtractor output: `--json` lines {"id","url","title","text"}, or `<doc id url title>` ... `</doc>` blocks.
 
-The text is already plain (markup="lines": every non-empty line is a paragraph); the first line repeats the
-title and is dropped. Bad records become Rejects with their file:line; reading goes on."""
+The text is nearly plain (markup="wikiextractor": lines are paragraphs, title lines headings, leftover tags and
+links removed); the first line repeats the title and is dropped. Bad records become Rejects with their
+file:line; reading goes on."""
 from __future__ import annotations
 
 import html
@@ -59,7 +60,7 @@ def _doc(path: Path, line_no: int, record: dict[str, Any]) -> RawDoc | Drop:
         doc_id=f"wikipedia:{record['id']}",
         source=SOURCE,
         text=text,
-        markup="lines",
+        markup="wikiextractor",
         title=title,
         meta={"url": str(record.get("url") or "")},
         origin=f"{path}:{line_no}",
