@@ -7,8 +7,13 @@ one segment is cut in two at its middle sentence boundary (sentence n // 2 of n)
 segment has another one; a one-sentence document has none and is dropped
 (`dropped.one_sentence_doc`). Input: [CLS] segment [SEP].
 
+Segments are compared in groups of `group_segments` consecutive segments (default 3; a last
+group of one joins the group before; 0: the whole document): a long document (a book, a long
+article) has so many segments that nearly every word occurs in one of them (96% of a book's
+labels, 80% of Wikipedia's were 1 when the group was the whole document).
+
 `labels`, per token: at the first piece of a word, 1 if the same word occurs in any other segment
-of the document, else 0; -100 for words without a letter or digit, words with an [UNK] piece
+of its group, else 0; -100 for words without a letter or digit, words with an [UNK] piece
 (their text is lost), later pieces and specials. Words are compared as their word-piece ids.
 English words are the vocab's pre-tokenized words (a word starts at a piece without the "##"
 prefix; with an uncased vocab that is the same as comparing the normalized, lower-cased words).
