@@ -68,7 +68,7 @@ def sentences_with_seps(ctx: Context, sentences: list[list[int]]) -> tuple[list[
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     m = ctx.settings.max_segments
-    table, groups = reorder_table(m), _by_count(m)
+    perms, groups = reorder_table(m), _by_count(m)
     doc_ids = table.column("doc_id").to_pylist()
     documents = table.column("paragraphs").to_pylist()
     flat = [s for paragraphs in documents for p in paragraphs for s in p]
@@ -88,6 +88,6 @@ def build(table: pa.Table, ctx: Context) -> Output:
             cuts = sorted(rng.choice(len(sentences) - 1, n - 1, replace=False) + 1) if n > 1 else []
             bounds = [0, *cuts, len(sentences)]
             parts = [sentences[a:b] for a, b in zip(bounds, bounds[1:])]
-            input_ids, types = sentences_with_seps(ctx, [s for p in table[label] for s in parts[p]])
+            input_ids, types = sentences_with_seps(ctx, [s for p in perms[label] for s in parts[p]])
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
     return out
