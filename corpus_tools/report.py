@@ -3,8 +3,8 @@ charts inline as SVG, so it opens from disk in any browser, with no server.
 
 What it shows: length histograms (characters, sentences and words per record; tokens per task
 example), languages and sources, drop and reject reasons (from stats.json), markup residue left
-in the text (RESIDUE: wiki templates and links, image parameters, HTML tags, escape sequences,
-word/TAG part-of-speech patterns), and for task shards the class balance, positive rates and five
+in the text (RESIDUE: wiki templates and links, image parameters, HTML tags and entities, ANSI
+and backslash escape sequences, word/TAG part-of-speech patterns), and for task shards the class balance, positive rates and five
 decoded examples per class (corpus_tools.inspect_tasks). `collect` gathers the numbers (JSON-able,
 for tests and scripts); `render` makes the page.
 """
@@ -33,11 +33,14 @@ from schemas.validate import read_table
 
 _TAG = r"[A-Za-z]{1,5}\$?"
 RESIDUE: dict[str, re.Pattern] = {
-    "wiki template {{ }}": re.compile(r"\{\{|\}\}"),
-    "wiki link [[ ]]": re.compile(r"\[\[|\]\]"),
-    "image parameter |px": re.compile(r"\|\s*\d*\s*px\b|\b\d+px\b|\|\s*(?:thumb|thumbnail|upright|frameless)\b"),
+    # a whole template, or one opening with its name and a pipe ("auto cue}}" in a review is not markup)
+    "wiki template {{ }}": re.compile(r"\{\{[^{}\n]{0,300}\}\}|\{\{\s*[A-Za-z][^{}|\n]{0,60}\|"),
+    # a whole link, an unclosed one with a pipe, or a half-closed one ("seva]]"); not "=[[" emoticons
+    "wiki link [[ ]]": re.compile(r"\[\[[^\[\]\n]{1,300}\]\]|\[\[[^\]\n]{0,200}\||(?<![\[\]])[^\s\[\]]{1,60}\]\](?!\])"),
+    "image parameter |px": re.compile(r"\|\s*\d+\s*px\b|\b\d+px\s*\||\|\s*(?:thumb|thumbnail|upright|frameless)\b"),
     "HTML tag": re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,11}(?:\s+[A-Za-z:-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*\s*/?>"),
-    "escape sequence": re.compile(r"\x1b|\[\d{1,3}(?:;\d{1,3})*m\b|\\u[0-9a-fA-F]{4}|\\[nrt](?=[A-Za-z\s])|&(?:[a-z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});"),
+    "HTML entity": re.compile(r"&(?:[a-z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,6});"),
+    "escape sequence": re.compile(r"\x1b|\[\d{1,3}(?:;\d{1,3})*[mK]|\[m(?=[\s.,]|$)|\\u[0-9a-fA-F]{4}|\\[nrt](?=[A-Za-z\s])"),
     "word/TAG pattern": re.compile(rf"(?:[^\s/]+/{_TAG}\s+){{2,}}[^\s/]+/{_TAG}(?=\s|$)"),
 }
 WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")  # a Han character is a word; else runs of letters/digits
@@ -76,6 +79,7 @@ def collect(path: Union[str, Path], vocab: Optional[Union[str, Path]] = None) ->
                               "rows": sum(t.num_rows for t in tables)}
     stats_path = Path(path) / STATS
     stats = json.loads(stats_path.read_text(encoding="utf-8")) if Path(path).is_dir() and stats_path.exists() else {}
+    report["totals"] = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
     report["reasons"] = {group: stats[group] for group in ("dropped", "rejected", "dedup", "skipped")
                          if isinstance(stats.get(group), dict) and stats[group]}
     if kind == "documents":
@@ -226,6 +230,8 @@ def render(report: dict[str, Any]) -> str:
         parts.append("<h2>Classes</h2>" + (f"<p>positive rate: <b>{rate:.1%}</b></p>" if rate is not None else ""))
         parts.append(f"<div class='wide'>{bars_svg(report['classes'], 'class balance')}</div>" + _table(report["classes"]))
     parts.append("<h2>Dropped and rejected</h2>")
+    if report.get("totals"):
+        parts.append("<p>" + ", ".join(f"{e(k)} {v:,}" for k, v in report["totals"].items()) + "</p>")
     parts += [f"<h3>{e(group)}</h3>" + _table(reasons) for group, reasons in report["reasons"].items()] or \
         ["<p class='muted'>no stats.json reasons recorded</p>"]
     total = sum(r["hits"] for r in report["residue"].values())

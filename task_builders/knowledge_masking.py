@@ -6,7 +6,8 @@ the units the trainer masks dynamically, at three levels (the label names, num_c
           are single characters, as in ERNIE 1.0 (every piece starts a unit; a Latin word's "##"
           pieces still continue it);
 - phrase: `phrase_spans`, noun chunks (en) or multi-character jieba words (zh) of two or more
-          pieces, plus entities of a type that is not a named entity (DATE, CARDINAL, PERCENT...);
+          pieces, plus entities of a type that is not a named entity (DATE, CARDINAL, PERCENT...)
+          where they overlap no phrase (phrases never overlap);
 - entity: `entity_spans`, named entities with their label: by default the named types
           NAMED_ENTITIES (PERSON, NORP, FAC, ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW,
           LANGUAGE from spaCy; PER/LOC/ORG/MISC from jieba or HanLP); BuildSettings.entity_types
@@ -74,8 +75,12 @@ class _Sentence:
         else:
             self.words = _word_labels(starts, ends, analysis.words)
         entities = [e for e in analysis.entities if e[2] in named]
-        phrases = analysis.phrases + [e[:2] for e in analysis.entities if e[2] not in named]
-        self.phrases = sorted({s for s in _token_spans(starts, ends, phrases) if s[1] - s[0] >= 2})
+        self.phrases = [s for s in _token_spans(starts, ends, analysis.phrases) if s[1] - s[0] >= 2]
+        other = [e[:2] for e in analysis.entities if e[2] not in named]  # DATE, CARDINAL...: phrases at most
+        for a, b in _token_spans(starts, ends, other):
+            if b - a >= 2 and not any(a < d and c < b for c, d in self.phrases):  # phrases do not overlap
+                self.phrases.append((a, b))
+        self.phrases.sort()
         found = _token_spans(starts, ends, entities)
         self.entities = [(a, b, e[2]) for (a, b), e in zip(found, entities) if a < b]
 
