@@ -23,38 +23,41 @@ def _groups(examples: list) -> list[list[int]]:
     return groups
 
 
-def _words(ids, labels, names, lang) -> list[list]:
-    """[label, text] per word. en: a piece without "##" starts a word. zh: a labelled piece starts
-    a word, and later pieces with a letter or digit continue it (punctuation is its own word)."""
+def _words(pieces, names, lang) -> list[list]:
+    """[example, label, text] per word of a group's (example, id, label) pieces. en: a piece without
+    "##" starts a word (a word cut between two examples continues; the first piece of a group
+    starts one). zh: a labelled piece starts a word, and later pieces with a letter or digit
+    continue it (punctuation is its own word)."""
     words = []
-    for i, label in zip(ids[1:-1], labels[1:-1]):
+    for n, i, label in pieces:
         token = names[i]
-        if lang == "en" and token.startswith("##"):
+        if lang == "en" and token.startswith("##") and words:
             assert label == IGNORE
-            words[-1][1] += token[2:]
+            words[-1][2] += token[2:]
         elif lang == "zh" and label == IGNORE and words and any(c.isalnum() for c in token):
-            words[-1][1] += token[2:] if token.startswith("##") else token
+            words[-1][2] += token[2:] if token.startswith("##") else token
         else:
-            words.append([label, token])
+            words.append([n, label, token])
     return words
 
 
-def _recompute(table, vocab, lang) -> tuple[int, int, int, set]:
+def _recompute(table, vocab, lang) -> tuple[int, int, int, dict]:
     """(compared, disagreeing, elsewhere) label counts and the words seen; words with [UNK] are not compared."""
     docs = defaultdict(list)
     for doc_id, ids, labels in zip(*(table.column(c).to_pylist() for c in ("doc_id", "input_ids", "labels"))):
         docs[doc_id].append((ids, labels))
     names = {i: token for token, i in vocab.tokenizer.get_vocab().items()}
     compared = wrong = elsewhere = 0
-    seen = set()
-    for examples in docs.values():
+    seen = defaultdict(set)  # doc_id -> words
+    for doc_id, examples in docs.items():
         for group in _groups(examples):
-            words = [(n, label, text) for n in group for label, text in _words(*examples[n], names, lang)]
+            pieces = [(n, i, label) for n in group for i, label in zip(examples[n][0][1:-1], examples[n][1][1:-1])]
+            words = _words(pieces, names, lang)
             examples_with = defaultdict(set)
             for n, _, text in words:
                 examples_with[text].add(n)
             for n, label, text in words:
-                seen.add(text)
+                seen[doc_id].add(text)
                 if "[UNK]" in text:
                     continue
                 expected = int(len(examples_with[text] - {n}) > 0) if any(c.isalnum() for c in text) else IGNORE
@@ -67,10 +70,12 @@ def _recompute(table, vocab, lang) -> tuple[int, int, int, set]:
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_labels_agree_with_a_recomputation(lang, request, tmp_path):
     docs, vocab_path = request.getfixturevalue(f"docs_{lang}"), request.getfixturevalue(f"vocab_{lang}")
-    table = build_task("token_document", docs, vocab_path, tmp_path, max_seq_len=128)
+    table = build_task("token_document", docs, vocab_path, tmp_path, workers=2, max_seq_len=128)
     vocab = load_vocab(vocab_path)
     compared, wrong, elsewhere, seen = _recompute(table, vocab, lang)
-    assert compared > 30_000 and wrong <= compared * 0.002, (compared, wrong)
+    # zh words are rebuilt from the labels, which cannot rejoin a jieba word that mixes digits and
+    # punctuation ("3.5", "1,000"): those few disagree; English words are rebuilt exactly
+    assert compared > 30_000 and wrong <= (0 if lang == "en" else compared * 0.005), (compared, wrong)
     labels = [label for row in table.column("labels").to_pylist() for label in row]
     assert elsewhere > 1000 and labels.count(0) > 1000  # both labels occur
     meta = task_meta(tmp_path, "token_document")
@@ -80,9 +85,9 @@ def test_labels_agree_with_a_recomputation(lang, request, tmp_path):
     assert 0.25 <= float(meta["ernie.positive_rate"]) <= 0.75  # the first shard's own rate
     if lang == "zh":  # Chinese words are jieba's, not single characters
         jieba = JiebaBackend()
-        sentences = [s for p in read_dataset(docs).column("paragraphs").to_pylist() for para in p for s in para]
-        jieba_words = {s[a:b].lower() for s in sentences[:3000] for a, b, _ in jieba.tag(s)}
-        multi = [w for w in seen if len(w) >= 2 and all("\u4e00" <= c <= "\u9fff" for c in w)]
+        rows = read_dataset(docs).slice(0, 40).select(["doc_id", "paragraphs"]).to_pylist()
+        jieba_words = {s[a:b].lower() for r in rows for p in r["paragraphs"] for s in p for a, b, _ in jieba.tag(s)}
+        multi = [w for r in rows for w in seen[r["doc_id"]] if len(w) >= 2 and all("\u4e00" <= c <= "\u9fff" for c in w)]
         assert len(multi) > 2000 and sum(w in jieba_words for w in multi) / len(multi) > 0.9
     cls, sep = vocab.id("[CLS]"), vocab.id("[SEP]")
     for ids, labels in zip(table.column("input_ids").to_pylist(), table.column("labels").to_pylist()):
