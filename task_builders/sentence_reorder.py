@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from schemas.labels import reorder_table
 from task_builders.base import Context, Labels, Output
-from task_builders.sequences import encode, pack
+from task_builders.sequences import encode, pack, segments
 
 NAME = "sentence_reorder"
 VERSION = 2
@@ -56,15 +56,6 @@ def segment_count_probs(m: int, most: int, floor: float) -> np.ndarray:
     return probs
 
 
-def sentences_with_seps(ctx: Context, sentences: list[list[int]]) -> tuple[list[int], list[int]]:
-    """[CLS] s1 [SEP] s2 [SEP] ... with token types alternating 0/1 per sentence."""
-    ids, types = [ctx.cls], [0]
-    for i, sentence in enumerate(sentences):
-        ids += [*sentence, ctx.sep]
-        types += [i % 2] * (len(sentence) + 1)
-    return ids, types
-
-
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     m = ctx.settings.max_segments
@@ -88,6 +79,6 @@ def build(table: pa.Table, ctx: Context) -> Output:
             cuts = sorted(rng.choice(len(sentences) - 1, n - 1, replace=False) + 1) if n > 1 else []
             bounds = [0, *cuts, len(sentences)]
             parts = [sentences[a:b] for a, b in zip(bounds, bounds[1:])]
-            input_ids, types = sentences_with_seps(ctx, [s for p in perms[label] for s in parts[p]])
+            input_ids, types = segments(ctx, [s for p in perms[label] for s in parts[p]])  # a [SEP] per sentence
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
     return out

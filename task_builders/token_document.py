@@ -60,17 +60,24 @@ def _piece_tables(vocab) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Jieba:
-    """jieba words, loaded on first use (an English build never loads jieba)."""
+    """jieba words (its plain segmenter: no POS tags needed, six times faster than posseg), loaded
+    on first use (an English build never loads jieba)."""
 
     def __init__(self):
-        self.tagger = None
+        self.tokenizer = None
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        if self.tagger is None:
+        """(start, end) of each non-space jieba word."""
+        if self.tokenizer is None:
             from corpus_tools.nlp import JiebaBackend
 
-            self.tagger = JiebaBackend()
-        return [(a, b) for a, b, _ in self.tagger.tag(text)]
+            self.tokenizer = JiebaBackend().tagger.tokenizer
+        spans, position = [], 0
+        for word in self.tokenizer.cut(text):
+            start, position = position, position + len(word)
+            if not word.isspace():
+                spans.append((start, position))
+        return spans
 
 
 def setup(settings) -> _Jieba:
