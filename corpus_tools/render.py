@@ -65,6 +65,11 @@ def render_task(console: Console, summary: dict[str, Any]) -> None:
     bars = [f"{escape(name):<24} {count:>8,}  {'█' * round(30 * count / total)}"
             for name, count in list(summary["labels"].items())[:20]]
     head.add_row("labels", "\n".join(bars))
+    recorded = summary.get("label_histogram") or {}
+    if recorded:
+        head.add_row("label histogram\n(metadata)", ", ".join(f"{escape(k)} {v:,}" for k, v in recorded.items()))
+    if summary.get("positive_rate") is not None:
+        head.add_row("positive rate", f"{summary['positive_rate']:.1%}")
     head.add_row("vocab", escape(summary["vocab"] or "not found: pass --vocab to decode tokens"))
     for key in ("ernie.vocab_fingerprint", "ernie.seed", "ernie.max_seq_len", "ernie.task_id"):
         head.add_row(key, summary["metadata"].get(key, ""))

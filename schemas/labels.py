@@ -19,6 +19,17 @@ def permutation_table(max_segments: int) -> list[list[int]]:
     return [list(p) for n in range(1, max_segments + 1) for p in permutations(range(n))]
 
 
+def reorder_table(max_segments: int) -> list[list[int]]:
+    """sentence_reorder's classes: the permutations of 1..m segments in which no segment directly
+    follows the one it followed originally (no p[i+1] == p[i] + 1), plus the identity of one
+    segment. When segments are not marked in the input (every sentence is separated alike), two
+    segments shown in their original order read as one, so only these permutations can be told
+    apart: the segments are the maximal runs of originally consecutive sentences. m=3: 5 classes,
+    m=4: 16."""
+    return [p for p in permutation_table(max_segments)
+            if len(p) == 1 or all(b != a + 1 for a, b in zip(p, p[1:]))]
+
+
 def permutation_label(perm: list[int]) -> int:
     """The class id of a permutation of 0..n-1 (the inverse of permutation_table)."""
     n = len(perm)

@@ -25,6 +25,8 @@ TASK_ID = "ernie.task_id"                  # integer as text: the task embedding
 MAX_SEQ_LEN = "ernie.max_seq_len"          # integer as text: no example is longer
 INPUTS = "ernie.inputs"                    # JSON: the input datasets (path, kind, shards with sha256)
 VOCAB_SIZE = "ernie.vocab_size"            # integer as text: the trainer sizes its embeddings with it
+LABEL_HISTOGRAM = "ernie.label_histogram"  # JSON {label name: count} of the shard (task shards)
+POSITIVE_RATE = "ernie.positive_rate"      # token tasks: share of labelled tokens that are 1, as text
 SPECIAL_IDS = "ernie.special_ids"          # JSON: {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}
 
 TASK_REQUIRED = (TASK, TASK_ID, VOCAB_FINGERPRINT, VOCAB_SIZE, SPECIAL_IDS, LABEL_NAMES, NUM_CLASSES, SEED,

@@ -42,6 +42,11 @@ for task in knowledge_masking sentence_reorder discourse_relation; do
 done
 echo "== inspect $OUT/tasks-zh/ir_relevance"
 corpus inspect "$OUT/tasks-zh/ir_relevance" --rows 2
+echo "== report: HTML pages (charts, markup residue, class balance) in $OUT/reports/"
+mkdir -p "$OUT/reports"
+for dataset in documents-en documents-zh tasks-en/sentence_reorder tasks-zh/discourse_relation; do
+  corpus report "$OUT/$dataset" --out "$OUT/reports/${dataset//\//-}.html" --overwrite
+done
 
 echo "== pretrain: a tiny English model on all seven tasks, continual multi-task schedule (CPU)"
 rm -rf "$OUT/run-en"  # the demo always starts a fresh run

@@ -34,6 +34,11 @@ class BuildSettings:
     spacy_model: str = "en_core_web_sm"  # knowledge_masking, en: NER and noun chunks
     hanlp_model: Optional[str] = None  # knowledge_masking, zh: a local HanLP NER model directory
     negatives_per_query: int = 1  # ir_relevance: random titles from other queries, per query
+    no_marker_share: float = 0.1  # discourse_relation: share of [no-conn] examples (adjacent pairs without a marker)
+    min_unshuffled_share: float = 0.1  # sentence_reorder: floor for class 0 (one segment, nothing moved)
+    entity_types: Optional[tuple[str, ...]] = None  # knowledge_masking: entity labels kept as entities (None: NAMED_ENTITIES)
+    group_segments: int = 3  # token_document: a word is looked up in the other segments of its group of this many (0: all)
+    langs: tuple[str, ...] = ()  # the task's languages present in the input (set by build; () = every language)
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,24 @@
 
 Pairs are adjacent sentences (A, B) of a document, across paragraph breaks under the same
 heading, where B opens with a known marker ("However,", "For example,", "因此", "但是"). The
-marker, and a comma (",", "、") and spaces after it, are removed from B; English B is
-re-capitalized. The label is the marker's position in the marker list, which is the label table
-of the shard metadata. Input: [CLS] A [SEP] B-without-marker [SEP] (sequences.pair).
+marker, and a comma (",", "，", "、") and spaces after it, are removed from B; English B is
+re-capitalized. Input: [CLS] A [SEP] B-without-marker [SEP] (sequences.pair).
 
-Markers: the project's lists corpus_tools/resources/discourse_markers_{en,zh}.txt (en markers
-then zh markers, each matched in its own language), or BuildSettings.markers, a file of one marker
-per line matched in both languages (Discovery format: "as_a_result," is "as a result" and needs a
-comma; "[no-conn]", blank lines and # comments are skipped). English matching is
-case-insensitive, on whole words, longest marker first; Chinese B must start with the marker (text
-is NFKC-normalized, so "，" is ","). A marker written with a trailing comma must be followed by one.
-A B with nothing sentence-like after its marker ("However.", "例如:") is dropped and counted
-(dropped.nothing_after_marker); the per-marker counts are the label histogram of stats.json.
+Labels (the label table of the shard metadata): class 0 is "[no-conn]" (Discovery's no-marker
+class: adjacent pairs whose B opens with no marker, drawn so that they are `no_marker_share` of
+the examples of each batch of documents; 0 switches the class off), then the markers of the
+languages in the input, in list order: an English build has no Chinese classes.
+
+Markers: the project's lists corpus_tools/resources/discourse_markers_{en,zh}.txt, or
+BuildSettings.markers, a file of one marker per line matched in both languages (Discovery format:
+"as_a_result," is "as a result" and needs a comma; "[no-conn]", blank lines and # comments are
+skipped). English matching is case-insensitive, on whole words, longest marker first. Chinese B
+must open with the marker as whole jieba words (同时 is not a marker in 同时代的人), and a marker
+followed by a numeral or measure word is a determiner, not a connective (另外两个人, 那么多人).
+A marker written with a trailing comma must be followed by one (ASCII or full-width: the text
+need not be NFKC-normalized). A B with nothing sentence-like after its marker ("However.",
+"例如:") is dropped and counted (dropped.nothing_after_marker); the per-class counts are the label
+histogram of stats.json.
 """
 from __future__ import annotations
 
@@ -30,14 +36,15 @@ from task_builders.base import Context, Labels, Output
 from task_builders.sequences import encode, pair
 
 NAME = "discourse_relation"
-VERSION = 1
+VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("markers",)
+SETTINGS = ("markers", "no_marker_share", "langs")
 
 ANY = "any"  # a marker from a --markers file: matched in every language
-_COMMAS = ",、"
-_SKIP = "[no-conn]"
+_COMMAS = ",、，"
+NO_MARKER = "[no-conn]"
+NOT_AFTER_MARKER = ("m", "q", "mq")  # jieba POS of numerals and measure words: 另外两个, 那么多
 
 
 @dataclass(frozen=True)
@@ -78,23 +85,56 @@ def load_markers(path: Optional[str] = None) -> list[Marker]:
             for m in parse_markers((shipped / f"discourse_markers_{lang}.txt").read_text("utf-8").splitlines(), lang)]
 
 
+def markers_for(settings) -> list[Marker]:
+    """The markers of the languages in the build (settings.langs; all when empty)."""
+    langs = settings.langs or LANGS
+    return [m for m in load_markers(settings.markers) if m.lang == ANY or m.lang in langs]
+
+
 def labels(settings) -> Labels:
-    markers = load_markers(settings.markers)
-    return Labels([m.name for m in markers], [{"marker": m.name, "lang": m.lang} for m in markers])
+    markers = markers_for(settings)
+    names = [m.name for m in markers]
+    table = [{"marker": m.name, "lang": m.lang} for m in markers]
+    if settings.no_marker_share > 0:
+        names, table = [NO_MARKER, *names], [{"marker": NO_MARKER, "lang": ANY}, *table]
+    return Labels(names, table)
 
 
 Index = dict[str, list[tuple[int, Marker]]]  # first character -> (label, marker), longest first
 
 
-def setup(settings) -> dict[str, Index]:
-    """Per language, the markers by first character, longest first, comma variants before bare ones."""
-    markers = sorted(enumerate(load_markers(settings.markers)),
+@dataclass
+class Resources:
+    index: dict[str, Index]  # per language
+    words: object  # a jieba POS tagger for Chinese whole-word matching (created on first use)
+
+
+def setup(settings) -> Resources:
+    """Per language, the markers by first character, longest first, comma variants before bare ones;
+    labels as in labels(settings)."""
+    first = 1 if settings.no_marker_share > 0 else 0
+    markers = sorted(enumerate(markers_for(settings), start=first),
                      key=lambda item: (-len(item[1].text), not item[1].comma, item[0]))
     index: dict[str, Index] = {lang: {} for lang in LANGS}
     for label, marker in markers:
         for lang in LANGS if marker.lang == ANY else (marker.lang,):
             index[lang].setdefault(marker.text[0], []).append((label, marker))
-    return index
+    return Resources(index, _Words())
+
+
+class _Words:
+    """jieba POS words of a text's opening, loaded on first use (an English build never loads jieba)."""
+
+    def __init__(self):
+        self.tagger = None
+
+    def __call__(self, text: str) -> list[tuple[int, str]]:
+        """(end offset, POS flag) of the words of text[:32]."""
+        if self.tagger is None:
+            from corpus_tools.nlp import JiebaBackend
+
+            self.tagger = JiebaBackend()
+        return [(end, flag) for _, end, flag in self.tagger.tag(text[:32])]
 
 
 def _cjk(c: str) -> bool:
@@ -106,9 +146,11 @@ def _word_char(c: str) -> bool:
     return (c.isalnum() and not _cjk(c)) or c in "_-'’"
 
 
-def strip_marker(text: str, index: Index, lang: str) -> Optional[tuple[int, str]]:
+def strip_marker(text: str, index: Index, lang: str, words=None) -> Optional[tuple[int, str]]:
     """(label, rest of B) when `text` opens with one of the markers, else None. The rest is ""
-    when nothing sentence-like follows the marker ("However." or "For example: ...")."""
+    when nothing sentence-like follows the marker ("However." or "For example: ..."). For
+    Chinese, `words` (text -> [(word end, POS flag)]) checks that the marker is whole words."""
+    tagged = None
     for label, marker in index.get(text[:1].lower(), []):
         n = len(marker.text)
         if text[:n].lower() != marker.text:
@@ -118,6 +160,14 @@ def strip_marker(text: str, index: Index, lang: str) -> Optional[tuple[int, str]
             continue  # not a whole word: "so" in "Sometimes", "on" in "One"
         if marker.comma and (not after or after not in _COMMAS):
             continue
+        if words is not None and _cjk(marker.text[-1]) and after not in _COMMAS:
+            tagged = tagged if tagged is not None else words(text)
+            ends = [end for end, _ in tagged]
+            if n not in ends:
+                continue  # the marker ends inside a word: 同时 in 同时代
+            following = ends.index(n) + 1
+            if following < len(tagged) and tagged[following][1] in NOT_AFTER_MARKER:
+                continue  # a determiner before a number: 另外两个人, 那么多人
         rest = text[n:].lstrip()
         if rest[:1] and rest[0] in _COMMAS:
             rest = rest[1:].lstrip()
@@ -131,22 +181,34 @@ def strip_marker(text: str, index: Index, lang: str) -> Optional[tuple[int, str]
 
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
+    resources: Resources = ctx.resources
     found: list[tuple[str, str, str, int]] = []  # doc_id, A, B without marker, label
+    unmarked: list[tuple[float, str, str, str]] = []  # random key, doc_id, A, B: [no-conn] candidates
+    share = ctx.settings.no_marker_share
     for doc_id, lang, paragraphs, headings in zip(table.column("doc_id").to_pylist(),
                                                   table.column("lang").cast(pa.string()).to_pylist(),
                                                   table.column("paragraphs").to_pylist(),
                                                   table.column("headings").to_pylist()):
         if len(headings) != len(paragraphs):
             headings = [""] * len(paragraphs)
-        for a, b in _adjacent(paragraphs, headings):
+        pairs = list(_adjacent(paragraphs, headings))
+        keys = ctx.rng(doc_id).random(len(pairs)) if share > 0 else [0.0] * len(pairs)
+        words = resources.words if lang == "zh" else None
+        for (a, b), key in zip(pairs, keys):
             out.counts["pairs"] += 1
-            match = strip_marker(b, ctx.resources[lang], lang)
+            match = strip_marker(b, resources.index[lang], lang, words)
             if match is None:
+                if share > 0:
+                    unmarked.append((float(key), doc_id, a, b))
                 continue
             if not match[1]:
                 out.counts["dropped.nothing_after_marker"] += 1
                 continue
             found.append((doc_id, a, match[1], match[0]))
+    if share > 0:  # the no-marker pairs with the smallest keys, `share` of this batch's examples
+        wanted = min(len(unmarked), round(len(found) * share / (1 - share))) if share < 1 else len(unmarked)
+        chosen = sorted(sorted(range(len(unmarked)), key=lambda i: unmarked[i][0])[:wanted])
+        found += [(unmarked[i][1], unmarked[i][2], unmarked[i][3], 0) for i in chosen]
     encoded = encode(ctx, [t for _, a, b, _ in found for t in (a, b)])
     for k, (doc_id, _, _, label) in enumerate(found):
         a, b = encoded[2 * k].ids, encoded[2 * k + 1].ids

@@ -2,11 +2,16 @@
 the units the trainer masks dynamically, at three levels (the label names, num_classes 3):
 
 - basic:  word pieces, grouped into words by `word_labels` (0 first piece of a word, 1 a
-          following piece, -1 [CLS]/[SEP]); words come from the language backend (spaCy tokens,
-          jieba words: for Chinese, where pieces are characters, this is ERNIE 1.0's seg_labels);
-- phrase: `phrase_spans`, noun chunks (en) or multi-character words (zh) of two or more pieces;
-- entity: `entity_spans`, named entities with their label (PERSON, ORG, GPE... from spaCy;
-          PER/LOC/ORG/MISC from jieba or HanLP).
+          following piece, -1 [CLS]/[SEP]). English words are spaCy tokens; Chinese basic units
+          are single characters, as in ERNIE 1.0 (every piece starts a unit; a Latin word's "##"
+          pieces still continue it);
+- phrase: `phrase_spans`, noun chunks (en) or multi-character jieba words (zh) of two or more
+          pieces, plus entities of a type that is not a named entity (DATE, CARDINAL, PERCENT...)
+          where they overlap no phrase (phrases never overlap);
+- entity: `entity_spans`, named entities with their label: by default the named types
+          NAMED_ENTITIES (PERSON, NORP, FAC, ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW,
+          LANGUAGE from spaCy; PER/LOC/ORG/MISC from jieba or HanLP); BuildSettings.entity_types
+          (`--entity-types`) sets another list.
 
 Spans are token positions in `input_ids`, end exclusive: a span covers exactly the pieces whose
 characters overlap it. Examples are `[CLS] s1 s2 ... [SEP]`, whole consecutive sentences of a
@@ -25,10 +30,12 @@ from task_builders.base import BuildSettings, Context, Labels, Output
 from task_builders.sequences import encode, pack
 
 NAME = "knowledge_masking"
-VERSION = 1
+VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("spacy_model", "hanlp_model")
+SETTINGS = ("spacy_model", "hanlp_model", "entity_types")
+NAMED_ENTITIES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+                  "LANGUAGE", "PER", "MISC")  # spaCy's named types, and jieba's / HanLP's (PER, LOC, ORG, MISC)
 LEVELS = ["basic", "phrase", "entity"]
 
 
@@ -58,15 +65,24 @@ class _Sentence:
 
     __slots__ = ("ids", "words", "phrases", "entities")
 
-    def __init__(self, encoding, analysis: Analysis):
+    def __init__(self, encoding, analysis: Analysis, lang: str, named: frozenset):
         self.ids = encoding.ids
         offsets = encoding.offsets
         starts = [a for a, _ in offsets]
         ends = [b for _, b in offsets]
-        self.words = _word_labels(starts, ends, analysis.words)
+        if lang == "zh":  # ERNIE 1.0: Chinese basic units are characters (pieces), words are phrases
+            self.words = [int(token.startswith("##")) for token in encoding.tokens]
+        else:
+            self.words = _word_labels(starts, ends, analysis.words)
+        entities = [e for e in analysis.entities if e[2] in named]
         self.phrases = [s for s in _token_spans(starts, ends, analysis.phrases) if s[1] - s[0] >= 2]
-        found = _token_spans(starts, ends, analysis.entities)
-        self.entities = [(a, b, e[2]) for (a, b), e in zip(found, analysis.entities) if a < b]
+        other = [e[:2] for e in analysis.entities if e[2] not in named]  # DATE, CARDINAL...: phrases at most
+        for a, b in _token_spans(starts, ends, other):
+            if b - a >= 2 and not any(a < d and c < b for c, d in self.phrases):  # phrases do not overlap
+                self.phrases.append((a, b))
+        self.phrases.sort()
+        found = _token_spans(starts, ends, entities)
+        self.entities = [(a, b, e[2]) for (a, b), e in zip(found, entities) if a < b]
 
 
 def _word_labels(starts: list[int], ends: list[int], words: list[tuple[int, int]]) -> list[int]:
@@ -97,6 +113,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     texts = [[s for p in paragraphs for s in p] for paragraphs in documents]
     flat = [s for doc in texts for s in doc]
     owner_lang = [lang for lang, doc in zip(langs, texts) for _ in doc]
+    named = frozenset(ctx.settings.entity_types if ctx.settings.entity_types is not None else NAMED_ENTITIES)
     analyses: list = [None] * len(flat)
     for lang in sorted(set(langs)):  # one batch per language
         where = [i for i, sentence_lang in enumerate(owner_lang) if sentence_lang == lang]
@@ -105,8 +122,8 @@ def build(table: pa.Table, ctx: Context) -> Output:
     encodings = encode(ctx, flat)
     budget = ctx.settings.max_seq_len - 2
     position = 0
-    for doc_id, doc in zip(doc_ids, texts):
-        sentences = [_Sentence(encodings[i], analyses[i]) for i in range(position, position + len(doc))]
+    for doc_id, lang, doc in zip(doc_ids, langs, texts):
+        sentences = [_Sentence(encodings[i], analyses[i], lang, named) for i in range(position, position + len(doc))]
         position += len(doc)
         sentences = [s for s in sentences if s.ids]
         if not sentences:

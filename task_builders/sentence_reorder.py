@@ -1,36 +1,65 @@
 """sentence_reorder: a span of consecutive sentences is cut into n ∈ [1, m] contiguous segments,
-which are shuffled; the label is the permutation's class id, k = Σ_{n=1..m} n! classes.
+which are shuffled; the label is the permutation's row in schemas.labels.reorder_table(m): the
+permutations in which no segment directly follows its original predecessor (m=3: 5 classes).
 
-Input: [CLS] s_π(0) [SEP] s_π(1) [SEP] ... with token types alternating per segment. The
-permutation table is in the shard metadata (schemas.labels): row `label` lists which original
-segment each position shows, so restore_order(segments, table[label]) rebuilds the span.
-Spans are windows of whole sentences filling max_seq_len, running across paragraph breaks
-(most paragraphs of dialogue, Reddit and encyclopedia lists are one sentence long; spans kept
-inside paragraphs made n = 1 the majority class)."""
+Input: [CLS] s1 [SEP] s2 [SEP] ... : every sentence is followed by one [SEP], and token types
+alternate per sentence, whatever the segments, so the input does not tell n (one [SEP] per
+segment did, and let the model read class 0 off the input). Segments are runs of whole
+sentences, cut at sentence boundaries; as the cuts are not marked, a permutation that shows two
+segments in their original order (0,1 or 2,0,1) would read as one with fewer segments, so those
+are not classes: the segments are exactly the maximal runs of originally consecutive sentences.
+The table is in the shard metadata: row `label` lists which original segment each position
+shows (restore_order(segments, table[label]) rebuilds the span once the segments are known).
+
+n is drawn so that the classes are balanced: P(n) ∝ (classes with n segments) over
+n ≤ min(m, sentences in the span), each of them equally likely, except that class 0 (n = 1,
+nothing moved) gets at least `min_unshuffled_share`. Spans are windows of whole sentences filling max_seq_len, across
+paragraph breaks (most paragraphs of dialogue, Reddit and encyclopedia lists are one sentence
+long); a span of one sentence (a one-sentence document, or a sentence longer than max_seq_len)
+gives no example (counted: dropped.one_sentence_span)."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
-from schemas.labels import permutation_label, permutation_table
+from schemas.labels import reorder_table
 from task_builders.base import Context, Labels, Output
 from task_builders.sequences import encode, pack, segments
 
 NAME = "sentence_reorder"
-VERSION = 1
+VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("max_segments",)
+SETTINGS = ("max_segments", "min_unshuffled_share")
 
 
 def labels(settings) -> Labels:
-    table = permutation_table(settings.max_segments)
+    table = reorder_table(settings.max_segments)
     return Labels([",".join(map(str, perm)) for perm in table], table)
+
+
+def _by_count(m: int) -> list[list[int]]:
+    """Labels of the classes with n segments, n = 1..m."""
+    groups: list[list[int]] = [[] for _ in range(m)]
+    for label, perm in enumerate(reorder_table(m)):
+        groups[len(perm) - 1].append(label)
+    return groups
+
+
+def segment_count_probs(m: int, most: int, floor: float) -> np.ndarray:
+    """P(n) for n = 1..most: every class equally likely, class 0 at least `floor`."""
+    weights = np.array([len(g) for g in _by_count(m)[:most]], dtype=float)
+    probs = weights / weights.sum()
+    if most > 1 and probs[0] < floor:
+        probs[1:] *= (1 - floor) / probs[1:].sum()
+        probs[0] = floor
+    return probs
 
 
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     m = ctx.settings.max_segments
-    budget = ctx.settings.max_seq_len - 1 - m  # [CLS] and one [SEP] per segment
+    perms, groups = reorder_table(m), _by_count(m)
     doc_ids = table.column("doc_id").to_pylist()
     documents = table.column("paragraphs").to_pylist()
     flat = [s for paragraphs in documents for p in paragraphs for s in p]
@@ -38,18 +67,18 @@ def build(table: pa.Table, ctx: Context) -> Output:
     for doc_id, paragraphs in zip(doc_ids, documents):
         rng = ctx.rng(doc_id)
         encoded = [e for e in (next(ids) for p in paragraphs for _ in p) if e]
-        if len(encoded) < 2:
-            out.counts["one_sentence_doc"] += 1
-        for window in pack([len(s) for s in encoded], budget):
+        # a window's tokens plus one [SEP] per sentence fit after [CLS]
+        for window in pack([len(s) + 1 for s in encoded], ctx.settings.max_seq_len - 1):
+            if len(window) < 2:
+                out.counts["dropped.one_sentence_span"] += 1
+                continue
             sentences = [encoded[i] for i in window]
-            if len(sentences) == 1:
-                sentences = [sentences[0][:budget]]  # a too-long sentence: cut, one segment
-            n = int(rng.integers(1, min(m, len(sentences)) + 1))
+            probs = segment_count_probs(m, min(m, len(sentences)), ctx.settings.min_unshuffled_share)
+            n = int(rng.choice(len(probs), p=probs)) + 1
+            label = int(groups[n - 1][rng.integers(len(groups[n - 1]))])
             cuts = sorted(rng.choice(len(sentences) - 1, n - 1, replace=False) + 1) if n > 1 else []
             bounds = [0, *cuts, len(sentences)]
-            parts = [[t for s in sentences[a:b] for t in s] for a, b in zip(bounds, bounds[1:])]
-            perm = [int(p) for p in rng.permutation(n)]
-            input_ids, types = segments(ctx, [parts[p] for p in perm])
-            out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,
-                    label=permutation_label(perm))
+            parts = [sentences[a:b] for a, b in zip(bounds, bounds[1:])]
+            input_ids, types = segments(ctx, [s for p in perms[label] for s in parts[p]])  # a [SEP] per sentence
+            out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
     return out

@@ -4,8 +4,8 @@ Truncation rules (the README repeats them):
 - single-segment tasks pack whole consecutive sentences up to max_seq_len - 2 tokens; a sentence
   longer than that is cut into pieces of that size (never dropped);
 - pair tasks (A, B) cut the longer side first, from its end, until both fit with 3 specials;
-- multi-segment tasks (sentence_reorder) build their span from whole sentences that fit and cut
-  a first sentence that alone is too long.
+- sentence_reorder builds its span from whole sentences that fit, each followed by [SEP]; a
+  sentence that alone is too long gives no example.
 """
 from __future__ import annotations
 

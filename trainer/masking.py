@@ -5,8 +5,12 @@ level probabilities), as ERNIE's reader masks a whole sentence at one granularit
 the level are its spans (phrase or entity; basic has none) followed by whole words from
 `word_labels` over the positions no kept span covers, so the budget can always be met. Span units
 are shuffled and tried first, then the word units, shuffled; a unit is taken if it still fits in
-the budget (round(mask_prob × non-special tokens), at least 1), so units are never split. Selected
-tokens become [MASK] (80%), a random non-special id (10%) or stay (10%), token by token.
+the budget (round(mask_prob × non-special tokens), at least 1), so units are never split. The
+first span that does not fit what is left of the budget (gap) is taken with probability
+gap / its size, and nothing more is taken after it, taken or not: the budget holds in
+expectation, so a span longer than a short example's whole budget (a long name in one sentence)
+is still masked, in proportion. Selected tokens become [MASK] (80%), a random non-special id
+(10%) or stay (10%), token by token.
 """
 from __future__ import annotations
 
@@ -94,12 +98,20 @@ def _replace(ids: np.ndarray, selected: np.ndarray, special_ids: Mapping[str, in
     return masked, labels
 
 
-def _choose_units(sizes: np.ndarray, order: np.ndarray, budget: int) -> np.ndarray:
-    """Units taken in `order` while they fit: the prefix that fits, then later ones that fill the gap."""
+def _choose_units(sizes: np.ndarray, order: np.ndarray, budget: int, n_spans: int = 0,
+                  rng: Optional[np.random.Generator] = None) -> np.ndarray:
+    """Units taken in `order` while they fit: the prefix that fits, then later ones that fill the
+    gap. The first of the leading `n_spans` (span units) that does not fit ends the choice: it is
+    taken with probability gap / size (so the budget holds in expectation)."""
     cum = np.cumsum(sizes[order])
     k = int(np.searchsorted(cum, budget, side="right"))
     taken = list(order[:k])
     gap = budget - (int(cum[k - 1]) if k else 0)
+    if k < n_spans and gap > 0 and rng is not None:
+        unit = order[k]
+        if rng.random() * sizes[unit] < gap:
+            taken.append(unit)
+        return np.asarray(taken, dtype=np.int64)
     rest = order[k:]
     while gap > 0 and len(rest):
         fits = np.flatnonzero(sizes[rest] <= gap)
@@ -144,7 +156,7 @@ def mask_knowledge(input_ids: Any, word_labels: Any, phrase_spans: Iterable, ent
         return _replace(ids, np.zeros(0, dtype=np.int64), special_ids, vocab_size, config, rng)
     sizes = np.bincount(unit[unit >= 0], minlength=n_units)
     order = np.concatenate((rng.permutation(n_spans), n_spans + rng.permutation(n_units - n_spans)))
-    chosen = _choose_units(sizes, order, budget)
+    chosen = _choose_units(sizes, order, budget, n_spans, rng)
     taken = np.zeros(n_units + 1, dtype=bool)  # the last entry stands for unit -1 (specials)
     taken[chosen] = True
     selected = np.flatnonzero(taken[unit])
