@@ -27,13 +27,13 @@ def tiny(train, out, vocab, **overrides) -> FinetuneConfig:
 
 
 def test_sst2_fine_tunes_past_the_majority_class(data, vocab_en, tmp_path):
-    """A tiny model from random weights, two epochs: its GLUE dev accuracy beats always answering the
-    majority class (measured 0.60-0.62 against 0.51)."""
+    """A tiny model from random weights, three epochs: its GLUE dev accuracy beats always answering
+    the majority class (measured 0.67 against 0.51)."""
     sst = data / "eval" / "sst2"
     results = finetune(tiny(train=sst / "train_head2000.tsv", dev=str(sst / "glue_dev.tsv"), out=tmp_path / "sst2",
-                            vocab=vocab_en, epochs=2, lr=1e-3, max_seq_len=48))
+                            vocab=vocab_en, epochs=3, lr=5e-4, max_seq_len=64))
     best = results["seeds"]["1"]["dev"]
-    assert best["accuracy"] > best["majority"] + 0.04, best
+    assert best["accuracy"] > best["majority"] + 0.05, best
     assert (tmp_path / "sst2" / "best" / "model.safetensors").exists()
 
 

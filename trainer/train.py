@@ -257,6 +257,9 @@ def load_init_weights(model: ErnieForPretraining, init: str) -> dict:
     own = model.state_dict()
     with safe_open(str(path / "model.safetensors"), framework="pt") as fh:
         weights = {k: fh.get_tensor(k) for k in fh.keys()}
+    word = "ernie.embeddings.word_embeddings.weight"  # tied: saved once, under the decoder's name
+    if word not in weights and "cls.predictions.decoder.weight" in weights:
+        weights[word] = weights["cls.predictions.decoder.weight"]
     taken = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     encoder = [k for k in own if k.startswith("ernie.")]
     missing = [k for k in encoder if k not in taken]
