@@ -107,10 +107,10 @@ def tokens(text: str, t2s: bool = True, clean: bool = True) -> list[str]:
     already had it (sentences of a documents dataset)."""
     text = (normalize(text) if clean else text).lower()
     plain = text.isascii()  # O(1) in CPython: most English text skips the Unicode steps
+    if clean and "-" in text:  # PTB brackets occur in eval files, not in documents
+        text = _PTB.sub(" ", text)
     if "`" in text or not plain:
         text = text.translate(_APOSTROPHE)
-    if "-" in text:
-        text = _PTB.sub(" ", text)
     if "n't" in text:
         text = text.replace("n't", " n't")
     if plain:  # the same tokens as _TOKEN, faster: bytes.translate and split
