@@ -80,8 +80,8 @@ index = load_index(eval_sets(sys.argv[4:]))
 build = time.perf_counter() - t
 r = decontaminate(sys.argv[1], sys.argv[2], sys.argv[4:], workers=int(sys.argv[3]), overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - t, "index_seconds": build, "keys": len(index.keys),
-                  "index_mb": (index.keys.nbytes + index.files.nbytes + index.first_file.nbytes
-                               + index.first_line.nbytes) / 1e6,
+                  "index_mb": sum(a.nbytes for a in (index.keys, index.files, index.first_file, index.first_line,
+                                                     index.fast, index.seen)) / 1e6,
                   "kept": r.stats["kept"], "removed": r.stats.get("decontaminated", {}).get("documents", 0),
                   "examples": r.stats["decontamination"]["examples"],
                   "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
