@@ -21,7 +21,7 @@ each and the first file:line: 24 bytes per distinct eval n-gram. Corpus n-grams 
 up by a second key built from Python's str hash (five times faster to compute, salted per process:
 the index is built in the process that uses it), through a presence bitmap and a sorted array
 (40-72 bytes per key); only those candidates get their blake2b key computed and confirmed. Memory
-is about 100 bytes per distinct eval n-gram, whatever the corpus size."""
+is 64 to 96 bytes per distinct eval n-gram, whatever the corpus size."""
 from __future__ import annotations
 
 import hashlib
