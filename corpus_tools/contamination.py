@@ -17,8 +17,11 @@ tokens. Texts under `min_tokens` tokens are not used (counted as too_short).
 
 n-grams are stored as 64-bit keys (a polynomial hash, mod 2^64, of per-token 64-bit blake2b
 hashes; the same in every process and run) in one sorted numpy array, with the eval files holding
-each and the first file:line: 24 bytes per distinct eval n-gram, plus a presence bitmap of 32-64
-bytes per key that spares most corpus n-grams the binary search; whatever the corpus size."""
+each and the first file:line: 24 bytes per distinct eval n-gram. Corpus n-grams are first looked
+up by a second key built from Python's str hash (five times faster to compute, salted per process:
+the index is built in the process that uses it), through a presence bitmap and a sorted array
+(40-72 bytes per key); only those candidates get their blake2b key computed and confirmed. Memory
+is 64 to 96 bytes per distinct eval n-gram, whatever the corpus size."""
 from __future__ import annotations
 
 import hashlib
@@ -82,12 +85,13 @@ class EvalIndex:
     min_tokens: int = 4
     whole_below: int = 0  # sentences this short (in tokens) are compared whole
     t2s: bool = True
-    seen: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=bool))  # prefilter: low key bits present
+    fast: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))  # the same n-grams, salted keys
+    seen: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=bool))  # prefilter: low bits of fast keys
 
     def __post_init__(self):
-        size = 1 << max(16, (32 * max(1, len(self.keys))).bit_length())  # about 3% false positives
+        size = 1 << max(16, (32 * max(1, len(self.fast))).bit_length())  # about 3% false positives
         self.seen = np.zeros(size, dtype=bool)
-        self.seen[(self.keys & np.uint64(size - 1)).astype(np.int64)] = True
+        self.seen[(self.fast & np.uint64(size - 1)).astype(np.int64)] = True
 
 
 @dataclass(slots=True)
@@ -107,10 +111,10 @@ def tokens(text: str, t2s: bool = True, clean: bool = True) -> list[str]:
     already had it (sentences of a documents dataset)."""
     text = (normalize(text) if clean else text).lower()
     plain = text.isascii()  # O(1) in CPython: most English text skips the Unicode steps
+    if clean and "-" in text:  # PTB brackets occur in eval files, not in documents
+        text = _PTB.sub(" ", text)
     if "`" in text or not plain:
         text = text.translate(_APOSTROPHE)
-    if "-" in text:
-        text = _PTB.sub(" ", text)
     if "n't" in text:
         text = text.replace("n't", " n't")
     if plain:  # the same tokens as _TOKEN, faster: bytes.translate and split
@@ -135,6 +139,17 @@ def _token_values(toks: list[str]) -> list[int]:
 
 def _hash_tokens(toks: list[str]) -> np.ndarray:
     return np.fromiter(_token_values(toks), dtype=np.int64, count=len(toks)).view(np.uint64)
+
+
+def _fast_tokens(toks: list[str]) -> np.ndarray:
+    """Python's str hash: five times faster than the cached blake2b, but salted per process. Used
+    only to find candidates in the fast keys of an index built in the same process; every
+    candidate is then confirmed with the blake2b keys, so the salt never changes the output."""
+    return np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks)).view(np.uint64)
+
+
+def _fast_whole(toks: list[str]) -> int:
+    return (hash(tuple(toks)) ^ _WHOLE) & 0xFFFFFFFFFFFFFFFF
 
 
 def _whole_key(values: list[int]) -> int:
@@ -163,6 +178,7 @@ def load_index(sets: EvalSets) -> EvalIndex:
     config = sets.config
     by_n: dict[int, tuple[list[str], list[int], list[int]]] = {}  # n -> tokens, tokens per text, file:line
     whole: list[int] = []
+    whole_fast: list[int] = []
     whole_where: list[int] = []
     counts = []
     for number, path in enumerate(sets.paths):
@@ -179,18 +195,21 @@ def load_index(sets: EvalSets) -> EvalIndex:
                 count["ngrams"] += len(toks) - n + 1
             elif len(toks) >= config.min_tokens:
                 whole.append(_whole_key(_token_values(toks)))
+                whole_fast.append(_fast_whole(toks))
                 whole_where.append((number << 32) | item.line)
                 count["short"] += 1
             else:
                 count["too_short"] += 1
         counts.append(count)
     keys = [np.array(whole, dtype=np.uint64)]
+    fast = [np.array(whole_fast, dtype=np.uint64)]
     where_all = [np.array(whole_where, dtype=np.int64)]
     for n, (words, lengths, where) in sorted(by_n.items()):  # all texts of one n at once
         owner = np.repeat(np.arange(len(lengths)), lengths)
         found = _windows(_hash_tokens(words), n)
         inside = owner[:len(found)] == owner[n - 1:]  # windows that do not run into the next text
         keys.append(found[inside])
+        fast.append(_windows(_fast_tokens(words), n)[inside])
         where_all.append(np.array(where, dtype=np.int64)[owner[:len(found)][inside]])
     all_keys, all_where = np.concatenate(keys), np.concatenate(where_all)
     order = np.lexsort((all_where, all_keys))  # equal keys: the first file and line first
@@ -202,18 +221,25 @@ def load_index(sets: EvalSets) -> EvalIndex:
     return EvalIndex(labels=[label(p) for p in sets.paths], ns=tuple(sorted({config.ngram_en, config.ngram_zh})),
                      keys=unique, files=masks, first_file=(first >> 32).astype(np.int32),
                      first_line=(first & 0xFFFFFFFF).astype(np.int32), counts=counts,
-                     min_tokens=config.min_tokens, whole_below=max(config.ngram_en, config.ngram_zh), t2s=config.t2s)
+                     min_tokens=config.min_tokens, whole_below=max(config.ngram_en, config.ngram_zh), t2s=config.t2s,
+                     fast=np.unique(np.concatenate(fast)))
 
 
-def _lookup(index: EvalIndex, queries: np.ndarray) -> np.ndarray:
-    """Positions in index.keys of the queries found, -1 for the others."""
-    out = np.full(len(queries), -1, dtype=np.int64)
-    if not len(index.keys) or not len(queries):
+def _candidates(index: EvalIndex, queries: np.ndarray) -> np.ndarray:
+    """Which fast (salted) keys are in the index: the bitmap first, then a binary search."""
+    out = np.zeros(len(queries), dtype=bool)
+    if not len(index.fast) or not len(queries):
         return out
     maybe = np.flatnonzero(index.seen[(queries & np.uint64(len(index.seen) - 1)).astype(np.int64)])
-    pos = np.minimum(np.searchsorted(index.keys, queries[maybe]), len(index.keys) - 1)
-    out[maybe] = np.where(index.keys[pos] == queries[maybe], pos, -1)
+    pos = np.minimum(np.searchsorted(index.fast, queries[maybe]), len(index.fast) - 1)
+    out[maybe] = index.fast[pos] == queries[maybe]
     return out
+
+
+def _confirm(index: EvalIndex, key: int) -> int:
+    """The position of a blake2b key in the index, or -1."""
+    pos = int(np.searchsorted(index.keys, np.uint64(key)))
+    return pos if pos < len(index.keys) and int(index.keys[pos]) == key else -1
 
 
 def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str = "document",
@@ -237,8 +263,7 @@ def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str =
                 owners.append(d)
             if len(paragraph) > 1 and low <= len(words) - start < high:
                 whole.append((start, len(words), d, first, len(lengths) - 1))
-    values = _token_values(words)
-    hashes = np.fromiter(values, dtype=np.int64, count=len(values)).view(np.uint64)
+    hashes = _fast_tokens(words)
     sent_of = np.repeat(np.arange(len(lengths)), lengths)
     docs = np.array(owners, dtype=np.int64)[sent_of] if len(sent_of) else np.zeros(0, dtype=np.int64)
     hits: dict[int, list[tuple[int, int, int, int, int]]] = {}  # doc -> (key, first sent, last sent, token span)
@@ -246,15 +271,17 @@ def check(documents: list[list[list[str]]], index: EvalIndex, granularity: str =
         keys = _windows(hashes, n)
         if not len(keys):
             continue
-        found = _lookup(index, keys)
-        for j in np.flatnonzero((found >= 0) & (docs[:len(keys)] == docs[n - 1:])):
-            hits.setdefault(int(docs[j]), []).append((int(found[j]), int(sent_of[j]), int(sent_of[j + n - 1]),
-                                                      int(j), int(j) + n))
-    if whole:
-        found = _lookup(index, np.array([_whole_key(values[a:b]) for a, b, *_ in whole], dtype=np.uint64))
-        for (_, _, d, lo, hi), pos in zip(whole, found):
+        for j in np.flatnonzero(_candidates(index, keys) & (docs[:len(keys)] == docs[n - 1:])):
+            pos = _confirm(index, int(_windows(_hash_tokens(words[j:j + n]), n)[0]))
             if pos >= 0:
-                hits.setdefault(d, []).append((int(pos), lo, hi, -1, -1))
+                hits.setdefault(int(docs[j]), []).append((pos, int(sent_of[j]), int(sent_of[j + n - 1]),
+                                                          int(j), int(j) + n))
+    if whole:
+        found = _candidates(index, np.array([_fast_whole(words[a:b]) for a, b, *_ in whole], dtype=np.uint64))
+        for (a, b, d, lo, hi), candidate in zip(whole, found):
+            pos = _confirm(index, _whole_key(_token_values(words[a:b]))) if candidate else -1
+            if pos >= 0:
+                hits.setdefault(d, []).append((pos, lo, hi, -1, -1))
     results: list[Optional[Finding]] = [None] * len(documents)
     starts = _sentence_starts(documents)
     for d, found_in in sorted(hits.items()):

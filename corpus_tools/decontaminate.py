@@ -115,6 +115,7 @@ def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[U
     for entry in manifest["shards"]:
         final.merge(entry["decontamination"])
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats["decontaminated"] = {"documents": 0, "sentences": 0, **stats.get("decontaminated", {})}
     stats.update({"kind": "documents", "shards": len(manifest["shards"]), "errors": [],
                   "decontamination": summary(index, config, final), "seconds": round(time.monotonic() - started, 3)})
     write_json(out / STATS, stats)

@@ -127,6 +127,7 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
         for entry in manifest["shards"]:
             tally.merge(entry.get("decontamination", {"removed": {}, "examples": []}))
         stats["decontamination"] = summary(index, config.text.decontaminate.config, tally)
+        stats["decontaminated"] = {"documents": 0, "sentences": 0, **stats.get("decontaminated", {})}
     _write_rejects(out, manifest["shards"])
     write_json(out / STATS, stats)
     manifest["complete"] = not errors

@@ -165,6 +165,15 @@ def test_ingest_option_removes_the_same_documents_with_two_workers(corpus, tmp_p
     assert len(examples) == 5 and {e["doc_id"] for e in examples} <= corpus["remove"]  # at most 3 per eval file
 
 
+def test_ingest_option_at_sentence_granularity_keeps_what_the_command_keeps(corpus, tmp_path):
+    root, config = corpus["root"], DecontaminationConfig(granularity="sentence")
+    ingest([root / "reviews.txt", root / "clue.txt"], tmp_path / "docs",
+           IngestConfig(fmt="text", shard_size=50, text=TextSettings(decontaminate=eval_sets(corpus["against"], config))))
+    decontaminate(corpus["docs"], tmp_path / "command", corpus["against"], config)
+    assert sentences(tmp_path / "docs") == sentences(tmp_path / "command")
+    assert stats(tmp_path / "docs")["decontaminated"] == stats(tmp_path / "command")["decontaminated"]
+
+
 def test_same_shards_for_one_and_two_workers(corpus, tmp_path):
     config = DecontaminationConfig(granularity="sentence")
     decontaminate(corpus["docs"], tmp_path / "w1", corpus["against"], config, workers=1, batch_rows=16)
