@@ -2,6 +2,7 @@
 and Traditional -> Simplified Chinese with OpenCC."""
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -20,9 +21,19 @@ _ORPHAN_SGR = re.compile(r"\[\d{1,3}(?:;\d{1,3})*m(?!\])")
 _ORPHAN_RESET = re.compile(r"\[m(?![\]\w])")
 
 
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+
+
+def unescape_entities(text: str) -> str:
+    """HTML character references left in scraped text (`&nbsp;`, `&amp;`, `&#772;`) -> characters;
+    an unknown name (`&foo;`) stays as it is."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text) if "&" in text else text
+
+
 def normalize(text: str, nfkc: bool = True) -> str:
-    """One line of clean text: NFKC, no control/format characters, single spaces, stripped."""
-    text = strip_ansi(text)
+    """One line of clean text: HTML character references decoded, NFKC, no control/format
+    characters, single spaces, stripped."""
+    text = unescape_entities(strip_ansi(text))
     if nfkc:
         text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)

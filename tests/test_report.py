@@ -17,7 +17,7 @@ from corpus_tools.report import EXAMPLES_PER_CLASS, RESIDUE, collect
 # Wikipedia), "HTML entity" (&nbsp; in CLUE and Reddit text, &#772; in an enwiki article) and
 # "wiki link [[ ]]" (a half-closed "seva]]" in enwiki WikiExtractor text; "[[Here]](" of a Reddit
 # markdown link). Add them here once ingest removes them.
-CLEAN = ("wiki template {{ }}", "image parameter |px", "escape sequence", "word/TAG pattern")
+CLEAN = ("wiki template {{ }}", "image parameter |px", "escape sequence", "word/TAG pattern", "HTML tag", "HTML entity")
 
 
 @pytest.fixture(scope="module")
