@@ -203,30 +203,41 @@ def report(out: Path, langs: list[str], removed: dict, args, seconds: float) -> 
             results = json.loads((out / lang / f"finetune-{variant}" / "results.json").read_text())
             values = results["summary"]["values"]
             run = out / lang / f"pretrain-{variant}"
-            minutes = None
+            minutes = steps = tokens = mlm = None
             if run.exists():
                 metrics = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
                 minutes = sum(m["seconds"] for m in metrics) / 60
+                steps, tokens = len(metrics), sum(m["tokens"] for m in metrics)
+                tail = [m["mlm_loss"] for m in metrics[-100:] if "mlm_loss" in m]
+                mlm = sum(tail) / len(tail) if tail else None
             rows.append({"lang": lang, "task": "SST-2" if lang == "en" else "ChnSentiCorp", "init": variant,
                          "values": values, "mean": statistics.fmean(values),
                          "std": statistics.pstdev(values), "median": statistics.median(values),
-                         "pretrain_minutes": minutes, "majority": results.get("majority")})
-    lines = ["| lang | eval | init | accuracy (3 seeds) | mean ± std | median | pre-training CPU minutes |",
-             "|---|---|---|---|---|---|---|"]
+                         "pretrain_minutes": minutes, "pretrain_steps": steps, "pretrain_tokens": tokens,
+                         "final_mlm_loss": mlm, "majority": results.get("majority")})
+    lines = ["| lang | eval | init | accuracy (3 seeds) | mean ± std | median | pre-training steps / tokens / "
+             "minutes | MLM loss, last 100 steps |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['lang']} | {r['task']} | {r['init']} | {', '.join(f'{v:.4f}' for v in r['values'])} | "
                      f"{r['mean']:.4f} ± {r['std']:.4f} | {r['median']:.4f} | "
-                     f"{_minutes(r['pretrain_minutes'])} |")
+                     f"{_run(r)} | {_loss(r['final_mlm_loss'])} |")
     table = "\n".join(lines)
     print(table)
+    (out / "results.md").write_text(table + "\n", encoding="utf-8")
     (out / "learning.json").write_text(json.dumps({"rows": rows, "removed": removed, "args": vars(args),
                                                    "seconds": seconds}, indent=2, default=str))
     plot(rows, ROOT / "docs" / "learning.png")
     print(f"wrote {out / 'learning.json'} and docs/learning.png; total {seconds / 60:.1f} min")
 
 
-def _minutes(value) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _loss(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _run(r: dict) -> str:
+    if r["pretrain_steps"] is None:
+        return "-"
+    return f"{r['pretrain_steps']:,} / {r['pretrain_tokens'] / 1e6:.2f} M / {r['pretrain_minutes']:.1f}"
 
 
 def plot(rows: list[dict], png: Path) -> None:
