@@ -139,3 +139,27 @@ def test_token_classification_export_tags_like_ours(data, vocab_zh, tmp_path):
         assert tags == mine[:len(tags)]
     pipe = transformers.pipeline("token-classification", model=str(tmp_path / "hf"), device="cpu")
     assert isinstance(pipe("".join(rows[0].split("\t")[0].split())), list)
+
+
+def test_a_local_bert_directory_initialises_fine_tuning(vocab_en, data, tmp_path):
+    """--init takes an HF BertModel directory (no task embeddings) read from safetensors: its
+    encoder is ours exactly, and fine-tuning runs from it."""
+    import shutil
+
+    tok = load_tokenizer(vocab_en)
+    config = transformers.BertConfig(vocab_size=tok.vocab_size, hidden_size=64, num_hidden_layers=2,
+                                     num_attention_heads=2, intermediate_size=128)
+    torch.manual_seed(0)
+    bert = transformers.BertModel(config).eval()
+    bert.save_pretrained(str(tmp_path / "bert"), safe_serialization=True)
+    shutil.copyfile(vocab_en / "vocab.txt", tmp_path / "bert" / "vocab.txt")
+    init = load_init(tmp_path / "bert")
+    assert init.config.use_task_id is False and init.config.hidden_size == 64
+    ours = build_model(init, "classification", 2, seed=0).ernie.eval()
+    ids = torch.tensor([tok.encode("a charming and often affecting journey .", None, 64)[0]])
+    with torch.no_grad():
+        assert (bert(input_ids=ids).last_hidden_state - ours(ids)[0]).abs().max() < 1e-5
+    sst = data / "eval" / "sst2"
+    results = finetune(FinetuneConfig(train=str(sst / "train_head2000.tsv"), dev=str(sst / "glue_dev.tsv"),
+                                      init=str(tmp_path / "bert"), out=str(tmp_path / "ft"), max_steps=5))
+    assert results["init"].startswith("HF bert model") and results["steps"] == 5
