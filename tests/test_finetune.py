@@ -3,7 +3,6 @@ labels and splits are read right, seeds are summarised, and bad input gets one-l
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -121,8 +120,6 @@ def test_regression_reports_pearson_and_spearman(data, vocab_zh, tmp_path):
 
 
 def test_ner_labels_go_on_first_pieces_and_conll_reads_the_same(data, tmp_path):
-    from trainer.tokenizer import load_tokenizer
-
     split = read_split(data / "eval" / "msra_ner" / "dev.tsv", "ner")
     assert len(split.examples) == 2318
     example = next(e for e in split.examples if "B-ORG" in e.label)
