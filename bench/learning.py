@@ -255,12 +255,12 @@ def plot(rows: list[dict], png: Path) -> None:
                  color=["#999999", "#4c72b0", "#dd8452"][: len(mine)])
         for i, r in enumerate(mine):
             axis.scatter([i] * len(r["values"]), r["values"], color="black", s=12, zorder=3)
-            axis.text(i, r["mean"] + 0.01, f"{r['mean']:.3f}", ha="center", va="bottom", fontsize=9)
+            axis.text(i + 0.2, r["mean"], f"{r['mean']:.3f}", ha="left", va="center", fontsize=9)
         if mine[0].get("majority"):
             axis.axhline(mine[0]["majority"], color="red", linestyle=":", linewidth=1, label="majority class")
             axis.legend(fontsize=8, loc="lower right")
-        low = min(min(r["values"]) for r in mine)
-        axis.set_ylim(max(0.0, low - 0.1), min(1.0, max(max(r["values"]) for r in mine) + 0.06))
+        low = min([min(r["values"]) for r in mine] + [mine[0].get("majority") or 1.0])
+        axis.set_ylim(max(0.0, low - 0.03), min(1.0, max(max(r["values"]) for r in mine) + 0.06))
         axis.set_title(f"{lang}: {mine[0]['task']} dev accuracy (3 seeds)")
         axis.set_ylabel("accuracy")
     figure.tight_layout()
