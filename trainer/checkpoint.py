@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 
@@ -58,6 +59,25 @@ def latest_checkpoint(run: Path) -> Optional[Path]:
         return None
     path = pointer.parent / pointer.read_text(encoding="utf-8").strip()
     return path if (path / "state.json").exists() else None
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A run directory -> its latest checkpoint; a checkpoint (or any other) directory as it is."""
+    return latest_checkpoint(path) or Path(path)
+
+
+TIED = ("ernie.embeddings.word_embeddings.weight", "cls.predictions.decoder.weight")
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of a model.safetensors. save_model stores tied tensors once: the word
+    embeddings, tied to the MLM decoder, come back under their own name too."""
+    with safe_open(str(path), framework="pt") as fh:
+        weights = {key: fh.get_tensor(key) for key in fh.keys()}
+    word, decoder = TIED
+    if word not in weights and decoder in weights:
+        weights[word] = weights[decoder]
+    return weights
 
 
 def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: Optional[torch.optim.Optimizer],

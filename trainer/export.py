@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Optional, Union
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 
+from trainer.checkpoint import read_weights, resolve_checkpoint
 from trainer.finetune_model import InitError, load_init
 from trainer.model import ErnieConfig
 from trainer.tokenizer import SPECIALS, load_tokenizer
@@ -55,11 +55,6 @@ def _tokenizer_files(vocab_dir: Path, fingerprint: Optional[str], out: Path, max
     (out / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n")
 
 
-def _read(path: Path) -> dict[str, torch.Tensor]:
-    with safe_open(str(path), framework="pt") as fh:
-        return {k: fh.get_tensor(k) for k in fh.keys()}
-
-
 def export(source: Union[str, Path], out: Union[str, Path], with_mlm_head: bool = False,
            overwrite: bool = False) -> dict:
     """Write the HF directory; returns {"architecture", "out", "tensors"}."""
@@ -77,7 +72,7 @@ def export(source: Union[str, Path], out: Union[str, Path], with_mlm_head: bool 
     max_len = init.config.max_position_embeddings
     if init.finetuned is not None:
         info = init.finetuned
-        weights = _read(source / "model.safetensors" if (source / "model.safetensors").exists()
+        weights = read_weights(source / "model.safetensors" if (source / "model.safetensors").exists()
                         else source / "best" / "model.safetensors")
         names = info["label_names"]
         if info["kind"] == "ner":
@@ -98,8 +93,10 @@ def export(source: Union[str, Path], out: Union[str, Path], with_mlm_head: bool 
             extra["ernie_task_id"] = info["task_id"]  # HF passes task id 0 unless task_type_ids are given
     elif with_mlm_head:
         architecture = "ErnieForMaskedLM"
-        checkpoint = _checkpoint_dir(source)
-        weights = _read(checkpoint / "model.safetensors")
+        checkpoint = resolve_checkpoint(source)
+        if not (checkpoint / "state.json").exists():
+            raise InitError(f"{source}: --with-mlm-head needs a pre-training run or checkpoint")
+        weights = read_weights(checkpoint / "model.safetensors")
         state = {k: v for k, v in weights.items() if (k.startswith("ernie.") and not k.startswith("ernie.pooler."))
                  or k.startswith("cls.predictions.")}
         if "cls.predictions.decoder.weight" not in state:
@@ -127,11 +124,3 @@ def export(source: Union[str, Path], out: Union[str, Path], with_mlm_head: bool 
     os.replace(tmp, out)
     return {"architecture": architecture, "out": str(out), "tensors": len(state), "source": init.source}
 
-
-def _checkpoint_dir(source: Path) -> Path:
-    pointer = source / "checkpoints" / "latest"
-    if pointer.exists():
-        return pointer.parent / pointer.read_text(encoding="utf-8").strip()
-    if (source / "state.json").exists():
-        return source
-    raise InitError(f"{source}: --with-mlm-head needs a pre-training run or checkpoint")

@@ -30,6 +30,7 @@ from trainer.finetune_data import Columns, DataError, label_aliases, label_names
 from trainer.finetune_model import ErnieForFinetuning, Init, InitError, build_model, check_weights, load_init
 from trainer.model import ErnieConfig
 from trainer.tokenizer import FinetuneTokenizer, load_tokenizer
+from trainer.train import resolve_precision, tensorboard_writer
 
 MARKER = "results.json"
 
@@ -107,11 +108,12 @@ def load_finetuned(path: Path, device="cpu") -> tuple[ErnieForFinetuning, dict, 
 
 # --- the loop ----------------------------------------------------------------------------------
 def _device_and_autocast(precision: str):
+    """The pre-training rule (`resolve_precision`: auto is bf16 on a GPU that has it), without fp16,
+    which would need a loss scaler here."""
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-    if precision == "auto":
-        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"precision {precision!r}: choose auto, fp32 or bf16")
+    if precision == "fp16":
+        raise ValueError("precision 'fp16': choose auto, fp32 or bf16")
+    precision = resolve_precision(precision, device)
     ctx = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
     return device, precision, ctx
 
@@ -180,7 +182,7 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
     emit({"event": "start", "init": init.source, "train": len(train_data.ids), "dev": len(dev_data.ids),
           "rejected": len(train.rejects) + len(dev.rejects), "labels": label_names, "steps": total, "lr": lr,
           "warmup_steps": int(config.warmup * total), "precision": precision, "device": str(device)})
-    writer = _tensorboard(out)
+    writer = tensorboard_writer(out)
     runs = {}
     for seed in config.seeds:
         runs[seed] = _train_seed(config, seed, init, tok, train_data, dev_data, label_names, info, out, device,
@@ -329,10 +331,3 @@ def _copy_tree(src: Path, dst: Path) -> None:
         shutil.rmtree(dst)
     os.replace(tmp, dst)
 
-
-def _tensorboard(out: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(str(out / "tensorboard"))

@@ -18,9 +18,9 @@ from typing import Any, Optional, Union
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from torch import nn
 
+from trainer.checkpoint import read_weights, resolve_checkpoint
 from trainer.model import ErnieConfig, ErnieModel, init_weights
 
 IGNORE = -100
@@ -74,19 +74,9 @@ class ErnieForFinetuning(nn.Module):
         return F.cross_entropy(logits.float(), labels)
 
 
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    with safe_open(str(path), framework="pt") as fh:
-        return {key: fh.get_tensor(key) for key in fh.keys()}
-
-
 def _strip(weights: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict[str, torch.Tensor]:
-    """The encoder's tensors (embeddings, encoder, pooler) without a model prefix. Tied word
-    embeddings saved once under the MLM decoder's name are found there."""
+    """The encoder's tensors (embeddings, encoder, pooler) without a model prefix."""
     out = {}
-    for prefix in prefixes:
-        word = f"{prefix}embeddings.word_embeddings.weight"
-        if word not in weights and "cls.predictions.decoder.weight" in weights:
-            weights = {**weights, word: weights["cls.predictions.decoder.weight"]}
     for key, value in weights.items():
         for prefix in prefixes:
             if key.startswith(prefix):
@@ -98,22 +88,20 @@ def _strip(weights: dict[str, torch.Tensor], prefixes: tuple[str, ...]) -> dict[
 
 
 def _from_run(path: Path) -> Init:
-    pointer = path / "checkpoints" / "latest"
-    if pointer.exists():
-        path = pointer.parent / pointer.read_text(encoding="utf-8").strip()
+    path = resolve_checkpoint(path)
     state = json.loads((path / "state.json").read_text(encoding="utf-8"))
     if "model_config" not in state:
         raise InitError(f"{path}: this checkpoint predates model configs in state.json; pre-train it again")
     run = path.parent.parent
     vocab = run / "vocab"
-    weights = _strip(_read_safetensors(path / "model.safetensors"), ("ernie.",))
+    weights = _strip(read_weights(path / "model.safetensors"), ("ernie.",))
     return Init(ErnieConfig(**state["model_config"]), weights, vocab if vocab.is_dir() else None,
                 state.get("vocab_fingerprint"), f"checkpoint {path}")
 
 
 def _from_finetuned(path: Path) -> Init:
     info = json.loads((path / "finetune.json").read_text(encoding="utf-8"))
-    weights = _strip(_read_safetensors(path / "model.safetensors"), ("ernie.",))
+    weights = _strip(read_weights(path / "model.safetensors"), ("ernie.",))
     return Init(ErnieConfig(**info["model_config"]), weights, path, info["vocab_fingerprint"],
                 f"fine-tuned model {path}", finetuned=info)
 
@@ -135,7 +123,7 @@ def _from_hf(path: Path) -> Init:
         raise InitError(f"{path}: no model.safetensors")
     weights: dict[str, torch.Tensor] = {}
     for file in files:
-        weights.update(_read_safetensors(file))
+        weights.update(read_weights(file))
     fields = {k: config[k] for k in _CONFIG_FIELDS if k in config}
     if fields.get("hidden_act", "gelu") != "gelu":
         raise InitError(f"{path}: hidden_act {fields['hidden_act']!r} is not supported; only gelu")

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import torch
 import torch.distributed as dist
 
-from trainer.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from trainer.checkpoint import latest_checkpoint, load_checkpoint, read_weights, resolve_checkpoint, save_checkpoint
 from trainer.config import ConfigError, TrainConfig, default_lr
 from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
@@ -143,7 +143,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
         if on_start:
             on_start(plan)
     metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
-    writer = _tensorboard(out) if rank == 0 else None
+    writer = tensorboard_writer(out) if rank == 0 else None
     flops = flops_per_token(model_config, first.max_seq_len)
     try:
         for step in range(start, schedule.total_steps):
@@ -245,21 +245,12 @@ def check_resumable(checkpoint: Path, config: TrainConfig) -> None:
 def load_init_weights(model: ErnieForPretraining, init: str) -> dict:
     """Continual pre-training: the encoder and MLM head of a trained run (or checkpoint), plus the
     heads of tasks it also trained (same name and shape); new tasks' heads start fresh."""
-    from safetensors import safe_open
-
-    path = Path(init)
-    pointer = path / "checkpoints" / "latest"
-    if pointer.exists():
-        path = pointer.parent / pointer.read_text(encoding="utf-8").strip()
+    path = resolve_checkpoint(Path(init))
     if not (path / "model.safetensors").exists():
         raise ConfigError(f"--init {init}: not a pre-training run or checkpoint (no checkpoints/latest or "
                           "model.safetensors)")
     own = model.state_dict()
-    with safe_open(str(path / "model.safetensors"), framework="pt") as fh:
-        weights = {k: fh.get_tensor(k) for k in fh.keys()}
-    word = "ernie.embeddings.word_embeddings.weight"  # tied: saved once, under the decoder's name
-    if word not in weights and "cls.predictions.decoder.weight" in weights:
-        weights[word] = weights["cls.predictions.decoder.weight"]
+    weights = read_weights(path / "model.safetensors")
     taken = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     encoder = [k for k in own if k.startswith("ernie.")]
     missing = [k for k in encoder if k not in taken]
@@ -299,7 +290,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
         os.replace(tmp, path)
 
 
-def _tensorboard(out: Path):
+def tensorboard_writer(out: Path):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard not installed: metrics.jsonl still has everything
