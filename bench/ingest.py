@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +145,7 @@ def speed_table(formats: list[str], mb: float, distinct: bool, tmp: Path) -> dic
 
 def rss_table(formats: list[str], mb: float, scale: float, distinct: bool, tmp: Path) -> None:
     """Peak RSS of the main process and the largest worker (w=2) at mb and at scale x mb."""
-    print(f"\n| format | input MB | records kept | seconds | peak RSS main MB | peak RSS worker MB |")
+    print("\n| format | input MB | records kept | seconds | peak RSS main MB | peak RSS worker MB |")
     print("|---|---|---|---|---|---|")
     for fmt in formats:
         for size_mb in dict.fromkeys((mb, mb * scale)):
