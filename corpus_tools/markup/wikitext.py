@@ -10,9 +10,13 @@ import re
 from functools import lru_cache
 from typing import Optional
 
-import mwparserfromhell
-from mwparserfromhell.nodes import ExternalLink, Heading, HTMLEntity, Tag, Template, Text, Wikilink
-from mwparserfromhell.wikicode import Wikicode
+from mwparserfromhell.nodes import HTMLEntity
+from mwparserfromhell.parser import tokens as _T
+
+try:
+    from mwparserfromhell.parser._tokenizer import CTokenizer as _Tokenizer
+except ImportError:  # no compiled extension: the pure-Python tokenizer gives the same tokens
+    from mwparserfromhell.parser.tokenizer import Tokenizer as _Tokenizer
 
 Sections = list[tuple[str, str]]
 
@@ -99,6 +103,10 @@ _VOID_TAGS = frozenset({"br", "hr", "wbr", "img"})
 # mwparserfromhell backtracks on every unclosed {{ [ <tag> {| <!-- it meets (cost ~ unclosed x length: quadratic
 # on adversarial pages, see earwig/mwparserfromhell#364); past this budget the plain-line fallback is used.
 TANGLE_BUDGET = 16_000_000  # ~1 s of parsing at worst
+_OPENS = frozenset({_T.TemplateOpen, _T.ArgumentOpen, _T.WikilinkOpen, _T.ExternalLinkOpen, _T.HeadingStart,
+                    _T.CommentStart, _T.TagOpenOpen, _T.HTMLEntityStart})
+_CLOSES = frozenset({_T.TemplateClose, _T.ArgumentClose, _T.WikilinkClose, _T.ExternalLinkClose, _T.HeadingEnd,
+                     _T.CommentEnd, _T.TagCloseClose, _T.TagCloseSelfclose, _T.HTMLEntityEnd})
 
 
 class _Heading:
@@ -110,96 +118,174 @@ class _Heading:
         self.level, self.title = level, title
 
 
-def _positional(tpl: Template, index: int) -> Optional[Wikicode]:
-    name = str(index)
-    return tpl.get(name).value if tpl.has(name) else None
-
-
 class _Renderer:
-    """Walks parsed wikitext once, appending plain text and _Heading marks to `out`. Links whose title
-    starts with one of `drop_prefixes` (lower-cased, with the colon) are dropped."""
+    """Walks mwparserfromhell's token stream once, appending plain text and _Heading marks to `out`: the
+    same reading as a walk over the parsed tree, without building the tree (its Python builder cost more
+    than the C tokenizer). `match[i]` is the index of the token that closes the structure opened at i.
+    Links whose title starts with one of `drop_prefixes` (lower-cased, with the colon) are dropped."""
 
-    def __init__(self, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) -> None:
+    def __init__(self, tokens: list, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) -> None:
+        self.tokens, self.match = tokens, _matches(tokens)
         self.out: list = []
         self.drop_prefixes = drop_prefixes
 
-    def code(self, code: Optional[Wikicode]) -> None:
-        if code is None:
-            return
-        for node in code.nodes:
-            self.node(node)
+    def span(self, start: int, end: int) -> None:
+        tokens, match, out = self.tokens, self.match, self.out
+        i = start
+        while i < end:
+            token = tokens[i]
+            kind = type(token)
+            if kind is _T.Text:
+                out.append(token["text"])
+                i += 1
+                continue
+            if kind not in _OPENS:
+                raise ValueError(f"unexpected {kind.__name__}")  # as the tree builder would: use the fallback
+            close = match[i]
+            if kind is _T.WikilinkOpen:
+                self.wikilink(i, close)
+            elif kind is _T.TagOpenOpen:
+                self.tag(i, close)
+            elif kind is _T.TemplateOpen:
+                self.template(i, close)
+            elif kind is _T.HeadingStart:
+                out.append(_Heading(token["level"], _clean(self.text_of(i + 1, close))))
+            elif kind is _T.ExternalLinkOpen:
+                label = self.find(i + 1, close, _T.ExternalLinkSeparator)
+                if label is not None:  # the label; a bare URL shows nothing useful
+                    self.span(label + 1, close)
+            elif kind is _T.HTMLEntityStart:
+                self.entity(i, close)
+            # comments and template arguments {{{x}}}: dropped
+            i = close + 1
 
-    def text_of(self, code: Optional[Wikicode]) -> str:
+    def level(self, start: int, end: int):
+        """Indices of the tokens in [start, end) that are not inside a nested structure."""
+        tokens, match = self.tokens, self.match
+        i = start
+        while i < end:
+            yield i
+            i = (match[i] if type(tokens[i]) in _OPENS else i) + 1
+
+    def find(self, start: int, end: int, kind) -> Optional[int]:
+        """The first token of `kind` in [start, end) at this level."""
+        tokens = self.tokens
+        return next((k for k in self.level(start, end) if type(tokens[k]) is kind), None)
+
+    def raw(self, start: int, end: int) -> str:
+        """The text of tokens[start:end], each nested structure standing as one NUL: enough to compare
+        names and titles, which markup inside them makes unequal anyway."""
+        return "".join(t["text"] if type(t) is _T.Text else "\0" for t in self.tokens[start:end])
+
+    def text_of(self, start: int, end: int) -> str:
         """Rendered text of a fragment (headings inside it flattened to their titles)."""
-        inner = _Renderer(self.drop_prefixes)
-        inner.code(code)
-        return "".join(p if isinstance(p, str) else p.title for p in inner.out)
+        outer, self.out = self.out, []
+        self.span(start, end)
+        inner, self.out = self.out, outer
+        return "".join(p if isinstance(p, str) else p.title for p in inner)
 
-    def node(self, node) -> None:
-        out = self.out
-        if isinstance(node, Text):
-            out.append(node.value)
-        elif isinstance(node, Wikilink):
-            self.wikilink(node)
-        elif isinstance(node, Tag):
-            self.tag(node)
-        elif isinstance(node, Heading):
-            out.append(_Heading(node.level, _clean(self.text_of(node.title))))
-        elif isinstance(node, ExternalLink):
-            if node.title is not None:  # the label; a bare URL shows nothing useful
-                self.code(node.title)
-        elif isinstance(node, HTMLEntity):
-            try:
-                out.append(node.normalize())
-            except (ValueError, OverflowError):
-                pass
-        elif isinstance(node, Template):
-            self.template(node)
-        # Comment, Argument and anything else: dropped
-
-    def wikilink(self, link: Wikilink) -> None:
-        title = str(link.title).strip()
+    def wikilink(self, start: int, close: int) -> None:
+        separator = self.find(start + 1, close, _T.WikilinkSeparator)
+        title_end = close if separator is None else separator
+        title = self.raw(start + 1, title_end).strip()
         lowered = _SPACED_COLON.sub(":", title.lower())
         if lowered.startswith(self.drop_prefixes):
             return
-        if link.text is None and _INTERLANGUAGE.match(lowered) and title[:1].islower():
+        if separator is None and _INTERLANGUAGE.match(lowered) and title[:1].islower():
             return  # [[de:Foo]]: interlanguage link
-        if link.text is not None and str(link.text).strip():
-            self.code(link.text)
+        if separator is not None and self.raw(separator + 1, close).strip():
+            self.span(separator + 1, close)
         else:  # [[Foo]], [[:Category:Foo]], [[#Section]], pipe trick [[Foo (bar)|]]
-            shown = self.text_of(link.title).strip().lstrip(":")
-            if link.text is not None:
+            shown = self.text_of(start + 1, title_end).strip().lstrip(":")
+            if separator is not None:
                 shown = _DISAMBIGUATOR.sub("", shown)
             self.out.append(shown[1:] if shown.startswith("#") else shown)
 
-    def tag(self, tag: Tag) -> None:
-        name = str(tag.tag).strip().lower()
+    def tag(self, start: int, close: int) -> None:
+        tokens = self.tokens
+        name_end = contents = None
+        for k in self.level(start + 1, close + 1):
+            kind = type(tokens[k])
+            if kind is _T.TagAttrStart or kind is _T.TagCloseOpen or kind is _T.TagCloseSelfclose:
+                if name_end is None:
+                    name_end = k
+                if kind is _T.TagCloseOpen:
+                    contents = k + 1
+            elif kind is _T.TagOpenClose and contents is not None:
+                contents = (contents, k)
+                break
+        name = self.raw(start + 1, name_end).strip().lower()
         if name in DROP_TAGS:
             return
         if name in ("br", "hr"):
             self.out.append(" " if name == "br" else "\n")
             return
-        if name in ("li", "dd", "dt") and tag.wiki_markup:  # list markers: the item text follows as plain nodes
+        if name in ("li", "dd", "dt") and tokens[start].get("wiki_markup"):
+            return  # list markers: the item text follows as plain text
+        if type(tokens[close]) is _T.TagCloseSelfclose or not isinstance(contents, tuple):
             return
-        if tag.self_closing or tag.contents is None:
-            return
-        self.code(tag.contents)
+        self.span(*contents)
 
-    def template(self, tpl: Template) -> None:
-        name = str(tpl.name).strip().lower().replace("_", " ")
+    def template(self, start: int, close: int) -> None:
+        name_end = self.find(start + 1, close, _T.TemplateParamSeparator)
+        name = self.raw(start + 1, close if name_end is None else name_end).strip().lower().replace("_", " ")
         if name == "convert":
-            first, second = _positional(tpl, 1), _positional(tpl, 2)
+            params = self.params(start, close)
+            first, second = params.get("1"), params.get("2")
             if first is None or second is None:
                 return
             parts = [first, second]
-            if str(second).strip() in _RANGE_WORDS:
-                parts += [v for v in (_positional(tpl, 3), _positional(tpl, 4)) if v is not None]
-            self.out.append(" ".join(self.text_of(p).strip() for p in parts))
+            if self.raw(*second).strip() in _RANGE_WORDS:
+                parts += [v for v in (params.get("3"), params.get("4")) if v is not None]
+            self.out.append(" ".join(self.text_of(*p).strip() for p in parts))
             return
         index = INLINE_TEMPLATES.get(name, 1 if name.startswith("lang-") else 0)
-        value = _positional(tpl, index) if index else None
-        if value is not None:
-            self.code(value)
+        if index:  # most templates show nothing: their parameters are never looked at
+            value = self.params(start, close).get(str(index))
+            if value is not None:
+                self.span(*value)
+
+    def params(self, start: int, close: int) -> dict[str, tuple[int, int]]:
+        """Parameter name -> (start, end) of its value; positional ones are numbered as MediaWiki does,
+        and the last of several with one name wins."""
+        tokens = self.tokens
+        bounds = [k for k in self.level(start + 1, close) if type(tokens[k]) is _T.TemplateParamSeparator]
+        bounds.append(close)
+        found, position = {}, 1
+        for left, right in zip(bounds, bounds[1:]):
+            equals = self.find(left + 1, right, _T.TemplateParamEquals)
+            if equals is None:
+                found[str(position)] = (left + 1, right)
+                position += 1
+            else:
+                found[self.raw(left + 1, equals).strip()] = (equals + 1, right)
+        return found
+
+    def entity(self, start: int, close: int) -> None:
+        parts = self.tokens[start + 1:close]
+        numeric = type(parts[0]) is _T.HTMLEntityNumeric
+        hexadecimal = numeric and type(parts[1]) is _T.HTMLEntityHex
+        try:
+            self.out.append(HTMLEntity(parts[-1]["text"], not numeric, hexadecimal).normalize())
+        except (ValueError, OverflowError):
+            pass
+
+
+def _matches(tokens: list) -> list[int]:
+    """For each opening token, the index of its closing token; ValueError when they do not pair up."""
+    match = [0] * len(tokens)
+    stack = []
+    for i, token in enumerate(tokens):
+        kind = type(token)
+        if kind in _OPENS:
+            stack.append(i)
+        elif kind in _CLOSES:
+            if not stack:
+                raise ValueError("unbalanced tokens")
+            match[stack.pop()] = i
+    if stack:
+        raise ValueError("unbalanced tokens")
+    return match
 
 
 def _clean(line: str) -> str:
@@ -317,8 +403,8 @@ def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = ()) -> Sections
     if _too_tangled(text):
         return _fallback(text, prefixes)
     try:
-        renderer = _Renderer(prefixes)
-        renderer.code(mwparserfromhell.parse(text, skip_style_tags=False))
+        renderer = _Renderer(_Tokenizer().tokenize(text, 0, False), prefixes)
+        renderer.span(0, len(renderer.tokens))
         return _sections(renderer.out)
     except Exception:  # a pathological page must not stop a dump: degrade, never raise
         try:
