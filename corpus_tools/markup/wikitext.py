@@ -396,10 +396,49 @@ def link_prefixes(namespaces: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(dict.fromkeys(f"{_SPACED_COLON.sub(' ', n.replace('_', ' ')).strip().lower()}:" for n in names if n))
 
 
+# First pass, at regex speed, over what the renderer drops whole and the tokenizer is slowest on (tables cost it
+# the most: it backtracks over their cells). Only closed, unnested forms are cut; anything else is left to the
+# tokenizer, which gives the same result, only slower.
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_REF = re.compile(r"<ref\b[^<>]*/>|<ref\b[^<>/]*>(?:(?!<ref\b).)*?</ref\s*>", re.DOTALL | re.IGNORECASE)
+_TABLE_EDGE = re.compile(r"^[ \t:]*(\{\||\|\}(?!\}))", re.MULTILINE)  # not "|}}" that closes a template
+
+
+def _drop_tables(text: str) -> str:
+    """Text without its balanced {| ... |} tables (line-start markers, nested ones inside); unchanged when
+    the markers do not pair up."""
+    kept, depth, last = [], 0, 0
+    for edge in _TABLE_EDGE.finditer(text):
+        if edge.group(1) == "{|":
+            if not depth:
+                kept.append(text[last:edge.start()])
+            depth += 1
+        elif depth:
+            depth -= 1
+            if not depth:
+                last = edge.end()
+    if depth:
+        return text
+    kept.append(text[last:])
+    return "".join(kept)
+
+
+def first_pass(text: str) -> str:
+    """Comments, refs and tables out of wikitext: the renderer would drop them anyway."""
+    if "<!--" in text:
+        text = _COMMENT.sub("", text)
+    if "<ref" in text or "<REF" in text:
+        text = _REF.sub("", text)
+    if "{|" in text:
+        text = _drop_tables(text)
+    return text
+
+
 def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = ()) -> Sections:
     """(heading, paragraph) pairs of an article's wikitext; the lead section has heading "".
     `namespaces`: the wiki's own names of its File, Media and Category namespaces (from <siteinfo>)."""
     prefixes = link_prefixes(namespaces)
+    text = first_pass(text)
     if _too_tangled(text):
         return _fallback(text, prefixes)
     try:
