@@ -423,14 +423,53 @@ def _drop_tables(text: str) -> str:
     return "".join(kept)
 
 
+# Tags whose contents the tokenizer does not parse (braces in them are not templates): the dropped ones are cut
+# whole; a page with <nowiki> or <pre> text (kept) keeps its templates for the tokenizer.
+_OPAQUE = re.compile(r"<(math|chem|ce|score|timeline|graph|hiero|imagemap|inputbox|source|syntaxhighlight|templatedata"
+                     r"|categorytree|gallery)\b[^<>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_VERBATIM = re.compile(r"<(?:nowiki|pre)\b[^<>]*(?<!/)>", re.IGNORECASE)
+_BRACES = re.compile(r"\{\{|\}\}")
+_TEMPLATE_NAME = re.compile(r"\{\{\s*([^{}\[\]<>|\n]+?)\s*(?:\||\}\})")
+
+
+def _shows_text(name: str) -> bool:
+    """Whether the renderer shows anything of a template with this name."""
+    name = name.lower().replace("_", " ")
+    return name == "convert" or name in INLINE_TEMPLATES or name.startswith("lang-")
+
+
+def _drop_templates(text: str) -> str:
+    """Text without its balanced templates that show nothing; templates whose name the tokenizer might
+    not accept, and any text where braces do not pair up, are left as they are."""
+    kept, depth, last, cut = [], 0, 0, False
+    for brace in _BRACES.finditer(text):
+        if brace.group() == "{{":
+            if not depth:
+                name = _TEMPLATE_NAME.match(text, brace.start())
+                cut = name is not None and not _shows_text(name.group(1))
+                if cut:
+                    kept.append(text[last:brace.start()])
+            depth += 1
+        elif depth:
+            depth -= 1
+            if not depth and cut:
+                last = brace.end()
+    if depth:
+        return text
+    kept.append(text[last:])
+    return "".join(kept)
+
+
 def first_pass(text: str) -> str:
-    """Comments, refs and tables out of wikitext: the renderer would drop them anyway."""
+    """Comments, refs, tables and templates that show nothing out of wikitext: the renderer would drop them."""
     if "<!--" in text:
         text = _COMMENT.sub("", text)
-    if "<ref" in text or "<REF" in text:
-        text = _REF.sub("", text)
+    if "<" in text:
+        text = _OPAQUE.sub("", _REF.sub("", text))
     if "{|" in text:
         text = _drop_tables(text)
+    if "{{" in text and "{{{" not in text and not _VERBATIM.search(text):
+        text = _drop_templates(text)
     return text
 
 
