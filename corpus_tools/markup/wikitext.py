@@ -203,18 +203,10 @@ class _Renderer:
 
     def tag(self, start: int, close: int) -> None:
         tokens = self.tokens
-        name_end = contents = None
-        for k in self.level(start + 1, close + 1):
-            kind = type(tokens[k])
-            if kind is _T.TagAttrStart or kind is _T.TagCloseOpen or kind is _T.TagCloseSelfclose:
-                if name_end is None:
-                    name_end = k
-                if kind is _T.TagCloseOpen:
-                    contents = k + 1
-            elif kind is _T.TagOpenClose and contents is not None:
-                contents = (contents, k)
-                break
-        name = self.raw(start + 1, name_end).strip().lower()
+        opened = start + 1  # the name, then attributes, up to ">" or "/>"
+        while type(tokens[opened]) is _T.Text:
+            opened += 1
+        name = self.raw(start + 1, opened).strip().lower()
         if name in DROP_TAGS:
             return
         if name in ("br", "hr"):
@@ -222,9 +214,15 @@ class _Renderer:
             return
         if name in ("li", "dd", "dt") and tokens[start].get("wiki_markup"):
             return  # list markers: the item text follows as plain text
-        if type(tokens[close]) is _T.TagCloseSelfclose or not isinstance(contents, tuple):
+        if type(tokens[close]) is _T.TagCloseSelfclose:
             return
-        self.span(*contents)
+        for k in self.level(opened, close):
+            if type(tokens[k]) is _T.TagCloseOpen:
+                break
+        ending = close - 1  # "</", then the closing name (text), then ">"
+        while type(tokens[ending]) is _T.Text:
+            ending -= 1
+        self.span(k + 1, ending)
 
     def template(self, start: int, close: int) -> None:
         name_end = self.find(start + 1, close, _T.TemplateParamSeparator)
@@ -289,19 +287,26 @@ def _matches(tokens: list) -> list[int]:
 
 
 def _clean(line: str) -> str:
-    """Plain text of one line; "" when unbalanced markup the parser left as text will not go away."""
-    line = strip_leftovers(_MAGIC_WORD.sub("", line))
-    for _ in range(3):  # removing one token can join two halves of another
-        line, found = _RESIDUE.subn("", line)
-        if not found:
-            break
-    else:
-        if _RESIDUE.search(line):
-            return ""
-    line = _SPACES.sub(" ", line)
-    line = _EMPTY_PARENS.sub("", line)
-    line = _PAREN_LEAD.sub("(", line)
-    line = _SPACE_PUNCT.sub(r"\1", line)
+    """Plain text of one line; "" when unbalanced markup the parser left as text will not go away.
+    (Each substitution runs only on lines holding a character it needs: most lines hold none.)"""
+    if "__" in line:
+        line = _MAGIC_WORD.sub("", line)
+    line = strip_leftovers(line)
+    if ("{" in line or "}" in line or "[" in line or "]" in line or "<" in line or "-->" in line
+            or "thumb|" in line):
+        for _ in range(3):  # removing one token can join two halves of another
+            line, found = _RESIDUE.subn("", line)
+            if not found:
+                break
+        else:
+            if _RESIDUE.search(line):
+                return ""
+    if "\t" in line or "\xa0" in line or "  " in line:
+        line = _SPACES.sub(" ", line)
+    if "(" in line:
+        line = _PAREN_LEAD.sub("(", _EMPTY_PARENS.sub("", line))
+    if " ," in line or " ." in line or " ;" in line or " :" in line:
+        line = _SPACE_PUNCT.sub(r"\1", line)
     return " ".join(line.split())
 
 
