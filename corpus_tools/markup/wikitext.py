@@ -99,6 +99,7 @@ _RESIDUE = re.compile(r"\{\{|\}\}|\[\[|\]\]|\{\||\|\}|<!--|-->|<ref\b[^>]*>?|</r
 _LETTER = re.compile(r"[^\W\d_]")
 _DISAMBIGUATOR = re.compile(r"\s*\(.*\)$")
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]*?(/?)>")
+_TAG_START = re.compile(r"<[a-zA-Z]")
 _VOID_TAGS = frozenset({"br", "hr", "wbr", "img"})
 # mwparserfromhell backtracks on every unclosed {{ [ <tag> {| <!-- it meets (cost ~ unclosed x length: quadratic
 # on adversarial pages, see earwig/mwparserfromhell#364); past this budget the plain-line fallback is used.
@@ -384,13 +385,16 @@ def _too_tangled(text: str) -> bool:
 
 
 def _unclosed_tags(text: str) -> int:
-    """Opening tags without a closing tag of the same name, summed over names."""
+    """Opening tags without a closing tag of the same name, summed over names, and tag starts ("<ref ")
+    that never reach their ">"."""
     balance: dict[str, int] = {}
+    opened = 0
     for closing, name, self_closing in _TAG.findall(text):
+        opened += not closing
         name = name.lower()
         if not self_closing and name not in _VOID_TAGS:
             balance[name] = balance.get(name, 0) + (-1 if closing else 1)
-    return sum(n for n in balance.values() if n > 0)
+    return sum(n for n in balance.values() if n > 0) + max(0, len(_TAG_START.findall(text)) - opened)
 
 
 @lru_cache(maxsize=16)
@@ -403,9 +407,11 @@ def link_prefixes(namespaces: tuple[str, ...] = ()) -> tuple[str, ...]:
 
 # First pass, at regex speed, over what the renderer drops whole and the tokenizer is slowest on (tables cost it
 # the most: it backtracks over their cells). Only closed, unnested forms are cut; anything else is left to the
-# tokenizer, which gives the same result, only slower.
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_REF = re.compile(r"<ref\b[^<>]*/>|<ref\b[^<>/]*>(?:(?!<ref\b).)*?</ref\s*>", re.DOTALL | re.IGNORECASE)
+# tokenizer, which gives the same result, only slower. Every scan is linear, unclosed markup included.
+# Elements cut whole: refs, and the dropped tags whose contents the tokenizer does not parse (braces in them are
+# not templates).
+_CUT_ELEMENT = re.compile(r"<(ref|references|math|chem|ce|score|timeline|graph|hiero|imagemap|inputbox|source"
+                          r"|syntaxhighlight|templatedata|categorytree|gallery)\b([^<>]{0,1000})>", re.IGNORECASE)
 _TABLE_EDGE = re.compile(r"^[ \t:]*(\{\||\|\}(?!\}))", re.MULTILINE)  # not "|}}" that closes a template
 
 
@@ -428,10 +434,7 @@ def _drop_tables(text: str) -> str:
     return "".join(kept)
 
 
-# Tags whose contents the tokenizer does not parse (braces in them are not templates): the dropped ones are cut
-# whole; a page with <nowiki> or <pre> text (kept) keeps its templates for the tokenizer.
-_OPAQUE = re.compile(r"<(math|chem|ce|score|timeline|graph|hiero|imagemap|inputbox|source|syntaxhighlight|templatedata"
-                     r"|categorytree|gallery)\b[^<>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+# A page with <nowiki> or <pre> text (kept, not parsed) keeps its templates for the tokenizer.
 _VERBATIM = re.compile(r"<(?:nowiki|pre)\b[^<>]*(?<!/)>", re.IGNORECASE)
 _BRACES = re.compile(r"\{\{|\}\}")
 _TEMPLATE_NAME = re.compile(r"\{\{\s*([^{}\[\]<>|\n]+?)\s*(?:\||\}\})")
@@ -465,12 +468,50 @@ def _drop_templates(text: str) -> str:
     return "".join(kept)
 
 
+def _drop_comments(text: str) -> str:
+    """Text without its closed <!-- --> comments."""
+    kept, last = [], 0
+    while (start := text.find("<!--", last)) >= 0 and (end := text.find("-->", start + 4)) >= 0:
+        kept.append(text[last:start])
+        last = end + 3
+    kept.append(text[last:])
+    return "".join(kept)
+
+
+@lru_cache(maxsize=None)
+def _element_edges(name: str) -> tuple[re.Pattern, re.Pattern]:
+    return re.compile(rf"<{name}\b", re.IGNORECASE), re.compile(rf"</{name}\s*>", re.IGNORECASE)
+
+
+def _drop_elements(text: str) -> str:
+    """Text without its _CUT_ELEMENT elements: self-closing ones, and those closed before the same tag opens
+    again (an unclosed one is text to the tokenizer, and so is all it holds)."""
+    kept, last = [], 0
+    closing: dict[str, int] = {}  # tag name -> start of its next closing tag at or after `last` (-1: none)
+    for element in _CUT_ELEMENT.finditer(text):
+        if element.start() < last:
+            continue  # inside an element cut already
+        name, end = element.group(1).lower(), element.end()
+        if not element.group(2).endswith("/"):
+            close = closing.get(name, 0)
+            if 0 <= close < end:
+                found = _element_edges(name)[1].search(text, end)
+                close = closing[name] = found.start() if found else -1
+            if close < 0 or _element_edges(name)[0].search(text, end, close):
+                continue
+            end = text.index(">", close) + 1
+        kept.append(text[last:element.start()])
+        last = end
+    kept.append(text[last:])
+    return "".join(kept)
+
+
 def first_pass(text: str) -> str:
     """Comments, refs, tables and templates that show nothing out of wikitext: the renderer would drop them."""
     if "<!--" in text:
-        text = _COMMENT.sub("", text)
+        text = _drop_comments(text)
     if "<" in text:
-        text = _OPAQUE.sub("", _REF.sub("", text))
+        text = _drop_elements(text)
     if "{|" in text:
         text = _drop_tables(text)
     if "{{" in text and "{{{" not in text and not _VERBATIM.search(text):
