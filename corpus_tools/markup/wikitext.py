@@ -1,4 +1,7 @@
-"""MediaWiki wikitext -> (heading, paragraph) pairs, with mwparserfromhell: one parse per article.
+"""MediaWiki wikitext -> (heading, paragraph) pairs: a regex first pass cuts what is dropped whole and is
+slow to tokenize (comments, refs, tables, templates that show nothing), then mwparserfromhell's C tokenizer
+reads the rest and one walk over its token stream renders it (mwparserfromhell's Python tree builder used to
+cost more than everything else together; bench/wikitext.py measures this against WikiExtractor).
 
 Kept: prose, wikilink and external-link labels, bold/italic and formatting-tag contents, headings (as the
 heading of the paragraphs under them). Dropped: templates (but a few inline ones keep their text), refs,
@@ -519,11 +522,13 @@ def first_pass(text: str) -> str:
     return text
 
 
-def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = ()) -> Sections:
+def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = (), fast: bool = True) -> Sections:
     """(heading, paragraph) pairs of an article's wikitext; the lead section has heading "".
-    `namespaces`: the wiki's own names of its File, Media and Category namespaces (from <siteinfo>)."""
+    `namespaces`: the wiki's own names of its File, Media and Category namespaces (from <siteinfo>).
+    `fast=False` skips the first pass: slower, and the same result (the tests hold the two equal)."""
     prefixes = link_prefixes(namespaces)
-    text = first_pass(text)
+    if fast:
+        text = first_pass(text)
     if _too_tangled(text):
         return _fallback(text, prefixes)
     try:
