@@ -13,7 +13,8 @@ process, on one core, and is timed in CPU seconds.
 - ingest: the whole `ingest` of the sample XML grown to --ingest-mb (pages repeated under new
   ids, as bench/ingest.py does), workers=1, after a warm-up ingest that loads the models.
 - residue: `corpus_tools.report.residue_counts` (the counter of `ernie-corpus report`) over each
-  side's output, headings included, one record per page.
+  side's output, headings included, one record per page; and parentheses left empty where a
+  template was dropped, which RESIDUE does not count.
 
     .venv/bin/python bench/wikitext.py [--rounds 5] [--copies 20] [--ingest-mb 4]
 
@@ -22,6 +23,7 @@ Needs the `bench` extra (`pip install -e .[bench]`) for WikiExtractor.
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from ingest import grow  # bench/ingest.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+HOLLOW_PARENS = re.compile(r"\(\s*[,;]|\(\s*\)")  # "Odanad (, ..." where {{lang|ml|...}} was: not in RESIDUE
 
 
 def dump_setup(path: Path) -> tuple[set[str], dict[str, list[str]]]:
@@ -157,7 +160,9 @@ def main() -> None:
     print(residue_line("ours", docs, ours_out))
     print(residue_line("WikiExtractor", docs, theirs_out))
     words = lambda texts: sum(len(t.split()) for t in texts)  # noqa: E731
-    print(f"\nwords kept: ours {words(ours_out):,}, WikiExtractor {words(theirs_out):,}")
+    hollow = lambda texts: sum(len(HOLLOW_PARENS.findall(t)) for t in texts)  # noqa: E731
+    print(f"\nwords kept: ours {words(ours_out):,}, WikiExtractor {words(theirs_out):,}; parentheses emptied by a "
+          f"dropped template, '()' '(;' '(,': ours {hollow(ours_out)}, WikiExtractor {hollow(theirs_out)}")
 
 
 if __name__ == "__main__":
