@@ -55,7 +55,7 @@ _PX = re.compile(r"\|\s*\d*x?\d+\s*px\b", re.IGNORECASE)
 _LEFTOVER_TAG = re.compile(r"</?(?:poem|br|hr|center|centre|div|span|p|small|big|sup|sub|font|b|i|u|s|strike|em|strong"
                            r"|tt|code|blockquote|nowiki|onlyinclude|includeonly|noinclude|abbr|cite|del|ins|var|q"
                            r"|table|tr|td|th|tbody|thead|tfoot|caption|ul|ol|li|dl|dt|dd|ref|references|gallery"
-                           r"|section|mark|ruby|rt|rp|bdi|kbd|samp|wbr|syntaxhighlight|source|math|chem)\b[^<>]*>",
+                           r"|section|mark|ruby|rt|rp|bdi|kbd|samp|wbr|syntaxhighlight|source|math|chem|pre)\b[^<>]*>",
                            re.IGNORECASE)
 
 
@@ -437,8 +437,8 @@ def _drop_tables(text: str) -> str:
     return "".join(kept)
 
 
-# A page with <nowiki> or <pre> text (kept, not parsed) keeps its templates for the tokenizer.
-_VERBATIM = re.compile(r"<(?:nowiki|pre)\b[^<>]*(?<!/)>", re.IGNORECASE)
+# Elements whose contents are shown as they are, unparsed: the first pass leaves them alone.
+_VERBATIM = re.compile(r"<(nowiki|pre)\b([^<>]{0,1000})>", re.IGNORECASE)
 _BRACES = re.compile(r"\{\{|\}\}")
 _TEMPLATE_NAME = re.compile(r"\{\{\s*([^{}\[\]<>|\n]+?)\s*(?:\||\}\})")
 
@@ -486,14 +486,15 @@ def _element_edges(name: str) -> tuple[re.Pattern, re.Pattern]:
     return re.compile(rf"<{name}\b", re.IGNORECASE), re.compile(rf"</{name}\s*>", re.IGNORECASE)
 
 
-def _drop_elements(text: str) -> str:
-    """Text without its _CUT_ELEMENT elements: self-closing ones, and those closed before the same tag opens
-    again (an unclosed one is text to the tokenizer, and so is all it holds)."""
-    kept, last = [], 0
+def _closed_elements(text: str, opening: re.Pattern):
+    """(start, end) of the elements that `opening` starts (groups: tag name, attributes), outermost first:
+    self-closing ones, and those closed before the same tag opens again (an unclosed one is text to the
+    tokenizer, and so is all it holds). Linear: each closing tag is searched for once."""
+    last = 0
     closing: dict[str, int] = {}  # tag name -> start of its next closing tag at or after `last` (-1: none)
-    for element in _CUT_ELEMENT.finditer(text):
+    for element in opening.finditer(text):
         if element.start() < last:
-            continue  # inside an element cut already
+            continue  # inside an element already found
         name, end = element.group(1).lower(), element.end()
         if not element.group(2).endswith("/"):
             close = closing.get(name, 0)
@@ -503,23 +504,37 @@ def _drop_elements(text: str) -> str:
             if close < 0 or _element_edges(name)[0].search(text, end, close):
                 continue
             end = text.index(">", close) + 1
-        kept.append(text[last:element.start()])
+        yield element.start(), end
         last = end
-    kept.append(text[last:])
-    return "".join(kept)
 
 
-def first_pass(text: str) -> str:
-    """Comments, refs, tables and templates that show nothing out of wikitext: the renderer would drop them."""
+def _cut(text: str) -> str:
+    """Comments, refs, tables and templates that show nothing out of wikitext without verbatim elements."""
     if "<!--" in text:
         text = _drop_comments(text)
     if "<" in text:
-        text = _drop_elements(text)
+        kept, last = [], 0
+        for start, end in _closed_elements(text, _CUT_ELEMENT):
+            kept.append(text[last:start])
+            last = end
+        kept.append(text[last:])
+        text = "".join(kept)
     if "{|" in text:
         text = _drop_tables(text)
-    if "{{" in text and "{{{" not in text and not _VERBATIM.search(text):
+    if "{{" in text and "{{{" not in text:
         text = _drop_templates(text)
     return text
+
+
+def first_pass(text: str) -> str:
+    """What the renderer would drop, cut out of wikitext at regex speed; <nowiki> and <pre> stay as they are."""
+    kept, last = [], 0
+    if "<" in text:
+        for start, end in _closed_elements(text, _VERBATIM):
+            kept += [_cut(text[last:start]), text[start:end]]
+            last = end
+    kept.append(_cut(text[last:]))
+    return "".join(kept)
 
 
 def wikitext_paragraphs(text: str, namespaces: tuple[str, ...] = (), fast: bool = True) -> Sections:
