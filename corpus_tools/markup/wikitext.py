@@ -189,18 +189,26 @@ class _Renderer:
         return "".join(p if isinstance(p, str) else p.title for p in inner)
 
     def wikilink(self, start: int, close: int) -> None:
-        separator = self.find(start + 1, close, _T.WikilinkSeparator)
+        tokens = self.tokens
+        title = tokens[start + 1]
+        if type(title) is _T.Text and (close == start + 2 or type(tokens[start + 2]) is _T.WikilinkSeparator):
+            title = title["text"]  # the usual [[Title]] and [[Title|label]]: the title is one text token
+            separator = None if close == start + 2 else start + 2
+        else:
+            separator = self.find(start + 1, close, _T.WikilinkSeparator)
+            title = None
         title_end = close if separator is None else separator
-        title = self.raw(start + 1, title_end).strip()
-        lowered = _SPACED_COLON.sub(":", title.lower())
-        if lowered.startswith(self.drop_prefixes):
-            return
-        if separator is None and _INTERLANGUAGE.match(lowered) and title[:1].islower():
-            return  # [[de:Foo]]: interlanguage link
+        name = (self.raw(start + 1, title_end) if title is None else title).strip()
+        if ":" in name:
+            lowered = _SPACED_COLON.sub(":", name.lower())
+            if lowered.startswith(self.drop_prefixes):
+                return
+            if separator is None and _INTERLANGUAGE.match(lowered) and name[:1].islower():
+                return  # [[de:Foo]]: interlanguage link
         if separator is not None and self.raw(separator + 1, close).strip():
             self.span(separator + 1, close)
         else:  # [[Foo]], [[:Category:Foo]], [[#Section]], pipe trick [[Foo (bar)|]]
-            shown = self.text_of(start + 1, title_end).strip().lstrip(":")
+            shown = (self.text_of(start + 1, title_end) if title is None else title).strip().lstrip(":")
             if separator is not None:
                 shown = _DISAMBIGUATOR.sub("", shown)
             self.out.append(shown[1:] if shown.startswith("#") else shown)
@@ -277,8 +285,10 @@ def _matches(tokens: list) -> list[int]:
     """For each opening token, the index of its closing token; ValueError when they do not pair up."""
     match = [0] * len(tokens)
     stack = []
-    for i, token in enumerate(tokens):
-        kind = type(token)
+    text = _T.Text
+    for i, kind in enumerate(map(type, tokens)):
+        if kind is text:
+            continue
         if kind in _OPENS:
             stack.append(i)
         elif kind in _CLOSES:
