@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from typing import Optional
 
+from mwparserfromhell.definitions import is_parsable
 from mwparserfromhell.nodes import HTMLEntity
 from mwparserfromhell.parser import tokens as _T
 
@@ -498,8 +499,9 @@ def _element_edges(name: str) -> tuple[re.Pattern, re.Pattern]:
 
 def _closed_elements(text: str, opening: re.Pattern):
     """(start, end) of the elements that `opening` starts (groups: tag name, attributes), outermost first:
-    self-closing ones, and those closed before the same tag opens again (an unclosed one is text to the
-    tokenizer, and so is all it holds). Linear: each closing tag is searched for once."""
+    self-closing ones, and closed ones: up to the first closing tag when the contents are not parsed (math,
+    nowiki, ...), else only when the same tag does not open again before it (a nested or unclosed one is
+    left to the tokenizer). Linear: each closing tag is searched for once."""
     last = 0
     closing: dict[str, int] = {}  # tag name -> start of its next closing tag at or after `last` (-1: none)
     for element in opening.finditer(text):
@@ -511,7 +513,7 @@ def _closed_elements(text: str, opening: re.Pattern):
             if 0 <= close < end:
                 found = _element_edges(name)[1].search(text, end)
                 close = closing[name] = found.start() if found else -1
-            if close < 0 or _element_edges(name)[0].search(text, end, close):
+            if close < 0 or (is_parsable(name) and _element_edges(name)[0].search(text, end, close)):
                 continue
             end = text.index(">", close) + 1
         yield element.start(), end
