@@ -27,7 +27,6 @@ import re
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import defusedxml.ElementTree as safe_et

@@ -233,12 +233,14 @@ def test_the_first_pass_changes_nothing_but_the_speed_on_every_page_of_the_sampl
 
 
 @pytest.mark.parametrize("text", [
-    "a<ref>b <ref>c</ref> d", "<ref>never closed {{x}} e", "x {{{arg|1}}} y {{tpl}}", "<nowiki>{{kept}}</nowiki> {{x}} z",
+    "a<ref>b <ref>c</ref> d", "<ref>never closed {{x}} e", "x {{{arg|1}}} y {{tpl}}",
+    "<nowiki>{{kept}}</nowiki> {{x}} z",
     "<pre>\n{|\n|shown <!-- shown --> <ref>shown</ref>\n|}</pre> {{x}} <NOWIKI>a <!-- b</nowiki> c --> d",
     "{{cite|title=<nowiki>a|b</nowiki>}} e <pre>unclosed {{x}} <!-- x --> f",
     "a <nowiki>b <nowiki>{{c}}</nowiki> d {{e}}", "<math>x <math> {{y}}</math> z {{w}}",
     "<math>\\frac{{a}}{b}</math> {{x}} w", "{{nowrap|kept text}} {{lang|fr|le texte}} {{convert|5|km}} {{x|y}}",
-    "{|\n|a {{t\n|}}\n|b\n|}\nafter", "{{a\n|b}} {{c [[d}}]] e", "<!-- a <ref>x</ref> --> f <ref>g<!-- </ref> -->h</ref> i",
+    "{|\n|a {{t\n|}}\n|b\n|}\nafter", "{{a\n|b}} {{c [[d}}]] e",
+    "<!-- a <ref>x</ref> --> f <ref>g<!-- </ref> -->h</ref> i",
     "{{Infobox\n|x=<small>y\n}} text <REF NAME=a>z</ref > k <references/>",
 ])
 def test_the_first_pass_leaves_what_it_cannot_cut_safely_to_the_tokenizer(text):
