@@ -229,13 +229,14 @@ class _Renderer:
             return  # list markers: the item text follows as plain text
         if type(tokens[close]) is _T.TagCloseSelfclose:
             return
-        for k in self.level(opened, close):
-            if type(tokens[k]) is _T.TagCloseOpen:
+        contents = opened  # after the attributes' ">"
+        for contents in self.level(opened, close):
+            if type(tokens[contents]) is _T.TagCloseOpen:
                 break
         ending = close - 1  # "</", then the closing name (text), then ">"
         while type(tokens[ending]) is _T.Text:
             ending -= 1
-        self.span(k + 1, ending)
+        self.span(contents + 1, ending)
 
     def template(self, start: int, close: int) -> None:
         name_end = self.find(start + 1, close, _T.TemplateParamSeparator)
