@@ -9,12 +9,13 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+import defusedxml.ElementTree as safe_et
 import pytest
 import zstandard
 
 from corpus_tools.formats import ReadOptions, detect
 from corpus_tools.markup import to_sections
-from corpus_tools.markup.wikitext import DROP_SECTIONS, wikitext_paragraphs
+from corpus_tools.markup.wikitext import DROP_SECTIONS, first_pass, wikitext_paragraphs
 from corpus_tools.readers import wiki_xml, wikiextractor
 from corpus_tools.readers.records import Drop, RawDoc, Reject
 from corpus_tools.sources import InputError, TruncatedInput
@@ -222,6 +223,41 @@ def test_wikitext_markup_is_removed_and_visible_text_kept():
     ]
 
 
+def test_the_first_pass_changes_nothing_but_the_speed_on_every_page_of_the_sample(xml_sample):
+    pages = [e.text or "" for _, e in safe_et.iterparse(str(xml_sample)) if e.tag.endswith("}text")]
+    assert len(pages) == 196  # every namespace: articles, redirects, Wikipedia:, Category:, File:, Template:
+    for text in pages:
+        assert wikitext_paragraphs(text) == wikitext_paragraphs(text, fast=False), text[:200]
+    cut = sum(len(t) - len(first_pass(t)) for t in pages)
+    assert cut > 0.3 * sum(map(len, pages))  # comments, refs, tables and hidden templates went before the tokenizer
+
+
+@pytest.mark.parametrize("text", [
+    "a<ref>b <ref>c</ref> d", "<ref>never closed {{x}} e", "x {{{arg|1}}} y {{tpl}}",
+    "<nowiki>{{kept}}</nowiki> {{x}} z",
+    "<pre>\n{|\n|shown <!-- shown --> <ref>shown</ref>\n|}</pre> {{x}} <NOWIKI>a <!-- b</nowiki> c --> d",
+    "{{cite|title=<nowiki>a|b</nowiki>}} e <pre>unclosed {{x}} <!-- x --> f",
+    "a <nowiki>b <nowiki>{{c}}</nowiki> d {{e}}", "<math>x <math> {{y}}</math> z {{w}}",
+    "<math>\\frac{{a}}{b}</math> {{x}} w", "{{nowrap|kept text}} {{lang|fr|le texte}} {{convert|5|km}} {{x|y}}",
+    "{|\n|a {{t\n|}}\n|b\n|}\nafter", "{{a\n|b}} {{c [[d}}]] e",
+    "<!-- a <ref>x</ref> --> f <ref>g<!-- </ref> -->h</ref> i",
+    "{{Infobox\n|x=<small>y\n}} text <REF NAME=a>z</ref > k <references/>",
+])
+def test_the_first_pass_leaves_what_it_cannot_cut_safely_to_the_tokenizer(text):
+    assert wikitext_paragraphs(text) == wikitext_paragraphs(text, fast=False)
+
+
+def test_an_unclosed_pre_tag_is_not_left_in_the_text():
+    assert wikitext_paragraphs("{{cite|t=<nowiki>a|b</nowiki>}} e <pre>unclosed {{x}} <!-- x --> f") == \
+        [("", "e unclosed f")]
+
+
+def test_an_indented_table_goes_like_any_table():
+    text = "Before.\n:{| class=wikitable\n|-\n| cell one || cell two\n|}\nAfter."
+    assert wikitext_paragraphs(text) == [("", "Before."), ("", "After.")]
+    assert any("cell one" in p for _, p in wikitext_paragraphs(text, fast=False))  # the tokenizer alone missed it
+
+
 @pytest.mark.parametrize("text", [
     "{{unclosed [[link\n== Half heading\ntext ]] }} {|\n<ref>open", "[[" * 3000, "{{" * 3000 + "x",
     "<!-- never closed\nhello", "", "=\n==\n", "<ref name=a/>'''''", "{| |- | {{ [[ ",
@@ -233,7 +269,7 @@ def test_malformed_wikitext_never_raises_or_leaves_residue(text):
 
 @pytest.mark.parametrize("text", [
     "{{a|" * 20000, "[[a|" * 20000, "<div>" * 20000, "<!--" * 30000, "[http://x.org a " * 4000,
-    "{|\n|" * 20000, ("<span>a " + "Plain prose with a [[link]] and {{tpl|x}}. " * 10) * 400,
+    "{|\n|" * 20000, "<ref " * 20000, ("<span>a " + "Plain prose with a [[link]] and {{tpl|x}}. " * 10) * 400,
 ])
 def test_adversarial_unclosed_markup_is_cleaned_fast(text):
     start = time.perf_counter()
