@@ -1,0 +1,142 @@
+"""Deduplication as a distributed stage, in the four steps of datatrove's MinHash:
+
+1. signatures per shard, in the workers (ingest computes them while cleaning; `dedup_datasets`
+   computes them for documents datasets that exist already);
+2. every shard's rows written to hash partitions: LSH band buckets by band and hash range, ids and
+   exact digests by hash range (dedup_buckets.py);
+3. per partition, the candidate pairs and groups, checked against the signatures per shard, then
+   merged into one sparse duplicate graph and resolved in input order (dedup_clusters.py);
+4. a removal list per shard, which the caller applies shard by shard.
+
+The result is exactly that of `find_duplicates_sequential`: every row, in input order, through a
+duplicate-id check and today's single-process `Deduper` (greedy: a document goes if it duplicates
+an earlier *kept* one). Steps 1, 2, 3a and 3b run on the engine (`ordered_map`: a local process
+pool or Ray tasks; work_dir must then be storage every node sees); a task holds one shard or one
+partition, never the corpus. Only step 3c runs in the calling process, on the documents that have
+a duplicate. The output is identical for any worker count and engine: every step writes files
+named by what they hold and every merge sorts."""
+from __future__ import annotations
+
+import math
+import shutil
+from collections import defaultdict
+from functools import partial
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from datasketch import MinHashLSH
+
+from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
+from corpus_tools.dedup_buckets import Layout, TableJob, band_pairs, group_ids, partition_table
+from corpus_tools.dedup_clusters import resolve, verify_pairs
+from corpus_tools.engine import ordered_map
+from schemas.validate import read_table
+
+TABLES_PER_RANGE = 16  # a partition holds one band of about this many shards: bounded, whatever the corpus
+
+Progress = Callable[[str, int, int], None]  # step, done, total
+
+
+def lsh_bands(config: DedupConfig) -> tuple[int, int]:
+    """The (bands, rows) datasketch's MinHashLSH picks for the threshold, so candidates are the same."""
+    lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+    return lsh.b, lsh.r
+
+
+def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, workers: int = 1,
+                    engine: str = "local", earlier: Sequence[str] = (), *,
+                    progress: Optional[Progress] = None) -> list[dict[int, Verdict]]:
+    """The rows to remove from each signature table (Arrow IPC: id string, digest binary,
+    signature list<uint64> or null), tables in input order, after the documents of `earlier`
+    (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows."""
+    paths = tuple(str(p) for p in (*earlier, *tables))
+    bands, rows = lsh_bands(config)
+    work = Path(work_dir) / "minhash"
+    shutil.rmtree(work, ignore_errors=True)  # a rerun starts clean: files are named, not appended
+    work.mkdir(parents=True)
+    layout = Layout(str(work), max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows)
+    report = progress or (lambda step, done, total: None)
+
+    def run(step: str, fn: Callable, items: list) -> list:
+        results = []
+        for item, result in ordered_map(fn, items, workers, engine=engine):
+            results.append(result)
+            report(step, len(results), len(items))
+        return results
+
+    jobs = [TableJob(i, p, config.exact, config.near) for i, p in enumerate(paths)]
+    run("partition", partial(partition_table, layout, config.num_perm), jobs)
+    parts = [("ids", i) for i in range(layout.ranges)]
+    parts += [("digests", i) for i in range(layout.ranges)] if config.exact else []
+    parts += [("bands", i) for i in range(bands * layout.ranges)] if config.near else []
+    run("buckets", partial(_group, layout), parts)
+    if config.near:
+        with_pairs = sorted(int(p.name[1:]) for p in (work / "pairs").glob("t*")) if (work / "pairs").exists() else []
+        run("pairs", partial(verify_pairs, layout, config, paths), with_pairs)
+    report("clusters", 0, 1)
+    removed = resolve(layout, config, len(earlier))
+    report("clusters", 1, 1)
+    ids = _lookup_ids(paths, {r.of for r in removed.values()}, workers, engine)
+    result: list[dict[int, Verdict]] = [{} for _ in tables]
+    for key in sorted(removed):
+        r = removed[key]
+        table, row = (key >> 32) - len(earlier), key & 0xFFFFFFFF
+        result[table][row] = Verdict(False, r.reason, ids[r.of], r.similarity)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _group(layout: Layout, part: tuple[str, int]) -> int:
+    kind, index = part
+    return band_pairs(layout, index) if kind == "bands" else group_ids(layout, kind, index)
+
+
+def _ids_at(job: tuple[int, str, list[int]]) -> list[str]:
+    _, path, rows = job
+    return read_table(path).column("id").take(rows).to_pylist()
+
+
+def _lookup_ids(paths: tuple[str, ...], keys: set[int], workers: int, engine: str) -> dict[int, str]:
+    """The doc ids of the kept documents named in the verdicts: a read of those rows per table."""
+    by_table: dict[int, list[int]] = defaultdict(list)
+    for key in sorted(keys):
+        by_table[key >> 32].append(key & 0xFFFFFFFF)
+    found: dict[int, str] = {}
+    jobs = [(t, paths[t], rows) for t, rows in sorted(by_table.items())]
+    for (table, _, rows), ids in ordered_map(_ids_at, jobs, workers, engine=engine):
+        found.update({(table << 32) | row: i for row, i in zip(rows, ids)})
+    return found
+
+
+def find_duplicates_sequential(tables: Sequence[str], config: DedupConfig,
+                               earlier: Sequence[str] = ()) -> list[dict[int, Verdict]]:
+    """The definition `find_duplicates` meets: all rows in one process, through today's `Deduper`.
+    Memory grows with the corpus (about 1 KB of index per kept document)."""
+    deduper = Deduper(config)
+    kept_ids: set[str] = set()
+    for path in earlier:
+        for doc_id, digest, sig in _rows(path):
+            kept_ids.add(doc_id)
+            deduper.remember(doc_id, digest, None if sig is None or not config.near else lean(sig))
+    result: list[dict[int, Verdict]] = []
+    for path in tables:
+        removed: dict[int, Verdict] = {}
+        for row, (doc_id, digest, sig) in enumerate(_rows(path)):
+            if doc_id in kept_ids:
+                removed[row] = Verdict(False, "duplicate_id", doc_id, None)
+                continue
+            verdict = deduper.check(doc_id, digest, sig)
+            if verdict.keep:
+                kept_ids.add(doc_id)
+            else:
+                removed[row] = verdict
+        result.append(removed)
+    return result
+
+
+def _rows(path: str):
+    table = read_table(path)
+    columns = [table.column(c).to_pylist() for c in ("id", "digest", "signature")]
+    for doc_id, digest, sig in zip(*columns):
+        yield doc_id, digest, None if sig is None else np.array(sig, dtype=np.uint64)
