@@ -29,11 +29,12 @@ from datasketch import MinHashLSH
 
 from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
 from corpus_tools.dedup_buckets import Layout, TableJob, band_pairs, group_ids, partition_table
-from corpus_tools.dedup_clusters import resolve, verify_pairs
+from corpus_tools.dedup_clusters import attach_signatures, resolve, verify_pairs
 from corpus_tools.engine import ordered_map
 from schemas.validate import read_table
 
 TABLES_PER_RANGE = 16  # a partition holds one band of about this many shards: bounded, whatever the corpus
+TABLES_PER_GROUP = 4  # signatures held at once by a step-3b task
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 
@@ -55,7 +56,7 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     work = Path(work_dir) / "minhash"
     shutil.rmtree(work, ignore_errors=True)  # a rerun starts clean: files are named, not appended
     work.mkdir(parents=True)
-    layout = Layout(str(work), max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows)
+    layout = Layout(str(work), max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows, TABLES_PER_GROUP)
     report = progress or (lambda step, done, total: None)
 
     def run(step: str, fn: Callable, items: list) -> list:
@@ -72,8 +73,9 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     parts += [("bands", i) for i in range(bands * layout.ranges)] if config.near else []
     run("buckets", partial(_group, layout), parts)
     if config.near:
-        with_pairs = sorted(int(p.name[1:]) for p in (work / "pairs").glob("t*")) if (work / "pairs").exists() else []
-        run("pairs", partial(verify_pairs, layout, config, paths), with_pairs)
+        groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
+        run("signatures", partial(attach_signatures, layout, paths, config.num_perm), groups)
+        run("pairs", partial(verify_pairs, layout, config, paths), groups)
     report("clusters", 0, 1)
     removed = resolve(layout, config, len(earlier))
     report("clusters", 1, 1)
