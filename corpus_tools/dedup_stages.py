@@ -17,6 +17,7 @@ a duplicate. The output is identical for any worker count and engine: every step
 named by what they hold and every merge sorts."""
 from __future__ import annotations
 
+import functools
 import math
 import shutil
 from collections import defaultdict
@@ -39,6 +40,7 @@ TABLES_PER_GROUP = 4  # signatures held at once by a step-3b task
 Progress = Callable[[str, int, int], None]  # step, done, total
 
 
+@functools.lru_cache(maxsize=None)  # datasketch integrates the false-positive curves: 0.1 s a call
 def lsh_bands(config: DedupConfig) -> tuple[int, int]:
     """The (bands, rows) datasketch's MinHashLSH picks for the threshold, so candidates are the same."""
     lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
