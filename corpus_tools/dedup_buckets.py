@@ -115,10 +115,10 @@ def partition_table(layout: Layout, num_perm: int, job: TableJob) -> int:
     table = read_table(job.path)
     rows = table.num_rows
     key = (np.uint64(job.table) << np.uint64(32)) | np.arange(rows, dtype=np.uint64)
-    ids = table.column("id").to_pylist()
+    ids = table.column("id").combine_chunks()
     ranges = np.uint64(layout.ranges)
-    write_by_part(layout.file("ids", job.table), _hash64([i.encode("utf-8") for i in ids]) % ranges,
-                  {"value": pa.array(ids, pa.string()), "key": pa.array(key)})
+    write_by_part(layout.file("ids", job.table), _hash64([i.encode("utf-8") for i in ids.to_pylist()]) % ranges,
+                  {"value": ids, "key": pa.array(key)})
     if job.exact:
         digests = table.column("digest").combine_chunks()
         write_by_part(layout.file("digests", job.table), _hash64(digests.to_pylist()) % ranges,

@@ -28,7 +28,7 @@ from corpus_tools import __version__
 from corpus_tools.dataset import open_shard, shard_paths
 from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
 from corpus_tools.dedup_buckets import write_scratch
-from corpus_tools.dedup_stages import Progress, find_duplicates
+from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
 from corpus_tools.engine import ordered_map
 from corpus_tools.ingest import _versions
 from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
@@ -80,6 +80,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     report = progress or (lambda step, done, total: None)
     started = time.monotonic()
     work = out / STATE_DIR
+    warm_imports()
     with removed_if_unstarted(out, manifest):
         jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"))
                 for i, p in enumerate(earlier + inputs)]

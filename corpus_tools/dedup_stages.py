@@ -17,15 +17,15 @@ a duplicate. The output is identical for any worker count and engine: every step
 named by what they hold and every merge sorts."""
 from __future__ import annotations
 
-import functools
 import math
 import shutil
 from collections import defaultdict
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+import pyarrow as pa
 from datasketch import MinHashLSH
 
 from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
@@ -40,11 +40,17 @@ TABLES_PER_GROUP = 4  # signatures held at once by a step-3b task
 Progress = Callable[[str, int, int], None]  # step, done, total
 
 
-@functools.lru_cache(maxsize=None)  # datasketch integrates the false-positive curves: 0.1 s a call
+@lru_cache(maxsize=None)  # datasketch integrates the false-positive curves: 0.1 s a call
 def lsh_bands(config: DedupConfig) -> tuple[int, int]:
     """The (bands, rows) datasketch's MinHashLSH picks for the threshold, so candidates are the same."""
     lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
     return lsh.b, lsh.r
+
+
+def warm_imports() -> None:
+    """pyarrow imports pandas on its first conversion from Python or numpy (a second or more):
+    done once in the driver, the forked workers of every step's pool inherit it."""
+    pa.array([0])
 
 
 def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, workers: int = 1,
@@ -54,6 +60,7 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     signature list<uint64> or null), tables in input order, after the documents of `earlier`
     (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows."""
     paths = tuple(str(p) for p in (*earlier, *tables))
+    warm_imports()
     bands, rows = lsh_bands(config)
     work = Path(work_dir) / "minhash"
     shutil.rmtree(work, ignore_errors=True)  # a rerun starts clean: files are named, not appended
