@@ -67,6 +67,9 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     if not datasets:
         raise InputError("dedup needs at least one documents dataset")
     inputs, earlier = _shards(datasets, "dedup"), _shards(against, "--against")
+    both = {p["path"] for p in inputs} & {p["path"] for p in earlier}
+    if both:
+        raise InputError(f"{sorted(both)[0]}: given both to dedup and to --against; name each dataset once")
     given = {Path(p["path"]).parent for p in inputs + earlier}
     if out.resolve() in given:
         raise OutputError(f"{out}: the output must be another directory than the inputs")

@@ -34,8 +34,12 @@ from corpus_tools.dedup_clusters import attach_signatures, resolve, verify_pairs
 from corpus_tools.engine import ordered_map
 from schemas.validate import read_table
 
-TABLES_PER_RANGE = 16  # a partition holds one band of about this many shards: bounded, whatever the corpus
-TABLES_PER_GROUP = 4  # signatures held at once by a step-3b task
+# What a task holds, whatever the corpus: a step-3a partition is one band of about TABLES_PER_RANGE
+# shards (64 x 5,000 rows x 40 bytes: 13 MB), a step-3b task the signatures of TABLES_PER_GROUP
+# shards (16 x 5,000 x 1 KB: 80 MB). Smaller values mean more, smaller files read by more tasks:
+# each step-3b task reads its slice of every partition's pair file.
+TABLES_PER_RANGE = 64
+TABLES_PER_GROUP = 16
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 

@@ -97,4 +97,6 @@ def test_dedup_refuses_bad_input_and_output_in_one_line(docs_en, later, tmp_path
     assert missing.exit_code == 1 and "no such dataset" in missing.output
     into_input = cli("dedup", docs, "--out", docs, "--overwrite")
     assert into_input.exit_code == 1 and "another directory" in into_input.output
+    twice = cli("dedup", docs, "--against", docs, "--out", tmp_path / "y")
+    assert twice.exit_code == 1 and "once" in twice.output
     assert "Example" in cli("dedup", "--help").output

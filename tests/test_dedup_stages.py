@@ -93,10 +93,16 @@ def _check_same(got, expected, tables, sigs) -> None:
                 assert round(sigs[doc].jaccard(sigs[verdict.duplicate_of]), 4) == verdict.similarity
 
 
+def _small_tasks(monkeypatch) -> None:
+    """Several hash ranges per band and several groups of tables on a small corpus."""
+    monkeypatch.setattr(dedup_stages, "TABLES_PER_RANGE", 2)
+    monkeypatch.setattr(dedup_stages, "TABLES_PER_GROUP", 3)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_find_duplicates_removes_exactly_what_the_sequential_deduper_removes(corpus, tmp_path, monkeypatch, workers):
     earlier, tables = corpus
-    monkeypatch.setattr(dedup_stages, "TABLES_PER_RANGE", 2)  # several hash ranges per band on a small corpus
+    _small_tasks(monkeypatch)
     expected = find_duplicates_sequential(tables, CONFIG, earlier=earlier)
     got = find_duplicates(tables, CONFIG, str(tmp_path), workers=workers, earlier=earlier)
     reasons = {v.reason for removed in expected for v in removed.values()}
@@ -144,12 +150,26 @@ def test_a_chain_keeps_its_first_and_last_documents_not_one_cluster(data, tmp_pa
     assert got[0][0].duplicate_of == "B" and got[1][0].duplicate_of == "B"
 
 
+def test_an_id_repeated_in_earlier_datasets_counts_once_as_the_deduper_loads_them(data, tmp_path):
+    """Two earlier datasets with one doc_id: both texts are kept, the second only by its digest
+    (the Deduper's index keeps the first signature of an id), so its near copy stays."""
+    reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()
+    first, second = reviews[1], reviews[2]
+    earlier = [_write(tmp_path / "e1.arrow", [("X", first, "en")]), _write(tmp_path / "e2.arrow", [("X", second, "en")])]
+    near = _edit(second, 200, random.Random(1))
+    assert _near(second, near)
+    tables = [_write(tmp_path / "new.arrow", [("Y", near, "en"), ("Z", second, "en"), ("X", near, "en")])]
+    got = find_duplicates(tables, CONFIG, str(tmp_path), earlier=earlier)
+    assert got == find_duplicates_sequential(tables, CONFIG, earlier=earlier)
+    assert sorted(got[0]) == [1, 2] and got[0][1].reason == "exact_duplicate" and got[0][2].reason == "duplicate_id"
+
+
 def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_path, monkeypatch):
     """The structure that bounds memory: signatures are only ever materialized for one table at a
     time (steps 2 and 3b hold at most TABLES_PER_GROUP of them), and a step-3a task reads one hash
     partition, about TABLES_PER_RANGE tables' worth of one band, whatever the corpus size."""
     earlier, tables = corpus
-    monkeypatch.setattr(dedup_stages, "TABLES_PER_RANGE", 2)
+    _small_tasks(monkeypatch)
     loaded, held, parts = [], [], []
     matrix, signatures, read_part = dedup_buckets.signature_matrix, dedup_clusters._Signatures.__init__, dedup_buckets.read_part
 
