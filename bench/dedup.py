@@ -81,9 +81,9 @@ def _table(job: tuple[str, list[tuple[int, str, str, int]]]) -> str:
 
 
 def corpus(root: Path, docs: int, table_rows: int, workers: int) -> list[str]:
-    reviews = [(t, "en") for t in (DATA / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
-    clue = [(t, "zh") for t in (DATA / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines() if t.strip()]
-    samples = reviews + clue
+    samples = []
+    for name, lang in (("imdb_unsup/unsup_12k.txt", "en"), ("zh_corpus/CLUECorpusSmall_sampled.txt", "zh")):
+        samples += [(t, lang) for t in (DATA / name).read_text(encoding="utf-8").splitlines() if t.strip()]
     items = [(n, *samples[n % len(samples)], len(samples)) for n in range(docs)]
     jobs = [(str(root / f"t{i:05d}.arrow"), items[s:s + table_rows]) for i, s in enumerate(range(0, docs, table_rows))]
     with Pool(workers) as pool:

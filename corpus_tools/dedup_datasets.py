@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import pyarrow as pa
 
@@ -75,7 +75,8 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
         raise OutputError(f"{out}: the output must be another directory than the inputs")
     prepare_output(out, overwrite, resume=False)
     settings = {"dedup": dataclasses.asdict(config), "against": earlier}
-    manifest = {"kind": "documents", "schema_version": schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode(),
+    version = schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode()
+    manifest = {"kind": "documents", "schema_version": version,
                 "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": inputs,
                 "versions": _versions(), "complete": False, "shards": []}
     write_json(out / MANIFEST, manifest)
@@ -125,8 +126,9 @@ def _signatures(config: DedupConfig, job: tuple[str, str]) -> None:
         digests.append(exact_hash(text))
         if config.near:
             sigs.append(signature(text, lang, config).tolist())
-    write_scratch(Path(target), pa.table({"id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary()),
-                                          "signature": pa.array(sigs if config.near else [None] * len(ids), pa.list_(pa.uint64()))}))
+    write_scratch(Path(target), pa.table({
+        "id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary()),
+        "signature": pa.array(sigs if config.near else [None] * len(ids), pa.list_(pa.uint64()))}))
 
 
 def _apply(schema: pa.Schema, item: tuple[str, str, dict[int, Verdict]]) -> dict[str, Any]:

@@ -171,7 +171,8 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
     earlier, tables = corpus
     _small_tasks(monkeypatch)
     loaded, held, parts = [], [], []
-    matrix, signatures, read_part = dedup_buckets.signature_matrix, dedup_clusters._Signatures.__init__, dedup_buckets.read_part
+    matrix, read_part = dedup_buckets.signature_matrix, dedup_buckets.read_part
+    signatures = dedup_clusters._Signatures.__init__
 
     def count_matrix(column, num_perm, where):
         loaded.append(len(column))
