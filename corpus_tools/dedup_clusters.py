@@ -1,5 +1,4 @@
-"""Dedup steps 3b and 3c: candidate pairs checked against the signatures, then the duplicate graph
-resolved in input order.
+"""Dedup step 3b: the candidate pairs checked against the signatures.
 
 Step 3b keeps a candidate pair if the two signatures agree on a whole band (what datasketch's LSH
 query requires: the 64-bit bucket hash of step 2 is only a shortcut) and their estimated Jaccard
@@ -7,17 +6,8 @@ similarity reaches the threshold. The signatures meet by a join in two tasks per
 so that each table's signatures are read twice, not once per table it shares a pair with:
 `attach_signatures` adds the earlier document's signature to the pairs of its group, and
 `verify_pairs` compares them with the later document's. Memory: one group of tables and its pairs.
-
-Step 3c (`resolve`, in one process) needs only the sparse graph of documents that have a duplicate
-of some kind, never a signature. It walks those documents in input order, as the sequential
-`Deduper` does: a document goes if its id is held by a kept document, else if a kept document has
-its digest, else if a kept document is similar to it; otherwise it is kept. So in a chain A~B~C
-with A!~C, A and C stay: the first document of each cluster is kept, and those it does not reach
-are judged again, not dropped with the cluster."""
+The duplicate graph this gives is resolved in dedup_resolve.py (step 3c)."""
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pyarrow as pa
@@ -85,77 +75,3 @@ def verify_pairs(layout: Layout, config: DedupConfig, paths: tuple[str, ...], gr
     write_scratch(layout.file("edges", group), pa.table({"later": pa.array(later[keep]), "earlier": pa.array(earlier[keep]),
                                                          "similarity": pa.array(similarity[keep])}))
     return int(keep.sum())
-
-
-def _read_all(layout: Layout, kind: str) -> Optional[pa.Table]:
-    files = layout.files(kind)
-    return pa.concat_tables([read_table(f) for f in files]).combine_chunks() if files else None
-
-
-@dataclass(frozen=True)
-class Removal:
-    reason: str  # duplicate_id | exact_duplicate | near_duplicate
-    of: int  # key of the kept document
-    similarity: Optional[float]
-
-
-def _groups(layout: Layout, kind: str) -> dict[int, int]:
-    found = _read_all(layout, kind)
-    if found is None:
-        return {}
-    return dict(zip(found.column("key").to_numpy().tolist(), found.column("group").to_numpy().tolist()))
-
-
-def resolve(layout: Layout, config: DedupConfig, earlier_tables: int) -> dict[int, Removal]:
-    """Step 3c: the removed documents (by key), with the kept document each one duplicates."""
-    ids = _groups(layout, "ids-groups")
-    digests = _groups(layout, "digests-groups") if config.exact else {}
-    head: dict[int, int] = {}  # a member of a class of identical signatures -> its first document
-    near: dict[int, list[tuple[int, float]]] = {}  # class heads -> similar class heads
-    if config.near:
-        links = _read_all(layout, "links")
-        if links is not None:
-            head.update(zip(links.column("later").to_numpy().tolist(), links.column("earlier").to_numpy().tolist()))
-        edges = _read_all(layout, "edges")
-        if edges is not None:
-            columns = (edges.column(c).to_numpy().tolist() for c in ("later", "earlier", "similarity"))
-            for later, earlier, similarity in zip(*columns):
-                near.setdefault(later, []).append((earlier, similarity))
-                near.setdefault(earlier, []).append((later, similarity))
-    first_earlier = earlier_tables << 32
-    id_holder: dict[int, int] = {}  # id group -> the kept document holding the id
-    digest_holder: dict[int, int] = {}
-    kept_in_class: dict[int, int] = {}  # class head -> its first kept document that is in the LSH index
-    removed: dict[int, Removal] = {}
-    for key in sorted(set(ids) | set(digests) | set(head) | set(head.values()) | set(near)):
-        group, digest, cls = ids.get(key), digests.get(key), head.get(key, key)
-        if key < first_earlier:  # an earlier dataset's document: kept
-            shadowed = group is not None and group in id_holder  # its id was seen: the index skips it
-            if group is not None:
-                id_holder.setdefault(group, key)
-            if digest is not None:
-                digest_holder.setdefault(digest, key)
-            if not shadowed:
-                kept_in_class.setdefault(cls, key)
-            continue
-        if group is not None and group in id_holder:
-            removed[key] = Removal("duplicate_id", id_holder[group], None)
-            continue
-        if digest is not None and digest in digest_holder:
-            removed[key] = Removal("exact_duplicate", digest_holder[digest], 1.0)
-            continue
-        best: Optional[tuple[float, int]] = None
-        for other, similarity in [(cls, 1.0), *near.get(cls, ())]:
-            kept = kept_in_class.get(other)
-            # the most similar kept document; among equals the first (the Deduper takes any one)
-            if kept is not None and (best is None or (similarity, -kept) > (best[0], -best[1])):
-                best = (similarity, kept)
-        if best is not None:
-            removed[key] = Removal("near_duplicate", best[1], round(best[0], 4))
-            continue
-        if group is not None:
-            id_holder[group] = key
-        if digest is not None:
-            digest_holder.setdefault(digest, key)
-        kept_in_class.setdefault(cls, key)
-    return removed

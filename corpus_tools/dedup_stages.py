@@ -4,16 +4,18 @@
    computes them for documents datasets that exist already);
 2. every shard's rows written to hash partitions: LSH band buckets by band and hash range, ids and
    exact digests by hash range (dedup_buckets.py);
-3. per partition, the candidate pairs and groups, checked against the signatures per shard, then
-   merged into one sparse duplicate graph and resolved in input order (dedup_clusters.py);
+3. per partition, the candidate pairs and groups; the pairs checked against the signatures per
+   group of shards (dedup_clusters.py); the duplicate graph cut by connected components and
+   resolved in input order per part (dedup_resolve.py);
 4. a removal list per shard, which the caller applies shard by shard.
 
 The result is exactly that of `find_duplicates_sequential`: every row, in input order, through a
 duplicate-id check and today's single-process `Deduper` (greedy: a document goes if it duplicates
-an earlier *kept* one). Steps 1, 2, 3a and 3b run on the engine (`ordered_map`: a local process
-pool or Ray tasks; work_dir must then be storage every node sees); a task holds one shard or one
-partition, never the corpus. Only step 3c runs in the calling process, on the documents that have
-a duplicate. The output is identical for any worker count and engine: every step writes files
+an earlier *kept* one). Every step runs on the engine (`ordered_map`: a local process pool or
+Ray tasks; work_dir must then be storage every node sees); a task holds one shard, one partition,
+a group of shards' signatures or a part of the duplicate graph, never the corpus. The calling
+process holds the duplicate graph as integer arrays while it finds the components, and the
+removal lists. The output is identical for any worker count and engine: every step writes files
 named by what they hold and every merge sorts."""
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from datasketch import MinHashLSH
 
 from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
 from corpus_tools.dedup_buckets import Layout, TableJob, band_pairs, group_ids, partition_table
-from corpus_tools.dedup_clusters import attach_signatures, resolve, verify_pairs
+from corpus_tools.dedup_clusters import attach_signatures, verify_pairs
+from corpus_tools.dedup_resolve import Removal, resolve, split_components
 from corpus_tools.engine import ordered_map
 from schemas.validate import read_table
 
@@ -40,6 +43,7 @@ from schemas.validate import read_table
 # each step-3b task reads its slice of every partition's pair file.
 TABLES_PER_RANGE = 64
 TABLES_PER_GROUP = 16
+NODES_PER_PART = 200_000  # documents with a duplicate per step-3c task (a larger component stays whole)
 
 Progress = Callable[[str, int, int], None]  # step, done, total
 
@@ -64,6 +68,8 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     signature list<uint64> or null), tables in input order, after the documents of `earlier`
     (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows."""
     paths = tuple(str(p) for p in (*earlier, *tables))
+    if not tables:
+        return []
     warm_imports()
     bands, rows = lsh_bands(config)
     work = Path(work_dir) / "minhash"
@@ -89,9 +95,10 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
         groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
         run("signatures", partial(attach_signatures, layout, paths, config.num_perm), groups)
         run("pairs", partial(verify_pairs, layout, config, paths), groups)
-    report("clusters", 0, 1)
-    removed = resolve(layout, config, len(earlier))
-    report("clusters", 1, 1)
+    parts = split_components(layout, config, NODES_PER_PART)
+    removed: dict[int, Removal] = {}
+    for found in run("clusters", partial(resolve, layout, config, len(earlier)), list(range(parts))):
+        removed.update(found)
     ids = _lookup_ids(paths, {r.of for r in removed.values()}, workers, engine)
     result: list[dict[int, Verdict]] = [{} for _ in tables]
     for key in sorted(removed):
@@ -119,6 +126,8 @@ def _lookup_ids(paths: tuple[str, ...], keys: set[int], workers: int, engine: st
         by_table[key >> 32].append(key & 0xFFFFFFFF)
     found: dict[int, str] = {}
     jobs = [(t, paths[t], rows) for t, rows in sorted(by_table.items())]
+    if not jobs:  # nothing removed: no pool to start
+        return found
     for (table, _, rows), ids in ordered_map(_ids_at, jobs, workers, engine=engine):
         found.update({(table << 32) | row: i for row, i in zip(rows, ids)})
     return found

@@ -94,9 +94,10 @@ def _check_same(got, expected, tables, sigs) -> None:
 
 
 def _small_tasks(monkeypatch) -> None:
-    """Several hash ranges per band and several groups of tables on a small corpus."""
+    """Several hash ranges per band, groups of tables and parts of the graph on a small corpus."""
     monkeypatch.setattr(dedup_stages, "TABLES_PER_RANGE", 2)
     monkeypatch.setattr(dedup_stages, "TABLES_PER_GROUP", 3)
+    monkeypatch.setattr(dedup_stages, "NODES_PER_PART", 50)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
