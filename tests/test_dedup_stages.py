@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from datasketch import MinHashLSH
 
-from corpus_tools import dedup_buckets, dedup_clusters, dedup_stages
+from corpus_tools import dedup_buckets, dedup_clusters, dedup_resolve, dedup_stages
 from corpus_tools.dedup import DedupConfig, exact_hash, lean, signature
 from corpus_tools.dedup_stages import find_duplicates, find_duplicates_sequential
 from corpus_tools.shards import write_table
@@ -167,8 +167,9 @@ def test_an_id_repeated_in_earlier_datasets_counts_once_as_the_deduper_loads_the
 
 def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_path, monkeypatch):
     """The structure that bounds memory: signatures are only ever materialized for one table at a
-    time (steps 2 and 3b hold at most TABLES_PER_GROUP of them), and a step-3a task reads one hash
-    partition, about TABLES_PER_RANGE tables' worth of one band, whatever the corpus size."""
+    time (steps 2 and 3b hold at most TABLES_PER_GROUP of them), a step-3a task reads one hash
+    partition, about TABLES_PER_RANGE tables' worth of one band, whatever the corpus size, and a
+    step-3c task a part of the duplicate graph."""
     earlier, tables = corpus
     _small_tasks(monkeypatch)
     loaded, held, parts = [], [], []
@@ -193,6 +194,7 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
     monkeypatch.setattr(dedup_clusters._Signatures, "__init__", count_held)
     monkeypatch.setattr(dedup_buckets, "read_part", count_part)
     monkeypatch.setattr(dedup_clusters, "read_part", count_part)
+    monkeypatch.setattr(dedup_resolve, "read_part", count_part)
     find_duplicates(tables, CONFIG, str(tmp_path), workers=1, earlier=earlier)
     all_rows = sum(len(_ids(p)) for p in (*earlier, *tables))
     largest = max(len(_ids(p)) for p in (*earlier, *tables))
@@ -203,6 +205,8 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
     assert len(bands) == dedup_stages.lsh_bands(CONFIG)[0] * ranges
     # a band's rows spread over its hash ranges: none holds more than twice its share
     assert max(bands) <= 2 * all_rows / ranges
+    near = [rows for kind, rows in parts if kind == "resolve-edges"]
+    assert len(near) > 1 and max(near) < sum(near)  # the similar pairs are split between tasks
 
 
 def test_near_duplicates_use_datasketch_banding():
