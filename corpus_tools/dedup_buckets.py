@@ -1,13 +1,14 @@
 """Dedup steps 2 and 3a: every signature table cut into hash partitions, then each partition grouped.
 
 A document is named by a 64-bit key, (table << 32) | row, so sorting keys sorts documents in the
-global input order. Step 2 (`partition_table`, one task per table) writes, for every row:
+global input order. Step 2 (`partition_group`, one task per group of tables) writes, for every row:
   - its doc id, to an id partition (duplicate ids);
   - its digest, to a digest partition (exact duplicates);
   - one record per LSH band, to the partition of that band and hash range: the band's hash and a
     128-bit hash of the whole signature ("class": documents with identical signatures).
 Step 3a (`group_ids`, `band_pairs`, one task per partition) reads one partition from all tables
-and writes the groups and candidate pairs it finds. Memory per task: one table, or one partition.
+and writes the groups and candidate pairs it finds. Memory per task: a group's partitioned rows,
+or one partition.
 
 Files are few and sorted: a producer writes one file with a `part` column, sorted by it, and a
 consumer memory-maps each producer's file and takes the slice of its part (a binary search), as
@@ -79,9 +80,9 @@ def read_part(files: list[Path], index: int) -> Optional[pa.Table]:
 
 
 @dataclass(frozen=True)
-class TableJob:
-    table: int
-    path: str
+class GroupJob:
+    group: int
+    tables: tuple[tuple[int, str], ...]  # (table index, path), consecutive
     exact: bool
     near: bool
 
@@ -110,31 +111,42 @@ def signature_matrix(column: pa.ChunkedArray, num_perm: int, where: str) -> tupl
     return present, values.astype(np.uint64).reshape(len(present), num_perm)
 
 
-def partition_table(layout: Layout, num_perm: int, job: TableJob) -> int:
-    """Step 2 for one signature table; returns its row count."""
-    table = read_table(job.path)
-    rows = table.num_rows
-    key = (np.uint64(job.table) << np.uint64(32)) | np.arange(rows, dtype=np.uint64)
-    ids = table.column("id").combine_chunks()
+def _partition_rows(layout: Layout, num_perm: int, job: GroupJob, table: int, path: str) -> dict[str, tuple]:
+    """Step 2 for one signature table: per kind, each row's partition and its columns."""
+    rows = read_table(path)
+    key = (np.uint64(table) << np.uint64(32)) | np.arange(rows.num_rows, dtype=np.uint64)
+    ids = rows.column("id").combine_chunks()
     ranges = np.uint64(layout.ranges)
-    write_by_part(layout.file("ids", job.table), _hash64([i.encode("utf-8") for i in ids.to_pylist()]) % ranges,
-                  {"value": ids, "key": pa.array(key)})
+    found = {"ids": (_hash64([i.encode("utf-8") for i in ids.to_pylist()]) % ranges,
+                     {"value": ids, "key": pa.array(key)})}
     if job.exact:
-        digests = table.column("digest").combine_chunks()
-        write_by_part(layout.file("digests", job.table), _hash64(digests.to_pylist()) % ranges,
-                      {"value": digests, "key": pa.array(key)})
+        digests = rows.column("digest").combine_chunks()
+        found["digests"] = (_hash64(digests.to_pylist()) % ranges, {"value": digests, "key": pa.array(key)})
     if job.near:
-        present, sigs = signature_matrix(table.column("signature"), num_perm, job.path)
+        present, sigs = signature_matrix(rows.column("signature"), num_perm, path)
         whole = np.frombuffer(b"".join(hashlib.blake2b(s.tobytes(), digest_size=16).digest() for s in sigs),
                               dtype=np.uint64).reshape(-1, 2)
         value = np.concatenate([_band_hash(sigs[:, b * layout.rows:(b + 1) * layout.rows])
                                 for b in range(layout.bands)]) if len(present) else np.zeros(0, np.uint64)
         band = np.repeat(np.arange(layout.bands, dtype=np.uint64), len(present))
-        write_by_part(layout.file("bands", job.table), band * ranges + value % ranges,
-                      {"bucket": pa.array(value), "key": pa.array(np.tile(key[present], layout.bands)),
-                       "class_hi": pa.array(np.tile(whole[:, 0], layout.bands)),
-                       "class_lo": pa.array(np.tile(whole[:, 1], layout.bands))})
-    return rows
+        found["bands"] = (band * ranges + value % ranges,
+                          {"bucket": pa.array(value), "key": pa.array(np.tile(key[present], layout.bands)),
+                           "class_hi": pa.array(np.tile(whole[:, 0], layout.bands)),
+                           "class_lo": pa.array(np.tile(whole[:, 1], layout.bands))})
+    return found
+
+
+def partition_group(layout: Layout, num_perm: int, job: GroupJob) -> int:
+    """Step 2 for a group of signature tables, read one at a time: one file per kind for the group
+    (a partition then reads one slice per group, not per table). Returns the rows written."""
+    found: dict[str, list] = {}
+    for table, path in job.tables:
+        for kind, part in _partition_rows(layout, num_perm, job, table, path).items():
+            found.setdefault(kind, []).append(part)
+    for kind, parts in found.items():
+        columns = {name: pa.concat_arrays([p[1][name] for p in parts]) for name in parts[0][1]}
+        write_by_part(layout.file(kind, job.group), np.concatenate([p[0] for p in parts]), columns)
+    return sum(len(p[0]) for p in found.get("ids", []))
 
 
 def group_ids(layout: Layout, kind: str, index: int) -> int:

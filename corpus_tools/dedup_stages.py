@@ -31,16 +31,16 @@ import pyarrow as pa
 from datasketch import MinHashLSH
 
 from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
-from corpus_tools.dedup_buckets import Layout, TableJob, band_pairs, group_ids, partition_table
+from corpus_tools.dedup_buckets import GroupJob, Layout, band_pairs, group_ids, partition_group
 from corpus_tools.dedup_clusters import attach_signatures, verify_pairs
 from corpus_tools.dedup_resolve import Removal, resolve, split_components
 from corpus_tools.engine import ordered_map
 from schemas.validate import read_table
 
 # What a task holds, whatever the corpus: a step-3a partition is one band of about TABLES_PER_RANGE
-# shards (64 x 5,000 rows x 40 bytes: 13 MB), a step-3b task the signatures of TABLES_PER_GROUP
-# shards (16 x 5,000 x 1 KB: 80 MB). Smaller values mean more, smaller files read by more tasks:
-# each step-3b task reads its slice of every partition's pair file.
+# shards (64 x 5,000 rows x 40 bytes: 13 MB); steps 2 and 3b work on TABLES_PER_GROUP shards (16 x
+# 5,000 x 1 KB of signatures: 80 MB). Smaller values mean more, smaller files read by more tasks:
+# every partition reads its slice of every group's file, and every group of every partition's.
 TABLES_PER_RANGE = 64
 TABLES_PER_GROUP = 16
 NODES_PER_PART = 200_000  # documents with a duplicate per step-3c task (a larger component stays whole)
@@ -85,14 +85,15 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
             report(step, len(results), len(items))
         return results
 
-    jobs = [TableJob(i, p, config.exact, config.near) for i, p in enumerate(paths)]
-    run("partition", partial(partition_table, layout, config.num_perm), jobs)
+    groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
+    members = [range(g * TABLES_PER_GROUP, min(len(paths), (g + 1) * TABLES_PER_GROUP)) for g in groups]
+    jobs = [GroupJob(g, tuple((t, paths[t]) for t in members[g]), config.exact, config.near) for g in groups]
+    run("partition", partial(partition_group, layout, config.num_perm), jobs)
     parts = [("ids", i) for i in range(layout.ranges)]
     parts += [("digests", i) for i in range(layout.ranges)] if config.exact else []
     parts += [("bands", i) for i in range(bands * layout.ranges)] if config.near else []
     run("buckets", partial(_group, layout), parts)
     if config.near:
-        groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
         run("signatures", partial(attach_signatures, layout, paths, config.num_perm), groups)
         run("pairs", partial(verify_pairs, layout, config, paths), groups)
     parts = split_components(layout, config, NODES_PER_PART)
