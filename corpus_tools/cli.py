@@ -315,7 +315,8 @@ def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, eng
     OUT is a documents dataset with one shard per input shard; stats.json counts what was
     removed, by reason, with examples (doc_id, duplicate_of, similarity).
     The work is spread over --workers (or Ray) in bounded memory per worker: signatures per
-    shard, LSH buckets by band, duplicate pairs, then the removal per shard.
+    shard, LSH buckets by band, duplicate pairs, then the removal per shard. The steps exchange
+    files under OUT/.state: on a Ray cluster, OUT must be storage every node sees.
 
     \b
     Example:
