@@ -83,7 +83,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     schema = schema_for("documents", {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
     report = progress or (lambda step, done, total: None)
     started = time.monotonic()
-    work = out / STATE_DIR
+    work = out.resolve() / STATE_DIR  # absolute, as the inputs: a Ray worker's cwd differs
     warm_imports()
     with removed_if_unstarted(out, manifest):
         jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"))
@@ -95,7 +95,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
         removed = find_duplicates(tables[len(earlier):], config, str(work), workers, engine, tables[:len(earlier)],
                                   progress=progress)
         apply = partial(_apply, schema)
-        items = [(p["path"], str(out / shard_name(i)), removed[i]) for i, p in enumerate(inputs)]
+        items = [(p["path"], str(out.resolve() / shard_name(i)), removed[i]) for i, p in enumerate(inputs)]
         for _, entry in ordered_map(apply, items, workers, engine=engine):
             manifest["shards"].append(entry)
             write_json(out / MANIFEST, manifest)

@@ -67,12 +67,12 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     """The rows to remove from each signature table (Arrow IPC: id string, digest binary,
     signature list<uint64> or null), tables in input order, after the documents of `earlier`
     (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows."""
-    paths = tuple(str(p) for p in (*earlier, *tables))
+    paths = tuple(str(Path(p).resolve()) for p in (*earlier, *tables))  # absolute: a Ray worker's cwd differs
     if not tables:
         return []
     warm_imports()
     bands, rows = lsh_bands(config)
-    work = Path(work_dir) / "minhash"
+    work = Path(work_dir).resolve() / "minhash"
     shutil.rmtree(work, ignore_errors=True)  # a rerun starts clean: files are named, not appended
     work.mkdir(parents=True)
     layout = Layout(str(work), max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows, TABLES_PER_GROUP)
