@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -38,7 +39,7 @@ class Layout:
     ranges: int  # hash ranges per band, and for ids and digests: bounds a partition's size
     bands: int
     rows: int  # signature values per band (datasketch's r)
-    tables_per_group: int  # signature checks load the signatures of this many tables at a time
+    tables_per_group: int  # steps 2 and 3b take the tables this many at a time
 
     def file(self, kind: str, index: int) -> Path:
         return Path(self.work) / kind / f"{index:06d}.arrow"
@@ -55,7 +56,7 @@ def write_scratch(path: Path, table: pa.Table) -> None:
     """A step's file: written whole then renamed, so a task run again replaces it; no fsync and no
     checksum (unlike shards.write_table): the stage deletes these files when it ends."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")  # a task run twice at once (a retry) does not clash
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     os.replace(tmp, path)
