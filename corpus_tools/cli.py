@@ -89,6 +89,7 @@ def main() -> None:
     \b
     ingest   raw dumps -> a documents (or searchlog) dataset of Arrow shards
     decontaminate  documents -> documents without fine-tuning eval-set text
+    dedup    documents datasets -> one documents dataset without their duplicates
     vocab    documents -> a WordPiece vocab (tokenizer.json + vocab.txt)
     build    documents + vocab -> task shards for the seven pre-training tasks
     inspect  show what a dataset or task holds
@@ -284,6 +285,68 @@ def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, worke
         for name, counts in stats["decontamination"]["eval"].items():
             table.add_row(f"removed: {name}", f"{counts['documents_removed']:,} documents, "
                                               f"{counts['sentences_removed']:,} sentences")
+        err.print(table)
+
+
+@main.command()
+@click.argument("datasets", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
+@click.option("--against", multiple=True, type=click.Path(path_type=Path), metavar="DATASET",
+              help="A documents dataset deduplicated before (repeatable): its documents count as kept and come "
+                   "first; it is not rewritten.")
+@click.option("--exact/--no-exact", default=True, show_default=True, help="Remove exact duplicates (same text).")
+@click.option("--near/--no-near", default=True, show_default=True, help="Remove MinHash LSH near-duplicates.")
+@click.option("--dedup-threshold", type=click.FloatRange(0.1, 0.95), default=0.8, show_default=True,
+              help="Jaccard similarity at which a document is a near-duplicate (as ingest's).")
+@parallel_options
+@click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, engine, overwrite, quiet) -> None:
+    """Deduplicate documents datasets together (DATASETS... -> OUT).
+
+    \b
+    For datasets ingested apart, e.g. several sources or months of one dump: the documents are
+    judged in the order given (dataset, shard, row), as ingest judges its input, and a document
+    goes if an earlier kept one has its doc_id, its exact text, or a near-duplicate text (MinHash
+    LSH at --dedup-threshold; the first document of each group is kept). With --against, the
+    earlier datasets' documents are kept and judged first: a new dump against the old ones.
+
+    \b
+    OUT is a documents dataset with one shard per input shard; stats.json counts what was
+    removed, by reason, with examples (doc_id, duplicate_of, similarity).
+    The work is spread over --workers (or Ray) in bounded memory per worker: signatures per
+    shard, LSH buckets by band, duplicate pairs, then the removal per shard. The steps exchange
+    files under OUT/.state: on a Ray cluster, OUT must be storage every node sees.
+
+    \b
+    Example:
+      ernie-corpus dedup data/docs-2024-01 data/docs-2024-02 --out data/docs-2024 --workers 4
+      ernie-corpus dedup data/docs-2024-03 --against data/docs-2024 --out data/docs-2024-03-new
+    """
+    from corpus_tools.dataset import dataset_kind
+    from corpus_tools.dedup_datasets import dedup as run
+
+    for dataset in (*datasets, *against):
+        if dataset_kind(dataset) != "documents":
+            raise InputError(f"{dataset}: not a documents dataset; dedup reads ingest's documents output")
+    config = DedupConfig(exact=exact, near=near, threshold=dedup_threshold)
+    with Progress(TextColumn("[bold]dedup"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                  console=err, disable=quiet, auto_refresh=False) as bar:
+        task = bar.add_task("dedup", total=None, info="")
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done, info=f"{step} {done:,}/{total:,}")
+            bar.refresh()
+
+        result = run(list(datasets), out_dir, list(against), config, workers=workers, engine=engine,
+                     overwrite=overwrite, progress=update)
+    if not quiet:
+        stats = result.stats
+        table = Table(title=f"dedup -> {result.out}", show_header=False)
+        table.add_row("documents read", f"{stats.get('records', 0):,}")
+        table.add_row("kept", f"{stats.get('kept', 0):,} in {stats['shards']} shard(s)")
+        for reason, count in stats.get("dedup", {}).items():
+            table.add_row(f"removed: {reason}", f"{count:,}")
         err.print(table)
 
 

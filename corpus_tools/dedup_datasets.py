@@ -1,0 +1,168 @@
+"""`dedup`: documents datasets -> one documents dataset without their duplicates.
+
+For datasets ingested apart (sources, months) that must be deduplicated together, and for dumps
+added later, deduplicated against datasets kept before (`against`: never changed, their documents
+come first). The documents are judged in the order given, dataset by dataset, shard by shard, as
+ingest judges its input: a duplicate id, an exact duplicate or a near-duplicate of an earlier kept
+document goes (dedup.py, dedup_stages.py).
+
+The four steps of the stage: a worker computes each shard's signatures (step 1, the same text,
+digest and MinHash as ingest), `find_duplicates` partitions and resolves them (steps 2 and 3),
+and a worker writes each shard without its removed rows (step 4). Input shard i (counting across
+the datasets) becomes output shard i, so the layout is kept; the output is identical for any
+worker count and engine. Scratch files live in OUT/.state and are deleted at the end."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import pyarrow as pa
+
+from corpus_tools import __version__
+from corpus_tools.dataset import open_shard, shard_paths
+from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
+from corpus_tools.dedup_buckets import write_scratch
+from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
+from corpus_tools.engine import ordered_map
+from corpus_tools.ingest import _versions
+from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
+                                 sha256_file, shard_name, write_json, write_table)
+from corpus_tools.sources import InputError
+from corpus_tools.stats import merge, nest
+from schemas import metadata, schema_for
+from schemas.validate import read_table, validate
+
+EXAMPLES = 5  # per reason, in stats.json, as ingest keeps
+
+
+@dataclass
+class DedupResult:
+    out: Path
+    stats: dict[str, Any]
+
+
+def _shards(datasets: Sequence[Union[str, Path]], role: str) -> list[dict[str, Any]]:
+    found = []
+    for dataset in datasets:
+        for path in shard_paths(dataset):
+            table, meta = open_shard(path)
+            if meta.get(metadata.SCHEMA) != "documents":
+                raise InputError(f"{path}: a {meta.get(metadata.SCHEMA)} dataset; {role} takes documents datasets")
+            found.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path)})
+    return found
+
+
+def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: Sequence[Union[str, Path]] = (),
+          config: DedupConfig = DedupConfig(), workers: int = 1, engine: str = "local", overwrite: bool = False,
+          progress: Optional[Progress] = None) -> DedupResult:
+    """Write `datasets` without their duplicates to `out`. Raises InputError/OutputError for
+    problems a user must fix."""
+    out = Path(out)
+    if not datasets:
+        raise InputError("dedup needs at least one documents dataset")
+    inputs, earlier = _shards(datasets, "dedup"), _shards(against, "--against")
+    both = {p["path"] for p in inputs} & {p["path"] for p in earlier}
+    if both:
+        raise InputError(f"{sorted(both)[0]}: given both to dedup and to --against; name each dataset once")
+    given = {Path(p["path"]).parent for p in inputs + earlier}
+    if out.resolve() in given:
+        raise OutputError(f"{out}: the output must be another directory than the inputs")
+    prepare_output(out, overwrite, resume=False)
+    settings = {"dedup": dataclasses.asdict(config), "against": earlier}
+    version = schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode()
+    manifest = {"kind": "documents", "schema_version": version,
+                "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": inputs,
+                "versions": _versions(), "complete": False, "shards": []}
+    write_json(out / MANIFEST, manifest)
+    schema = schema_for("documents", {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
+    report = progress or (lambda step, done, total: None)
+    started = time.monotonic()
+    work = out.resolve() / STATE_DIR  # absolute, as the inputs: a Ray worker's cwd differs
+    warm_imports()
+    with removed_if_unstarted(out, manifest):
+        jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"))
+                for i, p in enumerate(earlier + inputs)]
+        tables = []
+        for job, _ in ordered_map(partial(_signatures, config), jobs, workers, engine=engine):
+            tables.append(job[1])
+            report("signatures", len(tables), len(jobs))
+        removed = find_duplicates(tables[len(earlier):], config, str(work), workers, engine, tables[:len(earlier)],
+                                  progress=progress)
+        apply = partial(_apply, schema)
+        items = [(p["path"], str(out.resolve() / shard_name(i)), removed[i]) for i, p in enumerate(inputs)]
+        for _, entry in ordered_map(apply, items, workers, engine=engine):
+            manifest["shards"].append(entry)
+            write_json(out / MANIFEST, manifest)
+            report("write", len(manifest["shards"]), len(items))
+    shutil.rmtree(work / "signatures", ignore_errors=True)
+    stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats.update({"kind": "documents", "shards": len(manifest["shards"]), "errors": [],
+                  "dedup_examples": _first_examples(manifest["shards"]),
+                  "seconds": round(time.monotonic() - started, 3)})
+    write_json(out / STATS, stats)
+    manifest["complete"] = True
+    write_json(out / MANIFEST, manifest)
+    return DedupResult(out, stats)
+
+
+def document_text(paragraphs: list[list[str]]) -> str:
+    """The text ingest hashes and shingles (process.py): sentences joined by spaces, paragraphs by lines."""
+    return "\n".join(" ".join(p) for p in paragraphs)
+
+
+def _signatures(config: DedupConfig, job: tuple[str, str]) -> None:
+    """Step 1 for one shard: its signature table (id, digest, signature), as ingest writes it."""
+    shard, target = job
+    table = read_table(shard)
+    ids, digests, sigs = table.column("doc_id").to_pylist(), [], []
+    for paragraphs, lang in zip(table.column("paragraphs").to_pylist(), table.column("lang").to_pylist()):
+        text = document_text(paragraphs)
+        digests.append(exact_hash(text))
+        if config.near:
+            sigs.append(signature(text, lang, config).tolist())
+    write_scratch(Path(target), pa.table({
+        "id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary()),
+        "signature": pa.array(sigs if config.near else [None] * len(ids), pa.list_(pa.uint64()))}))
+
+
+def _apply(schema: pa.Schema, item: tuple[str, str, dict[int, Verdict]]) -> dict[str, Any]:
+    """Step 4 for one shard: written without its removed rows; counters and examples returned."""
+    shard, target, removed = item
+    table = read_table(shard)
+    counts: Counter = Counter({"records": table.num_rows})
+    examples: list[dict] = []
+    ids = table.column("doc_id").to_pylist()
+    for row in sorted(removed):
+        verdict = removed[row]
+        counts[f"dedup.{verdict.reason}"] += 1
+        if sum(e["reason"] == verdict.reason for e in examples) < EXAMPLES:
+            text = document_text(table.column("paragraphs")[row].as_py())
+            examples.append({"reason": verdict.reason, "doc_id": ids[row], "duplicate_of": verdict.duplicate_of,
+                             "similarity": verdict.similarity, "text": text[:160]})
+    keep = [row not in removed for row in range(table.num_rows)]
+    table = table.filter(pa.array(keep, pa.bool_())).replace_schema_metadata(schema.metadata)
+    validate(table)
+    counts["kept"] += table.num_rows
+    for row in table.select(["lang", "source", "paragraphs"]).to_pylist():
+        counts[f"lang.{row['lang']}"] += 1
+        counts[f"source.{row['source']}"] += 1
+        counts["paragraphs"] += len(row["paragraphs"])
+        counts["sentences"] += sum(len(p) for p in row["paragraphs"])
+        counts["chars"] += sum(len(s) for p in row["paragraphs"] for s in p)
+    entry = write_table(Path(target), table)
+    entry.update({"stats": dict(sorted(counts.items())), "dedup_examples": examples})
+    return entry
+
+
+def _first_examples(entries: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    for example in (e for entry in entries for e in entry["dedup_examples"]):
+        if sum(o["reason"] == example["reason"] for o in out) < EXAMPLES:
+            out.append(example)
+    return out
