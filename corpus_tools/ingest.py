@@ -194,15 +194,15 @@ def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, repor
             summaries[unit.index] = job.store.read_json(_unit_name(unit.index))
         else:
             todo.append(unit)
-    for summary in summaries.values():
-        _count(state, summary)
+    for done in summaries.values():
+        _count(state, done)
     report(state)
     if summaries:
         job.started()
-    for _, summary in run_units(partial(_read_unit, spec), todo, spec.config.workers, spec.config.engine, "read"):
-        summaries[summary["unit"]] = summary
+    for _, done in run_units(partial(_read_unit, spec), todo, spec.config.workers, spec.config.engine, "read"):
+        summaries[done["unit"]] = done
         job.started()
-        _count(state, summary)
+        _count(state, done)
         report(state)
     return [summaries[u.index] for u in units]
 
