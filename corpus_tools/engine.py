@@ -124,6 +124,9 @@ RETRIES = 3  # runs of one unit after its worker died, before the job gives up
 # and a worker that finds MARKER present runs the unit normally. Only pool and Ray workers obey
 # it, never the driver. The tests use it to check that a killed unit runs again.
 KILL_HOOK = "ERNIE_TEST_KILL_WORKER"
+# Test-only: "LABEL:N" makes the driver kill itself with SIGKILL once it has taken N results of the
+# run_units call labelled LABEL, as a crash or `kill -9` would; the tests then check --resume.
+KILL_DRIVER_HOOK = "ERNIE_TEST_KILL_DRIVER"
 
 
 class UnitFailed(Exception):
@@ -150,9 +153,24 @@ def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     hook = os.environ.get(KILL_HOOK, "")
-    if engine == "ray":
-        yield from _ray_units(fn, units, workers, label, hook)
-        return
+    want_label, _, after = os.environ.get(KILL_DRIVER_HOOK, "").partition(":")
+    results = _ray_units(fn, units, workers, label, hook) if engine == "ray" else _local_units(
+        fn, units, workers, label, hook)
+    for taken, result in enumerate(results, 1):
+        yield result
+        if want_label == label and taken == int(after):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    """Pool workers get SIGKILL when the driver dies (Linux), instead of lingering as orphans."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _local_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
     workers = max(1, workers)
     if workers == 1 or len(units) <= 1:
         for index, unit in enumerate(units):
@@ -161,7 +179,7 @@ def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, 
     todo = deque(range(len(units)))
     deaths = [0] * len(units)
     while todo:
-        pool = ProcessPoolExecutor(workers, mp_context=pool_context())
+        pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_die_with_parent)
         running: dict[Future, int] = {}
         try:
             while todo or running:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Union
@@ -100,7 +101,7 @@ class Store:
 
     def write_bytes(self, name: str, data: bytes) -> None:
         path = self.path(name)
-        tmp = path + ".tmp"
+        tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"  # a retried unit may still have a writer
         parent = path.rpartition("/")[0]
         if parent:
             self.fs.create_dir(parent, recursive=True)

@@ -78,8 +78,8 @@ def plan(planned: list[tuple[Path, str]], options: ReadOptions, unit_bytes: int 
                                   bytes=sum(p.stat().st_size for p in reddit)))
             continue
         size = path.stat().st_size
-        if fmt == "wiki-xml" and path.suffix.lower() == ".bz2" and size > unit_bytes:
-            streams = bz2_streams(path)
+        if fmt == "wiki-xml" and path.suffix.lower() == ".bz2":
+            streams = bz2_streams(path)  # read stream by stream even in one unit: a corrupt one costs only itself
             if len(streams) > 1:
                 for group in _group(streams, unit_bytes):
                     units.append(Unit(len(units), fmt, (str(path),), "bz2-streams", streams=tuple(group),
