@@ -28,7 +28,7 @@ from corpus_tools import sources
 from corpus_tools.formats import ReadOptions, reader
 from corpus_tools.sources import COMPRESSED_SUFFIXES, InputError
 
-UNIT_BYTES = 64 << 20  # input bytes per unit, as planned: a setting of the output, like shard_size
+UNIT_BYTES = 16 << 20  # input bytes per unit, as planned: a setting of the output, like shard_size
 LINE_FORMATS = ("jsonl", "reddit", "dureader", "text")  # one record per line: a range may start at any line
 SCAN_CHUNK = 16 << 20
 # A bz2 stream starts with "BZh" and the block size digit, then the first block's magic (pi) or, for
