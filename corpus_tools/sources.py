@@ -10,7 +10,7 @@ import lzma
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional, Union
+from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 import zstandard
 
@@ -146,24 +146,99 @@ class _ZstdReader(io.RawIOBase):
 
 # --- byte ranges: one work unit reads part of a large uncompressed file ------------------------
 
-_windows: dict[str, tuple[int, int, int]] = {}  # resolved path -> (start, stop, number of its first line)
+_windows: dict[str, tuple[Callable[[], io.RawIOBase], int]] = {}  # resolved path -> (opener, first line number)
 
 
 @contextmanager
-def window(path: Union[str, Path], start: int, stop: int, first_line: int) -> Iterator[None]:
+def window(path: Union[str, Path], start: int, stop: int, first_line: int,
+           opener: Optional[Callable[[], io.RawIOBase]] = None) -> Iterator[None]:
     """Within this block, readers that open `path` see only bytes [start, stop) (whole lines, as
-    planned), and iter_lines numbers them from `first_line`: ids and origins stay those of a
-    whole-file read. A context, not a reader argument, so that every line reader works unchanged."""
+    planned), or what `opener` gives (the lines of some zstd frames), and iter_lines numbers them
+    from `first_line`: ids and origins stay those of a whole-file read. A context, not a reader
+    argument, so that every line reader works unchanged."""
     key = str(Path(path).resolve())
-    _windows[key] = (start, stop, first_line)
+    _windows[key] = (opener or (lambda: _Range(open(path, "rb"), start, stop)), first_line)
     try:
         yield
     finally:
         del _windows[key]
 
 
-def _window(path: Path) -> Optional[tuple[int, int, int]]:
+def _window(path: Path) -> Optional[tuple[Callable[[], io.RawIOBase], int]]:
     return _windows.get(str(path.resolve())) if _windows else None
+
+
+class _Chunks(io.RawIOBase):
+    """A raw stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks, self.pending = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self.pending:
+            self.pending = next(self.chunks, None)
+            if self.pending is None:
+                self.pending = b""
+                return 0
+        n = min(len(buf), len(self.pending))
+        buf[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+
+def zstd_raw(chunks: Iterator[bytes]) -> io.RawIOBase:
+    return _Chunks(chunks)
+
+
+def zstd_frame(path: Union[str, Path], start: int, stop: int) -> bytes:
+    """The decompressed bytes of the whole zstd frames in [start, stop) of `path`."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    _bytes_read[0] += len(data)
+    try:
+        return b"".join(_zstd_frames(data))
+    except zstandard.ZstdError as exc:
+        raise TruncatedInput(path, start, str(exc)) from None
+
+
+def _zstd_frames(data: bytes) -> Iterator[bytes]:
+    dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+    while data:
+        obj = dctx.decompressobj()
+        yield obj.decompress(data)
+        if not obj.eof:
+            raise zstandard.ZstdError("zstd frame ended early")
+        data = obj.unused_data
+
+
+def zstd_lines(path: Union[str, Path], frames: list[tuple[int, int]], before: Optional[tuple[int, int]],
+               after: list[tuple[int, int]]) -> Iterator[bytes]:
+    """The decompressed bytes of the lines that start in `frames`: a line cut by the frame before is
+    left to the unit before (known from `before`'s last byte), and a line cut at the end is finished
+    from the frames `after`."""
+    skip = before is not None and not zstd_frame(path, *before).endswith(b"\n")
+    tail = b""
+    for start, stop in frames:
+        data = zstd_frame(path, start, stop)
+        if skip:
+            cut = data.find(b"\n")
+            if cut < 0:
+                continue
+            data, skip = data[cut + 1:], False
+        if data:
+            tail = data[-1:]
+            yield data
+    if skip or not tail or tail == b"\n":
+        return
+    for start, stop in after:
+        data = zstd_frame(path, start, stop)
+        cut = data.find(b"\n")
+        yield data if cut < 0 else data[: cut + 1]
+        if cut >= 0:
+            return
 
 
 class _Range(io.RawIOBase):
@@ -226,7 +301,7 @@ def open_binary(path: Union[str, Path]) -> BinaryIO:
         raise InputError(f"{path}: is a directory")
     span = _window(path)
     if span is not None:
-        return io.BufferedReader(_Counting(_Range(open(path, "rb"), span[0], span[1])), CHUNK)
+        return io.BufferedReader(_Counting(span[0]()), CHUNK)
     counter = _Counting(open(path, "rb"))
     suffix = path.suffix.lower()
     if suffix == ".zst":
@@ -290,7 +365,7 @@ def iter_lines(path: Union[str, Path], max_chars: int = DEFAULT_MAX_LINE_CHARS) 
     after being skipped in bounded memory."""
     span = _window(Path(path))
     with open_text(path) as fh:
-        number = span[2] - 1 if span else 0
+        number = span[1] - 1 if span else 0
         while True:
             line = fh.readline(max_chars)
             if not line:

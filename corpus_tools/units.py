@@ -7,13 +7,16 @@ A unit is one of:
   bz2 stream headers;
 - a byte range of a large uncompressed JSON-lines or text file (one record per line), cut at line
   breaks. Its lines keep their numbers in the whole file, so ids and origins do not depend on the cut;
+- a run of zstd frames of a large multi-frame .zst JSON-lines or text file (as pzstd or the seekable
+  format write them): the unit owns the lines that start in its frames. Frames need not end at a
+  line break, so a worker also reads the frame before (did it end a line?) and the frames after (to
+  finish its last line). Line numbers come from a counting pass over the units, in the workers;
 - with --reddit-threads, all Reddit inputs together: a thread's comments may sit in any file (a month's
   comments file holds replies to earlier months' submissions), so threads are assembled in one unit.
 
 The plan depends on the inputs and `unit_bytes` alone, never on the worker count or engine, so the
-shard layout (and bytes) is the same for any of them. Compressed line files other than multistream
-bz2 (gzip, xz, a one-frame zstd as Pushshift ships) cannot be entered mid-way and are whole-file
-units. Planning reads only the bz2 index, the stream headers, and (for byte ranges) the line breaks,
+shard layout (and bytes) is the same for any of them. Other compressed files (gzip, xz, a one-frame
+zstd as Pushshift ships) cannot be entered mid-way and are whole-file units. Planning reads only the bz2 index, the stream headers, and (for byte ranges) the line breaks,
 which it counts at memory speed so that line numbers stay exact."""
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator, Optional
+
+import zstandard
 
 from corpus_tools import sources
 from corpus_tools.formats import ReadOptions, reader
@@ -41,12 +46,15 @@ class Unit:
     index: int
     fmt: str
     paths: tuple[str, ...]
-    kind: str = "file"  # file | lines | bz2-streams | threads
+    kind: str = "file"  # file | lines | bz2-streams | zst-frames | threads
     start: int = 0  # lines: the byte range [start, stop)
     stop: int = 0
     first_line: int = 1  # lines: the number of the range's first line in the file
     streams: tuple[tuple[int, int], ...] = ()  # bz2-streams: byte ranges of the unit's streams
     header: tuple[int, int] = (0, 0)  # bz2-streams: the file's first stream (root tag and siteinfo)
+    frames: tuple[tuple[int, int], ...] = ()  # zst-frames: the unit's frames ...
+    before: Optional[tuple[int, int]] = None  # ... the frame before them ...
+    after: tuple[tuple[int, int], ...] = ()  # ... and the frames after them
     bytes: int = 0  # input bytes the unit reads, for progress
 
     def describe(self) -> dict[str, Any]:
@@ -55,6 +63,9 @@ class Unit:
             out.update(start=self.start, stop=self.stop, first_line=self.first_line)
         if self.kind == "bz2-streams":
             out.update(start=self.streams[0][0], stop=self.streams[-1][1], streams=len(self.streams))
+        if self.kind == "zst-frames":
+            out.update(start=self.frames[0][0], stop=self.frames[-1][1], frames=len(self.frames),
+                       first_line=self.first_line)
         return out
 
 
@@ -85,8 +96,18 @@ def plan(planned: list[tuple[Path, str]], options: ReadOptions, unit_bytes: int 
                     units.append(Unit(len(units), fmt, (str(path),), "bz2-streams", streams=tuple(group),
                                       header=streams[0], bytes=group[-1][1] - group[0][0]))
                 continue
-        if (fmt in LINE_FORMATS and size > unit_bytes and path.suffix.lower() not in COMPRESSED_SUFFIXES
-                and not (fmt == "text" and options.text_unit != "line")):
+        lines = fmt in LINE_FORMATS and not (fmt == "text" and options.text_unit != "line")
+        if lines and size > unit_bytes and path.suffix.lower() == ".zst":
+            frames = zstd_frames(path)
+            groups = list(_group(frames, unit_bytes)) if len(frames) > 1 else []
+            if len(groups) > 1:
+                for k, group in enumerate(groups):
+                    before = groups[k - 1][-1] if k else None
+                    after = tuple(f for g in groups[k + 1:] for f in g)
+                    units.append(Unit(len(units), fmt, (str(path),), "zst-frames", frames=tuple(group), before=before,
+                                      after=after, first_line=0, bytes=group[-1][1] - group[0][0]))
+                continue
+        if lines and size > unit_bytes and path.suffix.lower() not in COMPRESSED_SUFFIXES:
             for start, stop, first in line_ranges(path, unit_bytes):
                 units.append(Unit(len(units), fmt, (str(path),), "lines", start, stop, first, bytes=stop - start))
             continue
@@ -103,6 +124,50 @@ def _group(streams: list[tuple[int, int]], unit_bytes: int) -> Iterator[list[tup
             group = []
     if group:
         yield group
+
+
+def zstd_frames(path: Path) -> list[tuple[int, int]]:
+    """Byte ranges of the frames of a .zst file, from the frame and block headers alone (no
+    decompression); [(0, size)] when the file does not walk as zstd frames (reading reports why)."""
+    size = path.stat().st_size
+    frames = []
+    with open(path, "rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(18)
+            magic = int.from_bytes(head[:4], "little")
+            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame
+                pos += 8 + int.from_bytes(head[4:8], "little")
+                continue
+            try:
+                if magic != 0xFD2FB528:
+                    raise zstandard.ZstdError("no frame magic")
+                end = pos + zstandard.frame_header_size(head)
+                checksum = zstandard.get_frame_parameters(head).has_checksum
+            except zstandard.ZstdError:
+                return [(0, size)]
+            while True:
+                fh.seek(end)
+                block = int.from_bytes(fh.read(3), "little")
+                end += 3 + (1 if (block >> 1) & 3 == 1 else block >> 3)  # an RLE block stores one byte
+                if block & 1 or end >= size:
+                    break
+            end += 4 * checksum
+            frames.append((pos, min(end, size)))
+            pos = end
+    return frames
+
+
+def count_lines(unit: Unit) -> int:
+    """In a worker: the line breaks in the lines that start in a zst-frames unit."""
+    count, previous = 0, b""
+    for block in sources.zstd_lines(unit.paths[0], list(unit.frames), unit.before, list(unit.after)):
+        count += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+        if previous == b"\r" and block[:1] == b"\n":
+            count -= 1
+        previous = block[-1:]
+    return count
 
 
 def bz2_streams(path: Path) -> list[tuple[int, int]]:
@@ -187,6 +252,12 @@ def items(unit: Unit, options: ReadOptions, errors: list[str], lost: list[dict])
         yield from module.assemble_threads(chain.from_iterable(guarded(module.read(Path(p), options)) for p in unit.paths))
     elif unit.kind == "lines":
         with sources.window(path, unit.start, unit.stop, unit.first_line):
+            yield from guarded(reader(unit.fmt).read(path, options))
+    elif unit.kind == "zst-frames":
+        def opener():
+            return sources.zstd_raw(sources.zstd_lines(path, list(unit.frames), unit.before, list(unit.after)))
+
+        with sources.window(path, 0, 0, unit.first_line, opener):
             yield from guarded(reader(unit.fmt).read(path, options))
     elif unit.kind == "bz2-streams":
         from corpus_tools.readers.wiki_xml import read_streams
