@@ -271,6 +271,14 @@ class CorruptStream(InputError):
                          "the other streams were kept")
 
 
+def read_bytes(path: Union[str, Path], start: int, stop: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    _bytes_read[0] += len(data)
+    return data
+
+
 def read_bz2_streams(path: Union[str, Path], start: int, stop: int) -> bytes:
     """The decompressed bytes of the whole bz2 streams in [start, stop) of `path`."""
     with open(path, "rb") as fh:

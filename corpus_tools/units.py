@@ -5,6 +5,8 @@ A unit is one of:
 - a run of consecutive bz2 streams of a Wikipedia `pages-articles-multistream.xml.bz2`, located
   through its `-index.txt.bz2` when it sits next to the dump, else found by scanning the file for
   bz2 stream headers;
+- a byte range of a large uncompressed MediaWiki XML dump, starting at a <page> tag (the worker also
+  reads the dump's head for the root tag and siteinfo);
 - a byte range of a large uncompressed JSON-lines or text file (one record per line), cut at line
   breaks. Its lines keep their numbers in the whole file, so ids and origins do not depend on the cut;
 - a run of zstd frames of a large multi-frame .zst JSON-lines or text file (as pzstd or the seekable
@@ -31,6 +33,7 @@ import zstandard
 
 from corpus_tools import sources
 from corpus_tools.formats import ReadOptions, reader
+from corpus_tools.readers.wikiextractor import is_doc_format
 from corpus_tools.sources import COMPRESSED_SUFFIXES, InputError
 
 UNIT_BYTES = 16 << 20  # input bytes per unit, as planned: a setting of the output, like shard_size
@@ -46,12 +49,12 @@ class Unit:
     index: int
     fmt: str
     paths: tuple[str, ...]
-    kind: str = "file"  # file | lines | bz2-streams | zst-frames | threads
+    kind: str = "file"  # file | lines | bz2-streams | xml-ranges | zst-frames | threads
     start: int = 0  # lines: the byte range [start, stop)
     stop: int = 0
     first_line: int = 1  # lines: the number of the range's first line in the file
     streams: tuple[tuple[int, int], ...] = ()  # bz2-streams: byte ranges of the unit's streams
-    header: tuple[int, int] = (0, 0)  # bz2-streams: the file's first stream (root tag and siteinfo)
+    header: tuple[int, int] = (0, 0)  # bz2-streams, xml-ranges: the file's head (root tag and siteinfo)
     frames: tuple[tuple[int, int], ...] = ()  # zst-frames: the unit's frames ...
     before: Optional[tuple[int, int]] = None  # ... the frame before them ...
     after: tuple[tuple[int, int], ...] = ()  # ... and the frames after them
@@ -61,7 +64,7 @@ class Unit:
         out: dict[str, Any] = {"kind": self.kind, "paths": [Path(p).name for p in self.paths], "bytes": self.bytes}
         if self.kind == "lines":
             out.update(start=self.start, stop=self.stop, first_line=self.first_line)
-        if self.kind == "bz2-streams":
+        if self.kind in ("bz2-streams", "xml-ranges"):
             out.update(start=self.streams[0][0], stop=self.streams[-1][1], streams=len(self.streams))
         if self.kind == "zst-frames":
             out.update(start=self.frames[0][0], stop=self.frames[-1][1], frames=len(self.frames),
@@ -96,7 +99,15 @@ def plan(planned: list[tuple[Path, str]], options: ReadOptions, unit_bytes: int 
                     units.append(Unit(len(units), fmt, (str(path),), "bz2-streams", streams=tuple(group),
                                       header=streams[0], bytes=group[-1][1] - group[0][0]))
                 continue
-        lines = fmt in LINE_FORMATS and not (fmt == "text" and options.text_unit != "line")
+        if fmt == "wiki-xml" and path.suffix.lower() not in COMPRESSED_SUFFIXES and size > unit_bytes:
+            ranges = page_ranges(path, unit_bytes)
+            if len(ranges) > 2:
+                for start, stop in ranges[1:]:
+                    units.append(Unit(len(units), fmt, (str(path),), "xml-ranges", streams=((start, stop),),
+                                      header=ranges[0], bytes=stop - start))
+                continue
+        lines = (fmt in LINE_FORMATS and not (fmt == "text" and options.text_unit != "line")
+                 or fmt == "wikiextractor" and not is_doc_format(path))
         if lines and size > unit_bytes and path.suffix.lower() == ".zst":
             frames = zstd_frames(path)
             groups = list(_group(frames, unit_bytes)) if len(frames) > 1 else []
@@ -124,6 +135,33 @@ def _group(streams: list[tuple[int, int]], unit_bytes: int) -> Iterator[list[tup
             group = []
     if group:
         yield group
+
+
+def page_ranges(path: Path, unit_bytes: int) -> list[tuple[int, int]]:
+    """The head of a plain XML dump (up to its first <page>), then ranges of about `unit_bytes`
+    that each start at a <page> tag."""
+    size = path.stat().st_size
+    starts = []
+    with open(path, "rb") as fh:
+        target = 0
+        while target < size:
+            fh.seek(target)
+            base, found, tail = target, -1, b""
+            while found < 0 and (block := fh.read(1 << 20)):
+                data = tail + block
+                found = data.find(b"<page>")
+                if found >= 0:
+                    found += base - len(tail)
+                base += len(block)
+                tail = data[-5:]
+            if found < 0:
+                break
+            starts.append(found)
+            target = found + unit_bytes
+    if not starts:
+        return [(0, size)]
+    bounds = [0, *starts, size]
+    return [(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def zstd_frames(path: Path) -> list[tuple[int, int]]:
@@ -259,11 +297,12 @@ def items(unit: Unit, options: ReadOptions, errors: list[str], lost: list[dict])
 
         with sources.window(path, 0, 0, unit.first_line, opener):
             yield from guarded(reader(unit.fmt).read(path, options))
-    elif unit.kind == "bz2-streams":
+    elif unit.kind in ("bz2-streams", "xml-ranges"):
         from corpus_tools.readers.wiki_xml import read_streams
 
         corrupt: list = []
-        yield from guarded(read_streams(path, list(unit.streams), unit.header, corrupt))
+        yield from guarded(read_streams(path, list(unit.streams), unit.header, corrupt,
+                                        compressed=unit.kind == "bz2-streams"))
         errors.extend(str(exc) for exc in corrupt)
         lost.extend({"path": exc.path, "offset": exc.offset} for exc in corrupt)
     else:

@@ -59,6 +59,15 @@ def label_histogram(out: Path, task: str) -> dict:
     return dict(total)
 
 
+def wiki_pages(xml: Path, pages: int) -> tuple[str, list[str]]:
+    """The head (root tag and siteinfo) and the first `pages` <page> elements of a plain XML dump."""
+    text = xml.read_text(encoding="utf-8")
+    head, rest = text.split("<page>", 1)
+    bodies = ["<page>" + p for p in ("<page>" + rest).split("<page>")[1:]][:pages]
+    bodies[-1] = bodies[-1].split("</mediawiki>")[0]
+    return head, bodies
+
+
 def multistream(xml: Path, out: Path, pages: int, per_stream: int, index: bool = True) -> tuple[Path, list[int]]:
     """A Wikipedia-style `pages-articles-multistream.xml.bz2` from the first `pages` pages of a plain
     dump: the header (root tag and siteinfo) in its own stream, then `per_stream` pages per bz2 stream,
@@ -67,10 +76,7 @@ def multistream(xml: Path, out: Path, pages: int, per_stream: int, index: bool =
     import bz2
     import re
 
-    text = xml.read_text(encoding="utf-8")
-    head, rest = text.split("<page>", 1)
-    bodies = ["<page>" + p for p in ("<page>" + rest).split("<page>")[1:]][:pages]
-    bodies[-1] = bodies[-1].split("</mediawiki>")[0]
+    head, bodies = wiki_pages(xml, pages)
     dump = out / "enwiki-test-pages-articles-multistream.xml.bz2"
     offsets, lines = [], []
     with open(dump, "wb") as fh:

@@ -352,3 +352,17 @@ def test_a_corrupt_bz2_stream_loses_only_its_own_pages_and_is_named_by_offset(xm
     assert saved["lost_streams"] == [{"path": str(dump), "offset": offsets[bad]}]
     assert len(saved["errors"]) == 1 and f"bz2 stream at byte {offsets[bad]:,}" in saved["errors"][0]
     assert result.errors == saved["errors"]
+
+
+def test_plain_xml_dump_cut_at_page_tags_gives_the_same_articles(xml_sample, tmp_path):
+    from corpus_tools.ingest import IngestConfig, ingest
+    from tests.helpers import read_dataset, wiki_pages
+
+    head, pages = wiki_pages(xml_sample, 30)
+    dump = tmp_path / "enwiki-30.xml"
+    dump.write_text(head + "".join(pages) + "</mediawiki>\n", encoding="utf-8")
+    whole = ingest([dump], tmp_path / "whole", IngestConfig())
+    split = ingest([dump], tmp_path / "split", IngestConfig(unit_bytes=dump.stat().st_size // 5, workers=2))
+    assert whole.stats["units"] == 1 and split.stats["units"] >= 4
+    assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "whole"))
+    assert split.stats["kept"] > 0 and not split.errors

@@ -195,16 +195,18 @@ def _decode(data: bytes) -> str:
 
 
 def read_streams(path: Path, streams: list[tuple[int, int]], header: tuple[int, int],
-                 lost: list[InputError]) -> Iterator[RawDoc | Drop]:
-    """The pages of `streams` (byte ranges of whole bz2 streams) of a multistream dump.
+                 lost: list[InputError], compressed: bool = True) -> Iterator[RawDoc | Drop]:
+    """The pages of `streams` (byte ranges of whole bz2 streams) of a multistream dump, or with
+    `compressed=False` of byte ranges of a plain XML dump that start at a <page> tag.
 
     A stream holds whole <page> elements; the root tag and <siteinfo> are in the first stream
     (`header`), read here too so that every unit knows the wiki's namespaces. Each stream is parsed
     as its own document under that root tag, so a corrupt stream costs only its own pages: its
     CorruptStream is appended to `lost` and the next stream is read."""
-    from corpus_tools.sources import CorruptStream, read_bz2_streams
+    from corpus_tools.sources import CorruptStream, read_bz2_streams, read_bytes
 
-    head = _decode(read_bz2_streams(path, *header))
+    fetch = read_bz2_streams if compressed else read_bytes
+    head = _decode(fetch(path, *header))
     opening = _OPEN.search(head)
     if opening is None:
         raise InputError(f"{path}: the first bz2 stream holds no <mediawiki> root tag; not a multistream dump")
@@ -215,7 +217,7 @@ def read_streams(path: Path, streams: list[tuple[int, int]], header: tuple[int, 
             pass
     for start, stop in streams:
         try:
-            text = _decode(read_bz2_streams(path, start, stop))
+            text = _decode(fetch(path, start, stop))
         except CorruptStream as exc:
             lost.append(exc)
             continue
@@ -224,5 +226,5 @@ def read_streams(path: Path, streams: list[tuple[int, int]], header: tuple[int, 
             end = _SITEINFO_END.search(text)
             text = text[end.end():] if end else text[found.end():]
         text = _CLOSE.sub("", text)
-        yield from _parse(io.StringIO(opening.group(0) + text + "</mediawiki>"), path, site,
-                          label=f"{path} (bz2 stream at byte {start:,})")
+        label = f"{path} (bz2 stream at byte {start:,})" if compressed else f"{path} (bytes {start:,} to {stop:,})"
+        yield from _parse(io.StringIO(opening.group(0) + text + "</mediawiki>"), path, site, label=label)
