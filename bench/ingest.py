@@ -63,16 +63,17 @@ def grow(fmt: str, source: Path, target_mb: float, folder: Path) -> list[Path]:
     return [path]
 
 
-def run(fmt: str, inputs: list[Path], workers: int, out: Path) -> dict:
+def run(fmt: str, inputs: list[Path], workers: int, out: Path, unit_mb=None) -> dict:
     code = (
         "import json, resource, sys, time\n"
         "t = time.perf_counter()\n"
         "from corpus_tools.ingest import IngestConfig, ingest\n"
-        "r = ingest(sys.argv[3:], sys.argv[1], IngestConfig(fmt=sys.argv[2], workers=WORKERS), overwrite=True)\n"
+        "r = ingest(sys.argv[3:], sys.argv[1], IngestConfig(fmt=sys.argv[2], workers=WORKERS UNITS), overwrite=True)\n"
+        "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'kept': r.stats.get('kept', 0),"
-        " 'rss_main_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-        " 'rss_worker_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n"
-    ).replace("WORKERS", str(workers))
+        " 'units': r.stats.get('units', 1), 'rss_main_mb': me.ru_maxrss / 1024, 'rss_worker_mb': kids.ru_maxrss / 1024,"
+        " 'driver_cpu': (me.ru_utime + me.ru_stime) / max(1e-9, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime)}))\n"
+    ).replace("WORKERS", str(workers)).replace("UNITS", f", unit_bytes={int(unit_mb * 1e6)}" if unit_mb else "")
     done = subprocess.run([sys.executable, "-c", code, str(out), fmt, *map(str, inputs)], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -82,20 +83,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=float, default=8.0, help="input size per format (MB)")
     parser.add_argument("--formats", default=",".join(SAMPLES), help="comma-separated formats")
+    parser.add_argument("--unit-mb", type=float, default=None, help="--unit-bytes in MB (default: ingest's)")
     args = parser.parse_args()
-    print(f"| format | input MB | records kept | w=1 s | w=1 MB/s | w=2 s | w=2 MB/s | w2/w1 | peak RSS main / worker MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| format | input MB | units | records kept | w=1 s | w=1 MB/s | w=2 s | w=2 MB/s | w2/w1 | "
+          "peak RSS main / worker MB | driver CPU share (w=2) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in args.formats.split(","):
             folder = Path(tmp) / fmt
             folder.mkdir()
             inputs = grow(fmt, SAMPLES[fmt], args.mb, folder)
             size = sum(p.stat().st_size for p in inputs) / 1e6
-            one = run(fmt, inputs, 1, Path(tmp) / f"{fmt}-w1")
-            two = run(fmt, inputs, 2, Path(tmp) / f"{fmt}-w2")
-            print(f"| {fmt} | {size:.1f} | {one['kept']:,} | {one['seconds']:.1f} | {size / one['seconds']:.2f} | "
-                  f"{two['seconds']:.1f} | {size / two['seconds']:.2f} | {one['seconds'] / two['seconds']:.2f} | "
-                  f"{max(one['rss_main_mb'], two['rss_main_mb']):.0f} / {two['rss_worker_mb']:.0f} |", flush=True)
+            one = run(fmt, inputs, 1, Path(tmp) / f"{fmt}-w1", args.unit_mb)
+            two = run(fmt, inputs, 2, Path(tmp) / f"{fmt}-w2", args.unit_mb)
+            print(f"| {fmt} | {size:.1f} | {two['units']} | {one['kept']:,} | {one['seconds']:.1f} | "
+                  f"{size / one['seconds']:.2f} | {two['seconds']:.1f} | {size / two['seconds']:.2f} | "
+                  f"{one['seconds'] / two['seconds']:.2f} | {max(one['rss_main_mb'], two['rss_main_mb']):.0f} / "
+                  f"{two['rss_worker_mb']:.0f} | {two['driver_cpu']:.0%} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """`ingest`: raw inputs -> a documents or searchlog dataset of Arrow shards.
 
 The driver only plans and merges; workers read and write their own data. Three steps:
-1. read: the inputs are cut into units (units.py: files, bz2 streams, line ranges), planned from the
-   inputs alone. A worker reads one unit, cleans it and writes it to OUT/.state/ in chunks of at most
-   `shard_size` records: each chunk's rows before dedup, its signature table (id, digest, MinHash
-   signature) and its rejects, then the unit's summary, last (so --resume trusts a finished unit).
+1. read: the inputs are cut into units (units.py: files, bz2 streams, line ranges, zstd frames),
+   planned from the inputs alone. A worker reads one unit, cleans it and writes it to OUT/.state/ in
+   chunks of at most `shard_size` records: each chunk's rows before dedup, its signature table (id,
+   digest, MinHash signature) and its rejects, then the unit's summary, last (so --resume trusts a
+   finished unit). The rows before dedup are deleted once the run is complete.
 2. dedup: `find_duplicates` over the signature tables in input order gives the rows to remove: the
    first of each group of duplicates in input order is kept, as one process would keep it.
 3. write: a worker applies the removals to one chunk and writes it as shard part-NNNNN.arrow.
@@ -183,6 +184,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     job.store.write_text(REJECTS, "".join(job.store.read_text(_chunk_name(c.unit, c.chunk, "rejects.jsonl"))
                                           for c in chunks))
     job.finish(stats, complete=not errors)
+    for chunk in chunks:  # the rows before dedup are in the shards now; signature tables stay for later dedup
+        job.store.delete(_chunk_name(chunk.unit, chunk.chunk, "pre.arrow"))
     return IngestResult(out, kind, stats, errors)
 
 
@@ -209,9 +212,11 @@ def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, repor
     todo = []
     for unit in units:
         if not job.fresh and job.store.exists(_unit_name(unit.index)):
-            summaries[unit.index] = job.store.read_json(_unit_name(unit.index))
-        else:
-            todo.append(unit)
+            done = job.store.read_json(_unit_name(unit.index))
+            if all(job.store.exists(_chunk_name(unit.index, i, "pre.arrow")) for i in range(len(done["chunks"]))):
+                summaries[unit.index] = done
+                continue
+        todo.append(unit)
     for done in summaries.values():
         _count(state, done)
     report(state)

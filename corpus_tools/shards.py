@@ -83,6 +83,9 @@ class Store:
     def mkdir(self, name: str = "") -> None:
         self.fs.create_dir(self.path(name), recursive=True)
 
+    def delete(self, name: str) -> None:
+        self.fs.delete_file(self.path(name))
+
     def remove_all(self) -> None:
         self.fs.delete_dir(self.root)
 
