@@ -194,13 +194,13 @@ def _number_lines(units: list[Unit], config: IngestConfig) -> list[Unit]:
     (decompression only: a small share of the cleaning time), so ids and origins are those of a
     whole-file read."""
     framed = [u for u in units if u.kind == "zst-frames"]
-    counts = dict(run_units(count_lines, framed, config.workers, config.engine, "count"))
+    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, config.workers, config.engine, "count")}
     first: dict[str, int] = {}
     out = []
     for unit in units:
         if unit.kind == "zst-frames":
             line = first.get(unit.paths[0], 1)
-            first[unit.paths[0]] = line + counts[framed.index(unit)]
+            first[unit.paths[0]] = line + counts[unit.index]
             unit = dataclasses.replace(unit, first_line=line)
         out.append(unit)
     return out
