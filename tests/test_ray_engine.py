@@ -37,6 +37,11 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _node(temp: Path, ports: list[int], head: bool, address: str = "") -> subprocess.Popen:
     """`ray start --block` of one node with one CPU, on ports of its own (no clash with any other Ray
     on this machine), as a child process: stopping it stops that node and nothing else."""
@@ -83,14 +88,14 @@ class _Cluster:
         self.temp = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths are limited
         port, *self.ports = _free_ports(15)
         self.address = f"127.0.0.1:{port}"
+        self.deadline = time.monotonic() + 180
         self.nodes = [_node(self.temp, self.ports[:7], head=True, address=self.address)]
         self.thread = threading.Thread(target=self._second, daemon=True)
         self.thread.start()
-        self.deadline = time.monotonic() + 180
 
     def _second(self) -> None:
         port = int(self.address.rpartition(":")[2])
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        while not _listening(port):
             if self.nodes[0].poll() is not None or time.monotonic() > self.deadline:
                 return
             time.sleep(0.2)
