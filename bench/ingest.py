@@ -72,7 +72,8 @@ def run(fmt: str, inputs: list[Path], workers: int, out: Path, unit_mb=None) -> 
         "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'kept': r.stats.get('kept', 0),"
         " 'units': r.stats.get('units', 1), 'rss_main_mb': me.ru_maxrss / 1024, 'rss_worker_mb': kids.ru_maxrss / 1024,"
-        " 'driver_cpu': (me.ru_utime + me.ru_stime) / max(1e-9, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime)}))\n"
+        " 'driver_cpu': (me.ru_utime + me.ru_stime)"
+        " / max(1e-9, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime)}))\n"
     ).replace("WORKERS", str(workers)).replace("UNITS", f", unit_bytes={int(unit_mb * 1e6)}" if unit_mb else "")
     done = subprocess.run([sys.executable, "-c", code, str(out), fmt, *map(str, inputs)], cwd=ROOT,
                           capture_output=True, text=True, check=True)
