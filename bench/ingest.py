@@ -98,18 +98,18 @@ def grow(fmt: str, source: Path, target_mb: float, folder: Path, distinct: bool 
     return [path]
 
 
-def run(fmt: str, inputs: list[Path], workers: int, out: Path) -> dict:
+def run(fmt: str, inputs: list[Path], workers: int, out: Path, unit_mb=None) -> dict:
     code = (
         "import json, resource, sys, time\n"
         "t = time.perf_counter()\n"
         "from corpus_tools.ingest import IngestConfig, ingest\n"
-        "r = ingest(sys.argv[3:], sys.argv[1], IngestConfig(fmt=sys.argv[2], workers=WORKERS), overwrite=True)\n"
+        "r = ingest(sys.argv[3:], sys.argv[1], IngestConfig(fmt=sys.argv[2], workers=WORKERS UNITS), overwrite=True)\n"
+        "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'kept': r.stats.get('kept', 0),"
-        " 'rss_main_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
-        " 'rss_worker_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
-        " 'cpu_main': sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),"
-        " 'cpu_workers': sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])}))\n"
-    ).replace("WORKERS", str(workers))
+        " 'units': r.stats.get('units', 1), 'rss_main_mb': me.ru_maxrss / 1024, 'rss_worker_mb': kids.ru_maxrss / 1024,"
+        " 'driver_cpu': (me.ru_utime + me.ru_stime)"
+        " / max(1e-9, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime)}))\n"
+    ).replace("WORKERS", str(workers)).replace("UNITS", f", unit_bytes={int(unit_mb * 1e6)}" if unit_mb else "")
     done = subprocess.run([sys.executable, "-c", code, str(out), fmt, *map(str, inputs)], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -122,28 +122,27 @@ MEGATRON_MB_S = 1.0  # Megatron-LM tools/preprocess_data.py, per worker (tokeniz
 PROJECTED = {"wiki-xml": ("full English Wikipedia", FULL_ENWIKI_GB), "reddit": ("one year of Reddit submissions", REDDIT_YEAR_GB)}
 
 
-def speed_table(formats: list[str], mb: float, distinct: bool, tmp: Path) -> dict[str, float]:
+def speed_table(formats: list[str], mb: float, distinct: bool, tmp: Path, unit_mb=None) -> dict[str, float]:
     """w=1 and w=2 on the same input; returns MB/s per core (w=1) per format."""
-    print("| format | input MB | records kept | w=1 s | w=1 MB/s | w=2 s | w=2 MB/s | w2/w1 "
-          "| peak RSS main / worker MB | main's share of CPU, w=2 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| format | input MB | units | records kept | w=1 s | w=1 MB/s | w=2 s | w=2 MB/s | w2/w1 "
+          "| peak RSS main / worker MB | driver's share of CPU, w=2 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rates = {}
     for fmt in formats:
         folder = tmp / f"{fmt}-{mb}"
         folder.mkdir()
         inputs = grow(fmt, SAMPLES[fmt], mb, folder, distinct)
         size = sum(p.stat().st_size for p in inputs) / 1e6
-        one = run(fmt, inputs, 1, tmp / f"{fmt}-w1")
-        two = run(fmt, inputs, 2, tmp / f"{fmt}-w2")
-        share = two["cpu_main"] / max(1e-9, two["cpu_main"] + two["cpu_workers"])
+        one = run(fmt, inputs, 1, tmp / f"{fmt}-w1", unit_mb)
+        two = run(fmt, inputs, 2, tmp / f"{fmt}-w2", unit_mb)
         rates[fmt] = size / one["seconds"]
-        print(f"| {fmt} | {size:.1f} | {one['kept']:,} | {one['seconds']:.1f} | {size / one['seconds']:.2f} | "
+        print(f"| {fmt} | {size:.1f} | {two['units']} | {one['kept']:,} | {one['seconds']:.1f} | {size / one['seconds']:.2f} | "
               f"{two['seconds']:.1f} | {size / two['seconds']:.2f} | {one['seconds'] / two['seconds']:.2f} | "
-              f"{max(one['rss_main_mb'], two['rss_main_mb']):.0f} / {two['rss_worker_mb']:.0f} | {share:.1%} |", flush=True)
+              f"{max(one['rss_main_mb'], two['rss_main_mb']):.0f} / {two['rss_worker_mb']:.0f} | {two['driver_cpu']:.1%} |", flush=True)
     return rates
 
 
-def rss_table(formats: list[str], mb: float, scale: float, distinct: bool, tmp: Path) -> None:
+def rss_table(formats: list[str], mb: float, scale: float, distinct: bool, tmp: Path, unit_mb=None) -> None:
     """Peak RSS of the main process and the largest worker (w=2) at mb and at scale x mb."""
     print("\n| format | input MB | records kept | seconds | peak RSS main MB | peak RSS worker MB |")
     print("|---|---|---|---|---|---|")
@@ -153,7 +152,7 @@ def rss_table(formats: list[str], mb: float, scale: float, distinct: bool, tmp: 
             folder.mkdir()
             inputs = grow(fmt, SAMPLES[fmt], size_mb, folder, distinct)
             size = sum(p.stat().st_size for p in inputs) / 1e6
-            two = run(fmt, inputs, 2, tmp / f"{fmt}-rss-out-{size_mb}")
+            two = run(fmt, inputs, 2, tmp / f"{fmt}-rss-out-{size_mb}", unit_mb)
             print(f"| {fmt} | {size:.1f} | {two['kept']:,} | {two['seconds']:.1f} | {two['rss_main_mb']:.0f} | "
                   f"{two['rss_worker_mb']:.0f} |", flush=True)
 
@@ -176,6 +175,7 @@ def main() -> None:
     parser.add_argument("--formats", default=",".join(SAMPLES), help="comma-separated formats")
     parser.add_argument("--distinct", action="store_true", help="shuffle words in each copy so dedup keeps it")
     parser.add_argument("--rss-scale", type=float, default=0, help="also measure RSS at --mb and at this many times --mb")
+    parser.add_argument("--unit-mb", type=float, default=None, help="--unit-bytes in MB (default: ingest's)")
     parser.add_argument("--no-speed", action="store_true", help="skip the w=1/w=2 table (with --rss-scale)")
     args = parser.parse_args()
     formats = args.formats.split(",")
@@ -184,9 +184,9 @@ def main() -> None:
         parser.error(f"unknown format(s) {', '.join(sorted(unknown))}; choose from {', '.join(SAMPLES)}")
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_speed:
-            projection(speed_table(formats, args.mb, args.distinct, Path(tmp)))
+            projection(speed_table(formats, args.mb, args.distinct, Path(tmp), args.unit_mb))
         if args.rss_scale:
-            rss_table(formats, args.mb, args.rss_scale, args.distinct, Path(tmp))
+            rss_table(formats, args.mb, args.rss_scale, args.distinct, Path(tmp), args.unit_mb)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """`build`: a documents (or searchlog) dataset + a vocab -> task shards in OUT/<task>/.
 
-Input shard i becomes output shard i; inside it, batches of rows go to worker processes and come
-back in order, so the output is identical for any worker count. Each builder in task_builders/
-is a pure function of its rows, seeded per document."""
+Input shard i becomes output shard i, in one worker: it opens the input shard once, builds it batch
+by batch in order and writes the output shard itself (OUT may be a filesystem URI); the driver only
+records manifests and stats (the Job skeleton, shared with ingest). The output is identical for any
+worker count and engine. Each builder in task_builders/ is a pure function of its rows, seeded per
+document. Input shards are hashed and validated once per build, whatever the number of tasks."""
 from __future__ import annotations
 
 import importlib
@@ -11,7 +13,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator, Optional, Union
@@ -22,9 +24,9 @@ import pyarrow.compute as pc
 
 from corpus_tools import __version__
 from corpus_tools.dataset import dataset_kind, open_shard, shard_paths
-from corpus_tools.engine import ordered_map
-from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, removed_if_unstarted, shard_is_done,
-                                 shard_name, sha256_file, write_json, write_table)
+from corpus_tools.engine import run_units
+from corpus_tools.job import Job
+from corpus_tools.shards import STATS, OutputError, Store, shard_name, sha256_file
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from corpus_tools.vocab import SPECIAL_TOKENS, Vocab, load_vocab
@@ -62,19 +64,18 @@ class TaskResult:
 
 
 @dataclass(frozen=True)
-class _Unit:
+class _Spec:
+    """What every worker of one task needs."""
+
     task: str
     settings: BuildSettings
     vocab: str
     lowercase: bool
-    shard: str
-    start: int
-    stop: int
-
-
-@dataclass(frozen=True)
-class _ShardEnd:
-    index: int
+    vocab_size: int
+    out: str
+    meta: dict
+    labels: tuple[str, ...]
+    batching: tuple[int, int]
 
 
 def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str, Path], out: Union[str, Path],
@@ -91,6 +92,7 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
     if unknown:
         raise InputError(f"--docs takes documents or searchlog datasets, not {', '.join(sorted(unknown))}")
     names = list(TASKS) if tasks == ["all"] else tasks
+    shards: dict[str, list[dict[str, Any]]] = {}  # per dataset kind, read once for all tasks
     results = []
     for task in names:
         module = builder(task)
@@ -100,22 +102,27 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
                 raise InputError(f"{task} reads a {module.DATASET} dataset; pass one with --docs")
             results.append(TaskResult(task, None, skipped=f"needs a {module.DATASET} dataset"))
             continue
-        results.append(_build_task(task, module, inputs, vocab, Path(out) / task, settings, workers, resume,
+        if module.DATASET not in shards:
+            shards[module.DATASET] = _input_shards(inputs)
+        results.append(_build_task(task, module, shards[module.DATASET], vocab, _join(out, task), settings, workers, resume,
                                    overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"],
                                    engine=engine))
-    _write_summary(Path(out), results)
+    _write_summary(Store(out), results)
     return results
 
 
-def _write_summary(out: Path, results: list[TaskResult]) -> None:
+def _join(out: Union[str, Path], name: str) -> Union[str, Path]:
+    return f"{str(out).rstrip('/')}/{name}" if "://" in str(out) else Path(out) / name
+
+
+def _write_summary(out: Store, results: list[TaskResult]) -> None:
     """OUT/stats.json: every task asked for, with its example count or the reason it was skipped."""
-    path = out / STATS
-    summary = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"tasks": {}}
+    summary = out.read_json(STATS) if out.exists(STATS) else {"tasks": {}}
     for r in results:
         summary["tasks"][r.task] = ({"skipped": r.skipped} if r.skipped else
                                     {"examples": r.stats.get("examples", 0), "path": str(r.out)})
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(path, summary)
+    out.mkdir()
+    out.write_json(STATS, summary)
 
 
 def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:
@@ -134,9 +141,8 @@ def task_settings(module: ModuleType, settings: BuildSettings) -> dict[str, Any]
     return {k: values[k] for k in ("max_seq_len", "seed", *module.SETTINGS)}
 
 
-def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers, resume, overwrite,
+def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resume, overwrite,
                 batching: tuple[int, int], progress, explicit: bool, engine: str = "local") -> TaskResult:
-    shards = _input_shards(inputs)
     present = sorted({lang for s in shards for lang in s["langs"]})
     if not set(present) & set(module.LANGS):
         reason = f"{task} applies to {'/'.join(module.LANGS)} only; the input is {'/'.join(present) or 'empty'}"
@@ -159,84 +165,73 @@ def _build_task(task, module, inputs, vocab: Vocab, out: Path, settings, workers
             metadata.BUILD_CONFIG: config, metadata.INPUTS: inputs_meta}
     if labels.table is not None:
         meta[metadata.LABEL_TABLE] = labels.table
-    previous = prepare_output(out, overwrite, resume)
-    if previous is not None:
+
+    def same_vocab(previous: dict[str, Any]) -> None:
         if previous.get("vocab_fingerprint") != vocab.fingerprint:
             raise OutputError(f"{out}: its shards were built with vocab {str(previous.get('vocab_fingerprint'))[:12]}…, "
                               f"not {vocab.fingerprint[:12]}… ({vocab.path}); use the same vocab or --overwrite")
-        if previous.get("config") != json.loads(json.dumps(config)) or previous.get("inputs") != inputs_meta:
-            raise OutputError(f"{out}: was built from other inputs or settings; use overwrite=True (--overwrite) to rebuild")
-    done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
-    manifest = {"kind": task, "task": f"{task}_v{module.VERSION}", "created_by": meta[metadata.CREATED_BY],
-                "vocab_fingerprint": vocab.fingerprint, "config": config, "inputs": inputs_meta,
-                "complete": False, "shards": []}
-    write_json(out / MANIFEST, manifest)
-    schema = schema_for(task, meta)
+
+    header = json.loads(json.dumps({"kind": task, "task": f"{task}_v{module.VERSION}",
+                                    "created_by": meta[metadata.CREATED_BY], "vocab_fingerprint": vocab.fingerprint,
+                                    "config": config, "inputs": inputs_meta}))
+    job = Job(out, header, overwrite, resume, identity=("config", "inputs"), check=same_vocab)
+    spec = _Spec(task, settings, str(vocab.path), vocab.lowercase, vocab.size, job.store.location, meta,
+                 tuple(labels.names), tuple(batching))
     state = BuildProgress(task=task, rows_total=sum(s["rows"] for s in shards))
     started = time.monotonic()
-
-    def units() -> Iterator[Union[_Unit, _ShardEnd]]:
-        for index, shard in enumerate(shards):
-            if shard_name(index) not in done:
-                for start, stop in _cut(shard["path"], module.DATASET, *batching):
-                    yield _Unit(task, settings, str(vocab.path), vocab.lowercase, shard["path"], start, stop)
-            yield _ShardEnd(index)
-
-    with removed_if_unstarted(out, manifest, fresh=previous is None):
-        _run_shards(out, manifest, units(), done, shards, schema, labels, vocab, task, workers, engine, state, progress)
-    stats = nest(merge(e["stats"] for e in manifest["shards"]))
-    stats.update({"task": manifest["task"], "shards": len(manifest["shards"]),
+    todo = []
+    for index, shard in enumerate(shards):
+        name = shard_name(index)
+        if name in job.done:
+            job.add(index, job.done[name])
+            state.rows_done += shard["rows"]
+        else:
+            todo.append((index, shard["path"]))
+    with job.running():
+        for _, (index, entry) in run_units(partial(_build_shard, spec), todo, workers, engine, "build"):
+            job.add(index, entry)
+            state.rows_done += entry["stats"].get("rows", 0)
+            state.examples += entry["rows"]
+            state.tokens += entry["stats"].get("tokens", 0)
+            if progress:
+                progress(state)
+    stats = nest(merge(e["stats"] for e in job.manifest["shards"]))
+    stats.update({"task": job.manifest["task"], "shards": len(job.manifest["shards"]),
                   "seconds": round(time.monotonic() - started, 3), "num_classes": labels.num_classes})
-    write_json(out / STATS, stats)
-    manifest["complete"] = True
-    write_json(out / MANIFEST, manifest)
+    job.finish(stats)
     return TaskResult(task, out, stats)
 
 
-def _run_shards(out, manifest, units, done, shards, schema, labels, vocab, task, workers, engine, state,
-                progress) -> None:
-    """Run the units in order and write each output shard as its input shard ends."""
+def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any]]:
+    """In a worker: input shard `index` -> output shard `index`, written by this worker. The input is
+    opened once; its rows go through the builder in batches, in order."""
+    index, path = unit
+    module, ctx = _context(spec.task, spec.settings, spec.vocab, spec.lowercase)
+    source = read_table(path)
     parts: list[pa.Table] = []
     counts: Counter = Counter()
-    for item, result in ordered_map(_run_unit, units, workers, is_work=_is_unit, engine=engine):
-        if isinstance(item, _Unit):
-            part, part_counts = result
-            parts.append(part)
-            counts.update(part_counts)
-            state.rows_done += item.stop - item.start
-            state.examples += part.num_rows
-            state.tokens += part_counts["tokens"]
-            if progress:
-                progress(state)
-            continue
-        name = shard_name(item.index)
-        if name in done:
-            entry = done[name]
-            state.rows_done += shards[item.index]["rows"]
-        else:
-            table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
-            validate(table, vocab_size=vocab.size)
-            label_counts = _label_counts(task, table, labels.names)
-            counts.update(label_counts)
-            table = table.replace_schema_metadata({**table.schema.metadata, **metadata.encode(
-                _histogram_meta(task, label_counts, labels.names))})
-            counts["examples"] += table.num_rows
-            counts = +counts
-            entry = write_table(out / name, table)
-            entry["stats"] = dict(sorted(counts.items()))
-        manifest["shards"].append(entry)
-        write_json(out / MANIFEST, manifest)
-        parts, counts = [], Counter()
+    for start, stop in _cut(source, module.DATASET, *spec.batching):
+        part, part_counts = _run_batch(module, ctx, spec.task, source.slice(start, stop - start))
+        parts.append(part)
+        counts.update(part_counts)
+    schema = schema_for(spec.task, spec.meta)
+    table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
+    validate(table, vocab_size=spec.vocab_size)
+    names = list(spec.labels)
+    label_counts = _label_counts(spec.task, table, names)
+    counts.update(label_counts)
+    table = table.replace_schema_metadata({**table.schema.metadata, **metadata.encode(
+        _histogram_meta(spec.task, label_counts, names))})
+    counts["examples"] += table.num_rows
+    entry = Store(spec.out).write_table(shard_name(index), table)
+    entry["stats"] = dict(sorted((+counts).items()))
+    return index, entry
 
 
-def _is_unit(item: Any) -> bool:
-    return isinstance(item, _Unit)
-
-
-def _cut(path: str, dataset: str, rows: int, chars: int) -> Iterator[tuple[int, int]]:
-    """Row ranges of at most `rows` rows and (past the first row) `chars` characters, so a few
-    huge documents (books) do not make one unit that a single worker chews alone."""
-    table = read_table(path)
+def _cut(table: pa.Table, dataset: str, rows: int, chars: int) -> Iterator[tuple[int, int]]:
+    """Row ranges of at most `rows` rows and (past the first row) `chars` characters: the batches a
+    builder sees (its in-batch choices depend on them), so a few huge documents (books) do not
+    make one batch."""
     if dataset == "documents":
         paragraphs = pc.list_flatten(table.column("paragraphs"))  # one list of sentences per paragraph
         owner = pc.list_parent_indices(table.column("paragraphs")).to_numpy()
@@ -298,11 +293,8 @@ def _context(task: str, settings: BuildSettings, vocab_path: str, lowercase: boo
     return module, Context(task, load_vocab(vocab_path, lowercase), settings, resources)
 
 
-def _run_unit(unit: _Unit) -> tuple[pa.Table, Counter]:
-    """One batch of input rows -> an Arrow table of examples (Arrow pickles as buffers, so the
-    way back to the main process costs little) and the batch's counters."""
-    module, ctx = _context(unit.task, unit.settings, unit.vocab, unit.lowercase)
-    table = read_table(unit.shard).slice(unit.start, unit.stop - unit.start)
+def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> tuple[pa.Table, Counter]:
+    """One batch of input rows -> an Arrow table of examples and the batch's counters."""
     counts: Counter = Counter({"rows": table.num_rows})
     langs = table.column("lang").cast(pa.string())
     keep = pc.is_in(langs, pa.array(module.LANGS))
@@ -318,7 +310,7 @@ def _run_unit(unit: _Unit) -> tuple[pa.Table, Counter]:
         table = table.filter(pa.array(nonempty, pa.bool_()))
     output = module.build(table, ctx)
     counts.update(output.counts)
-    examples = pa.Table.from_pydict(output.columns, schema=schema_for(unit.task)) if len(output) else \
-        schema_for(unit.task).empty_table()
+    examples = pa.Table.from_pydict(output.columns, schema=schema_for(task)) if len(output) else \
+        schema_for(task).empty_table()
     counts["tokens"] += sum(map(len, output.columns.get("input_ids", [])))
     return examples, counts

@@ -104,7 +104,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
+@click.option("--out", "out_dir", required=True, metavar="DIR|URI",
+              help="Output dataset directory, or a pyarrow filesystem URI (s3://, gs://, hdfs://, file://): "
+                   "on a Ray cluster, shared storage that every node can write.")
 @click.option("--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto", show_default=True,
               help="Input format; auto detects it from each file's name and content.")
 @click.option("--lang", default="auto", show_default=True, metavar="auto|en|zh|en,zh",
@@ -133,7 +135,11 @@ def main() -> None:
                    "index for a file without a header (label<TAB>text: --text-field 1).")
 @click.option("--source", default=None, help="text/jsonl: the source label stored with each document.")
 @click.option("--shard-size", type=click.IntRange(1), default=5000, show_default=True,
-              help="Input records per shard (fixes the layout; keep it when resuming).")
+              help="Input records per shard, within one unit of work (fixes the layout; keep it when resuming).")
+@click.option("--unit-bytes", type=click.IntRange(1), default=16 << 20, show_default=True,
+              help="Work unit size: large JSON-lines/text files are cut into ranges of this many bytes at line "
+                   "breaks, multistream .xml.bz2 dumps into runs of bz2 streams (fixes the layout, not the "
+                   "worker count; keep it when resuming).")
 @click.option("--max-line-chars", type=click.IntRange(1024), default=DEFAULT_MAX_LINE_CHARS, show_default=True,
               help="Longer input lines are rejected without being held in memory.")
 @click.option("--max-sentence-chars", type=click.IntRange(16), default=1000, show_default=True,
@@ -145,7 +151,7 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,
-           max_line_chars, max_sentence_chars, force, against, granularity, ngram_en, ngram_zh, quiet) -> None:
+           unit_bytes, max_line_chars, max_sentence_chars, force, against, granularity, ngram_en, ngram_zh, quiet) -> None:
     """Ingest raw corpora into a typed, deduplicated Arrow dataset.
 
     \b
@@ -157,6 +163,12 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
       dureader, clicklog, sogouq   search logs -> a searchlog dataset
       text, jsonl    your own corpora, one document per line/block/object
       tsv, csv       one document per row, the text in --text-field (name or index)
+
+    \b
+    Each worker reads, cleans and writes its own unit of the inputs: a file, a range of lines of a large
+    file, or bz2 streams of a multistream Wikipedia dump (located through its -index.txt.bz2); then
+    duplicates are found across all units (the first in input order is kept) and removed.
+    --reddit-threads reads all Reddit inputs as one unit (a thread's comments may be in any file).
 
     \b
     OUT gets part-NNNNN.arrow shards, manifest.json, stats.json and rejects.jsonl.
@@ -184,7 +196,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
                           decontaminate=decontaminate),
         read=ReadOptions(max_line_chars=max_line_chars, reddit_threads=reddit_threads, titles=titles,
                          text_unit=text_unit, text_field=text_field, source=source, force=force),
-        shard_size=shard_size, workers=workers, engine=engine)
+        shard_size=shard_size, unit_bytes=unit_bytes, workers=workers, engine=engine)
     started = time.monotonic()
     # auto_refresh=False: no display thread, so worker processes can be forked safely
     with Progress(TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -229,7 +241,9 @@ def _print_summary(result) -> None:
 
 @main.command()
 @click.argument("docs", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
+@click.option("--out", "out_dir", required=True, metavar="DIR|URI",
+              help="Output dataset directory, or a pyarrow filesystem URI (s3://, gs://, hdfs://, file://): "
+                   "on a Ray cluster, shared storage that every node can write.")
 @decontamination_options("--against", required=True)
 @parallel_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
@@ -384,7 +398,8 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
               help="A documents dataset (a searchlog dataset for ir_relevance); repeatable.")
 @click.option("--vocab", "vocab_path", required=True, type=click.Path(path_type=Path),
               help="A vocab directory from `ernie-corpus vocab`, or a BERT/ERNIE vocab.txt.")
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Shards go to OUT/<task>/.")
+@click.option("--out", "out_dir", required=True, metavar="DIR|URI",
+              help="Shards go to OUT/<task>/; OUT may be a filesystem URI (s3://, gs://, hdfs://, file://).")
 @click.option("--max-seq-len", type=click.IntRange(16, 8192), default=512, show_default=True)
 @click.option("--seed", type=int, default=42, show_default=True)
 @parallel_options

@@ -1,17 +1,29 @@
-"""Engines: run a function over work items in parallel, results in input order.
+"""Engines: run a function over work units in parallel.
 
 `local` uses a process pool on this machine (workers=1: everything runs in this process);
-`ray` sends each item to a Ray task, on this machine or on the cluster named by RAY_ADDRESS.
-Items that are not work (markers) pass through in order. At most 2 x workers items are in
-flight, so memory stays bounded. The engine never changes the output: the work functions are
-pure and results are consumed in input order."""
+`ray` sends each unit to a Ray task, on this machine or on the cluster named by RAY_ADDRESS.
+
+`run_units` is what ingest and build use: a unit reads its own input and writes its own output
+(to shared storage) and sends back only a small summary, so nothing but those summaries crosses
+to the driver. Ray tasks, not Ray Data: a unit is one whole file, stream range or shard whose
+output name and bytes are fixed by the plan, which Ray Data's row blocks and `write_*` naming do
+not give; with plain tasks the driver keeps at most 2 x workers units in flight (backpressure),
+and SPREAD scheduling puts them on every node. Data locality comes from shared storage, where
+any node reads any unit. A unit whose worker dies (kill -9, out of memory) runs again: Ray
+retries the task, the local engine restarts its pool. The engine never changes the output: the
+work functions are pure functions of their unit.
+
+`ordered_map` (decontaminate) streams items through the same engines with results in input order."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Iterable, Iterator, Optional
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 
 def pool_context():
@@ -104,3 +116,140 @@ def _ray_map(fn: Callable[..., Any], items: Iterable[Any], workers: int,
     while queue:
         head, ref = queue.popleft()
         yield head, (ray.get(ref) if ref is not None else None)
+
+
+RETRIES = 3  # runs of one unit after its worker died, before the job gives up
+# Test-only fault hook: "LABEL:INDEX:MARKER" makes the worker that starts unit INDEX of the
+# run_units call labelled LABEL kill itself with SIGKILL, once: it first creates the file MARKER,
+# and a worker that finds MARKER present runs the unit normally. Only pool and Ray workers obey
+# it, never the driver. The tests use it to check that a killed unit runs again.
+KILL_HOOK = "ERNIE_TEST_KILL_WORKER"
+# Test-only: "LABEL:N" makes the driver kill itself with SIGKILL once it has taken N results of the
+# run_units call labelled LABEL, as a crash or `kill -9` would; the tests then check --resume.
+KILL_DRIVER_HOOK = "ERNIE_TEST_KILL_DRIVER"
+
+
+class UnitFailed(Exception):
+    """A unit's worker died more than RETRIES times."""
+
+
+def _call(fn: Callable[[Any], Any], label: str, hook: str, index: int, unit: Any, in_worker: bool = True) -> Any:
+    if hook and in_worker:
+        want_label, want_index, marker = hook.split(":", 2)
+        if want_label == label and int(want_index) == index:
+            try:
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pass
+            else:
+                os.close(fd)
+                os.kill(os.getpid(), signal.SIGKILL)
+    return fn(unit)
+
+
+def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, engine: str = "local",
+              label: str = "unit") -> Iterator[tuple[int, Any]]:
+    """Yield (index, fn(units[index])) as units finish, in any order; every unit exactly once."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    hook = os.environ.get(KILL_HOOK, "")
+    want_label, _, after = os.environ.get(KILL_DRIVER_HOOK, "").partition(":")
+    results = _ray_units(fn, units, workers, label, hook) if engine == "ray" else _local_units(
+        fn, units, workers, label, hook)
+    for taken, result in enumerate(results, 1):
+        yield result
+        if want_label == label and taken == int(after):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    """Pool workers get SIGKILL when the driver dies (Linux), instead of lingering as orphans."""
+    if sys.platform == "linux":
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _local_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
+    workers = max(1, workers)
+    if workers == 1 or len(units) <= 1:
+        for index, unit in enumerate(units):
+            yield index, _call(fn, label, hook, index, unit, in_worker=False)
+        return
+    todo = deque(range(len(units)))
+    deaths = [0] * len(units)
+    while todo:
+        pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_die_with_parent)
+        running: dict[Future, int] = {}
+        try:
+            while todo or running:
+                while todo and len(running) < 2 * workers:
+                    index = todo.popleft()
+                    running[pool.submit(_call, fn, label, hook, index, units[index])] = index
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=running.__getitem__):
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        raise BrokenProcessPool
+                    yield running.pop(future), future.result()
+        except BrokenProcessPool:
+            # A worker died and took the pool with it: which unit it ran is unknown, so every unit
+            # in flight runs again, in a new pool; one that keeps killing its worker stops the job.
+            for index in sorted(running.values(), reverse=True):
+                deaths[index] += 1
+                todo.appendleft(index)
+            if max(deaths) > RETRIES:
+                raise UnitFailed(f"{label} {deaths.index(max(deaths))}: its worker died {max(deaths)} times") from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_init(workers: int):
+    try:
+        import ray
+    except ImportError:
+        from corpus_tools.sources import InputError
+
+        raise InputError("--engine ray needs Ray: pip install 'ernie-stack[ray]'") from None
+    if not ray.is_initialized():
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray
+
+
+def _ray_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
+    ray = _ray_init(workers)
+
+    def call(index: int, unit: Any) -> Any:  # ray.remote takes functions, not partials
+        return _call(fn, label, hook, index, unit)
+
+    # max_retries re-runs a task whose worker process or node died; an exception in fn is a bug or
+    # bad input, not retried.
+    remote = ray.remote(num_cpus=1, max_retries=RETRIES, scheduling_strategy="SPREAD")(call)
+    width = 2 * max(1, workers, int(ray.cluster_resources().get("CPU", 1)))
+    todo = deque(range(len(units)))
+    running: dict[Any, int] = {}
+    while todo or running:
+        while todo and len(running) < width:
+            index = todo.popleft()
+            running[remote.remote(index, units[index])] = index
+        finished, _ = ray.wait(list(running), num_returns=1)
+        for ref in finished:
+            index = running.pop(ref)
+            yield index, ray.get(ref)
+
+
+def where() -> str:
+    """The Ray node id when in a Ray worker, else this host's name: recorded per unit in the job's state."""
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            try:
+                return ray.get_runtime_context().get_node_id()
+            except Exception:  # noqa: BLE001 - outside a task the context may have no node
+                pass
+    import socket
+
+    return socket.gethostname()

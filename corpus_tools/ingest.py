@@ -1,8 +1,17 @@
 """`ingest`: raw inputs -> a documents or searchlog dataset of Arrow shards.
 
-Reading is sequential (decompression is), cleaning runs in a process pool, and dedup plus shard
-writing run here, in input order. A shard holds a fixed number of input records (`shard_size`),
-so the output is identical for any worker count; `resume` skips shards already on disk."""
+The driver only plans and merges; workers read and write their own data. Three steps:
+1. read: the inputs are cut into units (units.py: files, bz2 streams, line ranges, zstd frames),
+   planned from the inputs alone. A worker reads one unit, cleans it and writes it to OUT/.state/ in
+   chunks of at most `shard_size` records: each chunk's rows before dedup, its signature table (id,
+   digest, MinHash signature) and its rejects, then the unit's summary, last (so --resume trusts a
+   finished unit). The rows before dedup are deleted once the run is complete.
+2. dedup: `find_duplicates` over the signature tables in input order gives the rows to remove: the
+   first of each group of duplicates in input order is kept, as one process would keep it.
+3. write: a worker applies the removals to one chunk and writes it as shard part-NNNNN.arrow.
+The layout (one shard per chunk, chunks within units) depends on the inputs and settings only, so the
+shards are byte-identical for any worker count and engine. OUT may be a pyarrow filesystem URI
+(s3://, gs://, hdfs://, file://): on a cluster every worker writes there."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,26 +22,27 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Optional, Union
 
-import numpy as np
 import pyarrow as pa
 
 from corpus_tools import __version__, sources
 from corpus_tools.contamination import Tally, load_index, summary
-from corpus_tools.dedup import Deduper, lean
-from corpus_tools.engine import ordered_map
+from corpus_tools.dedup_stages import find_duplicates
+from corpus_tools.engine import run_units, where
 from corpus_tools.formats import ReadOptions, check as check_input, reader, resolve
+from corpus_tools.job import Job
 from corpus_tools.lang import parse_langs
 from corpus_tools.process import Contaminated, Doc, TextSettings, process_batch
-from corpus_tools.readers.records import Drop, RawDoc, Reject, SearchRecord
-from corpus_tools.shards import (REJECTS, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
-                                 shard_is_done, shard_name, write_json, write_table, write_text)
+from corpus_tools.readers.records import Drop, Reject
+from corpus_tools.shards import REJECTS, STATE_DIR, OutputError, Store, shard_name
 from corpus_tools.stats import merge, nest
+from corpus_tools.units import UNIT_BYTES, Unit, count_lines, items, plan
 from schemas import metadata, schema_for
-from schemas.validate import read_table, validate
+from schemas.validate import validate
+
+__all__ = ["IngestConfig", "IngestResult", "Progress", "ingest", "OutputError"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,9 @@ class IngestConfig:
     fmt: str = "auto"
     text: TextSettings = field(default_factory=TextSettings)
     read: ReadOptions = field(default_factory=ReadOptions)
-    shard_size: int = 5000  # input records per shard: fixes the output layout
-    batch_size: int = 64  # records per unit of work sent to a worker (at most) ...
+    shard_size: int = 5000  # input records per shard, within a unit: fixes the output layout
+    unit_bytes: int = UNIT_BYTES  # input bytes per unit of a large file: fixes the layout too
+    batch_size: int = 64  # records cleaned together (at most) ...
     batch_chars: int = 1 << 20  # ... and characters: one huge book does not hold a batch of 64
     workers: int = 1  # does not change the output
     engine: str = "local"  # local | ray: does not change the output either
@@ -52,13 +63,13 @@ class Progress:
     records: int = 0  # input records read
     kept: int = 0
     shards: int = 0
-    bytes_read: int = 0  # input bytes (compressed) consumed
+    bytes_read: int = 0  # input bytes (compressed) of the finished units
     bytes_total: int = 0
 
 
 @dataclass
 class IngestResult:
-    out: Path
+    out: Union[Path, str]
     kind: str
     stats: dict[str, Any]
     errors: list[str]
@@ -88,11 +99,46 @@ def plan_inputs(inputs: list[Union[str, Path]], fmt: str, options: ReadOptions) 
     return kinds.pop(), planned
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """What every worker of one ingest needs: where to write and how to clean."""
+
+    out: str
+    config: IngestConfig
+    kind: str
+    created_by: str
+
+    def schema(self) -> pa.Schema:
+        return schema_for(self.kind, {metadata.CREATED_BY: self.created_by,
+                                      metadata.BUILD_CONFIG: output_settings(self.config)})
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Step 3's unit: chunk `chunk` of unit `unit` becomes shard `index`."""
+
+    index: int
+    unit: int
+    chunk: int
+    records: tuple[int, int]
+    stats: dict
+    decontamination: Optional[dict]
+    removed: dict
+
+
+def _chunk_name(unit: int, chunk: int, what: str) -> str:
+    return f"{STATE_DIR}/unit-{unit:05d}-{chunk:05d}.{what}"
+
+
+def _unit_name(unit: int) -> str:
+    return f"{STATE_DIR}/unit-{unit:05d}.json"
+
+
 def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: IngestConfig = IngestConfig(),
            overwrite: bool = False, resume: bool = False,
            progress: Optional[Callable[[Progress], None]] = None) -> IngestResult:
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
-    out = Path(out)
+    out = out if "://" in str(out) else Path(out)
     try:
         parse_langs(config.text.lang)
     except ValueError as exc:
@@ -101,165 +147,155 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     if config.text.decontaminate and kind != "documents":
         raise sources.InputError("--decontaminate applies to documents; search logs are not checked")
     index = load_index(config.text.decontaminate) if config.text.decontaminate else None  # bad eval files: fail now
-    settings = output_settings(config)
     input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
                   for p, f in planned]
-    previous = prepare_output(out, overwrite, resume)
-    if previous is not None and (previous.get("settings") != json.loads(json.dumps(settings))
-                                 or previous.get("inputs") != input_list):
-        raise OutputError(f"{out}: was built from other inputs or settings; use overwrite=True (--overwrite) to rebuild")
-    done = {e["name"]: e for e in (previous or {}).get("shards", []) if shard_is_done(out, e)}
-    manifest = {"kind": kind, "schema_version": schema_for(kind).metadata[metadata.SCHEMA_VERSION.encode()].decode(),
-                "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": input_list,
-                "versions": _versions(), "complete": False, "shards": []}
-    write_json(out / "manifest.json", manifest)  # marks the directory as ours from the start
-    schema = schema_for(kind, {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
-    run = _Run(out, config, schema, manifest, done, Progress(bytes_total=sum(i["bytes"] for i in input_list)), progress)
-    errors: list[str] = []
+    units = plan(planned, config.read, config.unit_bytes)
+    created_by = f"ernie-corpus {__version__}"
+    header = json.loads(json.dumps({
+        "kind": kind, "schema_version": schema_for(kind).metadata[metadata.SCHEMA_VERSION.encode()].decode(),
+        "created_by": created_by, "settings": output_settings(config), "inputs": input_list,
+        "versions": _versions()}))
+    job = Job(out, header, overwrite, resume, identity=("settings", "inputs"))
+    spec = _Spec(job.store.location, config, kind, created_by)
+    state = Progress(bytes_total=sum(u.bytes for u in units))
+    report = progress or (lambda _: None)
     started = time.monotonic()
-    with removed_if_unstarted(out, manifest, fresh=previous is None):
-        run.execute(_events(_items(planned, config.read, errors), config, run.progress))
-    stats = nest(merge(e["stats"] for e in manifest["shards"]))
-    stats.update({"kind": kind, "shards": len(manifest["shards"]), "errors": errors,
-                  "dedup_examples": _first_examples(manifest["shards"]), "seconds": round(time.monotonic() - started, 3)})
+    with job.running():
+        units = _number_lines(units, config)
+        summaries = _read_units(spec, units, job, state, report)
+        chunks = _plan_chunks(spec, job.store, summaries)
+        for number, entry in _write_shards(spec, chunks, job):
+            job.add(number, entry)
+            state.kept += entry["rows"]
+            state.shards += 1
+            report(state)
+    entries = job.manifest["shards"]
+    errors = [e for s in summaries for e in s["errors"]]
+    stats = nest(merge(e["stats"] for e in entries))
+    stats.update({"kind": kind, "shards": len(entries), "units": len(units), "errors": errors,
+                  "lost_streams": [lost for s in summaries for lost in s["lost_streams"]],
+                  "dedup_examples": _first_examples(entries), "seconds": round(time.monotonic() - started, 3)})
     if index is not None:
         tally = Tally(index.labels)
-        for entry in manifest["shards"]:
+        for entry in entries:
             tally.merge(entry.get("decontamination", {"removed": {}, "examples": []}))
         stats["decontamination"] = summary(index, config.text.decontaminate.config, tally)
         stats["decontaminated"] = {"documents": 0, "sentences": 0, **stats.get("decontaminated", {})}
-    _write_rejects(out, manifest["shards"])
-    write_json(out / STATS, stats)
-    manifest["complete"] = not errors
-    write_json(out / "manifest.json", manifest)
+    job.store.write_text(REJECTS, "".join(job.store.read_text(_chunk_name(c.unit, c.chunk, "rejects.jsonl"))
+                                          for c in chunks))
+    job.finish(stats, complete=not errors)
+    for chunk in chunks:  # the rows before dedup are in the shards now; signature tables stay for later dedup
+        job.store.delete(_chunk_name(chunk.unit, chunk.chunk, "pre.arrow"))
     return IngestResult(out, kind, stats, errors)
 
 
-def _items(planned: list[tuple[Path, str]], options: ReadOptions, errors: list[str]) -> Iterator[Any]:
-    """All records of all inputs in order; a faulty file ends with an error, the others go on."""
-
-    def guarded(path: Path, fmt: str) -> Iterator[Any]:
-        try:
-            yield from reader(fmt).read(path, options)
-        except sources.InputError as exc:
-            errors.append(str(exc))
-
-    reddit = [p for p, f in planned if f == "reddit"]
-    for path, fmt in planned:
-        if fmt == "reddit" and options.reddit_threads:
-            if path == reddit[0]:
-                module = reader("reddit")
-                yield from module.assemble_threads(chain.from_iterable(guarded(p, "reddit") for p in reddit))
-            continue
-        yield from guarded(path, fmt)
+def _number_lines(units: list[Unit], config: IngestConfig) -> list[Unit]:
+    """zst-frames units learn the number of their first line from a counting pass in the workers
+    (decompression only: a small share of the cleaning time), so ids and origins are those of a
+    whole-file read."""
+    framed = [u for u in units if u.kind == "zst-frames"]
+    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, config.workers, config.engine, "count")}
+    first: dict[str, int] = {}
+    out = []
+    for unit in units:
+        if unit.kind == "zst-frames":
+            line = first.get(unit.paths[0], 1)
+            first[unit.paths[0]] = line + counts[unit.index]
+            unit = dataclasses.replace(unit, first_line=line)
+        out.append(unit)
+    return out
 
 
-@dataclass
-class _Batch:
-    shard: int
-    items: list[Union[RawDoc, SearchRecord]]
+def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, report) -> list[dict]:
+    """Step 1: every unit read, cleaned and written by a worker (finished units kept on --resume)."""
+    summaries: dict[int, dict] = {}
+    todo = []
+    for unit in units:
+        if not job.fresh and job.store.exists(_unit_name(unit.index)):
+            done = job.store.read_json(_unit_name(unit.index))
+            if all(job.store.exists(_chunk_name(unit.index, i, "pre.arrow")) for i in range(len(done["chunks"]))):
+                summaries[unit.index] = done
+                continue
+        todo.append(unit)
+    for done in summaries.values():
+        _count(state, done)
+    report(state)
+    if summaries:
+        job.started()
+    for _, done in run_units(partial(_read_unit, spec), todo, spec.config.workers, spec.config.engine, "read"):
+        summaries[done["unit"]] = done
+        job.started()
+        _count(state, done)
+        report(state)
+    return [summaries[u.index] for u in units]
 
 
-@dataclass
-class _ShardEnd:
-    shard: int
-    records: tuple[int, int]
-    rejects: list[Reject]
-    counts: Counter
+def _count(state: Progress, summary: dict) -> None:
+    state.records += sum(c["stats"].get("records", 0) for c in summary["chunks"])
+    state.bytes_read += summary["bytes"]
 
 
-def _events(items: Iterator[Any], config: IngestConfig, progress: Progress) -> Iterator[Union[_Batch, _ShardEnd]]:
-    """Cut the record stream into batches and shards by record count alone."""
-    shard, first, count, batch_chars = 0, 0, 0, 0
-    batch: list = []
-    rejects: list[Reject] = []
-    counts: Counter = Counter()
-    replaced = sources.replacement_count()
-    for item in items:
-        counts["records"] += 1  # every record read is kept, dropped, rejected or deduplicated
-        if isinstance(item, Reject):
-            rejects.append(item)
-            counts[f"rejected.{item.reason}"] += 1
-            continue
-        if isinstance(item, Drop):
-            _count_drop(counts, item)
-            continue
-        batch.append(item)
-        batch_chars += len(getattr(item, "text", ""))
-        count += 1
-        progress.records = count
-        if len(batch) == config.batch_size or batch_chars >= config.batch_chars:
-            yield _Batch(shard, batch)
-            batch, batch_chars = [], 0
-        if count - first == config.shard_size:
-            if batch:
-                yield _Batch(shard, batch)
-                batch, batch_chars = [], 0
-            counts["utf8_replaced"] += sources.replacement_count() - replaced
-            replaced = sources.replacement_count()
-            yield _ShardEnd(shard, (first, count), rejects, counts)
-            shard, first, rejects, counts = shard + 1, count, [], Counter()
-    if batch:
-        yield _Batch(shard, batch)
-    counts["utf8_replaced"] += sources.replacement_count() - replaced
-    if count > first or rejects or counts.total() or shard == 0:
-        yield _ShardEnd(shard, (first, count), rejects, counts)
+def _plan_chunks(spec: _Spec, store: Store, summaries: list[dict]) -> list[_Chunk]:
+    """Step 2: dedup over all signature tables; each chunk learns its shard index and its removals."""
+    located = [(s["unit"], i, c) for s in summaries for i, c in enumerate(s["chunks"])]
+    tables = [store.uri(_chunk_name(unit, i, "sig.arrow")) for unit, i, _ in located]
+    verdicts = find_duplicates(tables, spec.config.text.dedup, store.uri(f"{STATE_DIR}/dedup"),
+                               spec.config.workers, spec.config.engine)
+    chunks, first = [], 0
+    for index, ((unit, i, chunk), removed) in enumerate(zip(located, verdicts)):
+        chunks.append(_Chunk(index, unit, i, (first, first + chunk["processed"]), chunk["stats"],
+                             chunk.get("decontamination"), removed))
+        first += chunk["processed"]
+    return chunks
 
 
-class _Run:
-    """Consumes events in order: dispatches batches, dedups results, writes shards."""
+def _write_shards(spec: _Spec, chunks: list[_Chunk], job: Job):
+    """Step 3: shards already finished (on --resume) are kept, the others written by workers."""
+    todo = []
+    for chunk in chunks:
+        name = shard_name(chunk.index)
+        if name in job.done:
+            yield chunk.index, job.done[name]
+        else:
+            todo.append(chunk)
+    for _, (index, entry) in run_units(partial(_write_shard, spec), todo, spec.config.workers, spec.config.engine,
+                                       "write"):
+        yield index, entry
 
-    def __init__(self, out, config, schema, manifest, done, progress, callback):
-        self.out, self.config, self.schema, self.manifest = out, config, schema, manifest
-        self.done, self.progress, self.callback = done, progress, callback
-        self.deduper = Deduper(config.text.dedup)
-        sets = config.text.decontaminate
-        self.labels = load_index(sets).labels if sets else []
-        self.ids: set[str] = set()  # doc_id / result_id of every kept row
+
+class _ChunkWriter:
+    """Collects one chunk of a unit in the worker and writes its sidecars to OUT/.state/."""
+
+    def __init__(self, spec: _Spec, store: Store, unit: int, labels: list[str]):
+        self.spec, self.store, self.unit, self.labels = spec, store, unit, labels
+        self.schema = spec.schema()
+        self.written: list[dict] = []
         self._reset()
 
     def _reset(self) -> None:
         self.rows: list[dict] = []
-        self.kept: list[tuple[str, bytes, Any]] = []
+        self.snippets: list[str] = []
+        self.signatures: list[tuple[str, bytes, Any]] = []
         self.counts: Counter = Counter()
-        self.examples: list[dict] = []
         self.rejects: list[Reject] = []
         self.tally = Tally(self.labels)
+        self.processed = 0
 
-    def execute(self, events: Iterator[Union[_Batch, _ShardEnd]]) -> None:
-        todo = (e for e in events if not (isinstance(e, _Batch) and shard_name(e.shard) in self.done))
-        work = partial(_process, self.config.text)
-        for event, results in ordered_map(work, todo, self.config.workers, is_work=_is_batch, engine=self.config.engine):
-            self._consume(event, results)
+    def empty(self) -> bool:
+        return not (self.processed or self.counts.total() or self.rejects)
 
-    def _consume(self, event: Union[_Batch, _ShardEnd], results: Optional[list]) -> None:
-        if isinstance(event, _ShardEnd):
-            self._finish_shard(event)
-            return
-        self._report()
+    def add(self, results: list) -> None:
         for result in results:
             if isinstance(result, Contaminated):
                 self._contaminated(result.doc_id, result.finding)
             elif isinstance(result, Doc):
                 self.counts["forced_splits"] += result.forced_splits
+                doc_id = result.row.get("doc_id") or result.row["result_id"]
                 if result.contamination is not None:
-                    self._contaminated(self._id(result), result.contamination)
-                doc_id = self._id(result)
-                if doc_id in self.ids:  # the same record twice (e.g. one article in two extracts)
-                    self.counts["dedup.duplicate_id"] += 1
-                    continue
-                verdict = self.deduper.check(doc_id, result.digest, result.signature)
-                if verdict.keep:
-                    self.ids.add(doc_id)
-                    self.progress.kept += 1
-                    self.rows.append(result.row)
-                    self.kept.append((doc_id, result.digest, result.signature))
-                else:
-                    self.counts[f"dedup.{verdict.reason}"] += 1
-                    if sum(e["reason"] == verdict.reason for e in self.examples) < 5:
-                        self.examples.append({"reason": verdict.reason, "doc_id": self._id(result),
-                                              "duplicate_of": verdict.duplicate_of,
-                                              "similarity": verdict.similarity, "text": result.text[:160]})
+                    self._contaminated(doc_id, result.contamination)
+                self.rows.append(result.row)
+                self.snippets.append(result.text[:160])
+                self.signatures.append((doc_id, result.digest, result.signature))
             elif isinstance(result, Drop):
                 _count_drop(self.counts, result)
             else:
@@ -272,57 +308,99 @@ class _Run:
         self.counts["decontaminated.sentences"] += finding.sentences
         self.tally.add(doc_id, finding)
 
-    @staticmethod
-    def _id(doc: Doc) -> str:
-        return doc.row.get("doc_id") or doc.row["result_id"]
-
-    def _finish_shard(self, end: _ShardEnd) -> None:
-        name = shard_name(end.shard)
-        if name in self.done:
-            entry = self.done[name]
-            self._reload_dedup_state(name)
-            self.progress.kept += entry["rows"]
-        else:
-            entry = self._write_shard(name, end)
-        self.manifest["shards"].append(entry)
-        write_json(self.out / "manifest.json", self.manifest)
-        self.progress.shards += 1
-        self._report()
-        self._reset()
-
-    def _report(self) -> None:
-        self.progress.bytes_read = sources.bytes_read()
-        if self.callback:
-            self.callback(self.progress)
-
-    def _write_shard(self, name: str, end: _ShardEnd) -> dict[str, Any]:
-        counts = end.counts + self.counts
-        counts["kept"] += len(self.rows)
-        for row in self.rows:
-            counts[f"lang.{row['lang']}"] += 1
-            counts[f"source.{row['source']}"] += 1
-            if "paragraphs" in row:
-                counts["paragraphs"] += len(row["paragraphs"])
-                counts["sentences"] += sum(len(p) for p in row["paragraphs"])
-                counts["chars"] += sum(len(s) for p in row["paragraphs"] for s in p)
+    def close(self) -> None:
+        chunk = len(self.written)
         table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        validate(table)
-        state = self.out / STATE_DIR
-        rejects = end.rejects + self.rejects
-        write_text(state / f"{name}.rejects.jsonl", "".join(_json_line(dataclasses.asdict(r)) for r in rejects))
-        write_table(state / f"{name}.dedup.arrow", _dedup_state(self.kept))
-        entry = write_table(self.out / name, table)
-        entry.update({"records": list(end.records), "stats": dict(sorted(counts.items())), "dedup_examples": self.examples})
+        table = table.append_column("_snippet", pa.array(self.snippets, pa.string()))
+        self.store.write_table(_chunk_name(self.unit, chunk, "pre.arrow"), table)
+        self.store.write_table(_chunk_name(self.unit, chunk, "sig.arrow"), _dedup_state(self.signatures))
+        self.store.write_text(_chunk_name(self.unit, chunk, "rejects.jsonl"),
+                              "".join(_json_line(dataclasses.asdict(r)) for r in self.rejects))
+        entry = {"processed": self.processed, "stats": dict(sorted((+self.counts).items()))}
         if self.labels:
             entry["decontamination"] = self.tally.to_dict()
-        return entry
+        self.written.append(entry)
+        self._reset()
 
-    def _reload_dedup_state(self, name: str) -> None:
-        table = read_table(self.out / STATE_DIR / f"{name}.dedup.arrow")
-        for doc_id, digest, sig in zip(*(table.column(c).to_pylist() for c in ("id", "digest", "signature"))):
-            self.ids.add(doc_id)
-            minhash = lean(np.array(sig, dtype=np.uint64)) if sig is not None else None
-            self.deduper.remember(doc_id, digest, minhash)
+
+def _read_unit(spec: _Spec, unit: Unit) -> dict:
+    """Step 1 in a worker: read, clean and write one unit; returns (and writes, last) its summary."""
+    config, store = spec.config, Store(spec.out)
+    labels = load_index(config.text.decontaminate).labels if config.text.decontaminate else []
+    writer = _ChunkWriter(spec, store, unit.index, labels)
+    errors: list[str] = []
+    lost: list[dict] = []
+    batch: list = []
+    chars = 0
+    replaced = sources.replacement_count()
+
+    def flush() -> None:
+        nonlocal batch, chars
+        if batch:
+            writer.add(process_batch(batch, config.text))
+            batch, chars = [], 0
+
+    for item in items(unit, config.read, errors, lost):
+        writer.counts["records"] += 1  # every record read is kept, dropped, rejected or deduplicated
+        if isinstance(item, Reject):
+            writer.rejects.append(item)
+            writer.counts[f"rejected.{item.reason}"] += 1
+            continue
+        if isinstance(item, Drop):
+            _count_drop(writer.counts, item)
+            continue
+        batch.append(item)
+        chars += len(getattr(item, "text", ""))
+        writer.processed += 1
+        if len(batch) == config.batch_size or chars >= config.batch_chars:
+            flush()
+        if writer.processed == config.shard_size:
+            flush()
+            writer.counts["utf8_replaced"] += sources.replacement_count() - replaced
+            replaced = sources.replacement_count()
+            writer.close()
+    flush()
+    writer.counts["utf8_replaced"] += sources.replacement_count() - replaced
+    if not writer.empty() or (unit.index == 0 and not writer.written):  # an empty dataset still has one shard
+        writer.close()
+    summary = {"unit": unit.index, "unit_plan": unit.describe(), "chunks": writer.written, "errors": errors,
+               "lost_streams": lost, "bytes": unit.bytes, "node": where()}
+    store.write_json(_unit_name(unit.index), summary)
+    return summary
+
+
+def _write_shard(spec: _Spec, chunk: _Chunk) -> tuple[int, dict]:
+    """Step 3 in a worker: one chunk minus its duplicates -> shard part-<index>.arrow."""
+    store = Store(spec.out)
+    table = store.read_table(_chunk_name(chunk.unit, chunk.chunk, "pre.arrow"))
+    counts = Counter(chunk.stats)
+    examples: list[dict] = []
+    if chunk.removed:
+        ids = table.column("doc_id" if spec.kind == "documents" else "result_id").to_pylist()
+        snippets = table.column("_snippet").to_pylist()
+        for row, verdict in sorted(chunk.removed.items()):
+            counts[f"dedup.{verdict.reason}"] += 1
+            if verdict.reason != "duplicate_id" and sum(e["reason"] == verdict.reason for e in examples) < 5:
+                examples.append({"reason": verdict.reason, "doc_id": ids[row], "duplicate_of": verdict.duplicate_of,
+                                 "similarity": verdict.similarity, "text": snippets[row]})
+        keep = [row not in chunk.removed for row in range(table.num_rows)]
+        table = table.filter(pa.array(keep, pa.bool_()))
+    table = table.drop_columns(["_snippet"]).combine_chunks()
+    counts["kept"] += table.num_rows
+    for lang, source in zip(table.column("lang").to_pylist(), table.column("source").to_pylist()):
+        counts[f"lang.{lang}"] += 1
+        counts[f"source.{source}"] += 1
+    if "paragraphs" in table.column_names:
+        for paragraphs in table.column("paragraphs").to_pylist():
+            counts["paragraphs"] += len(paragraphs)
+            counts["sentences"] += sum(len(p) for p in paragraphs)
+            counts["chars"] += sum(len(s) for p in paragraphs for s in p)
+    validate(table)
+    entry = store.write_table(shard_name(chunk.index), table)
+    entry.update({"records": list(chunk.records), "stats": dict(sorted((+counts).items())), "dedup_examples": examples})
+    if chunk.decontamination is not None:
+        entry["decontamination"] = chunk.decontamination
+    return chunk.index, entry
 
 
 # Line breaks to str.splitlines() and many editors that JSON leaves unescaped: escaped, so that one
@@ -340,14 +418,6 @@ def _count_drop(counts: Counter, drop: Drop) -> None:
         counts[f"dropped_lang.{drop.detail}"] += 1
 
 
-def _is_batch(event: Any) -> bool:
-    return isinstance(event, _Batch)
-
-
-def _process(settings: TextSettings, batch: _Batch) -> list:
-    return process_batch(batch.items, settings)
-
-
 def _dedup_state(kept: list[tuple[str, bytes, Any]]) -> pa.Table:
     return pa.table({"id": pa.array([k[0] for k in kept], pa.string()),
                      "digest": pa.array([k[1] for k in kept], pa.binary()),
@@ -360,11 +430,6 @@ def _first_examples(entries: list[dict], per_reason: int = 5) -> list[dict]:
         if sum(o["reason"] == example["reason"] for o in out) < per_reason:
             out.append(example)
     return out
-
-
-def _write_rejects(out: Path, entries: list[dict]) -> None:
-    parts = [(out / STATE_DIR / f"{e['name']}.rejects.jsonl") for e in entries]
-    write_text(out / REJECTS, "".join(p.read_text(encoding="utf-8") for p in parts if p.exists()))
 
 
 def _versions() -> dict[str, str]:

@@ -8,8 +8,9 @@ import gzip
 import io
 import lzma
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, Union
+from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 import zstandard
 
@@ -143,6 +144,162 @@ class _ZstdReader(io.RawIOBase):
         super().close()
 
 
+# --- byte ranges: one work unit reads part of a large uncompressed file ------------------------
+
+_windows: dict[str, tuple[Callable[[], io.RawIOBase], int]] = {}  # resolved path -> (opener, first line number)
+
+
+@contextmanager
+def window(path: Union[str, Path], start: int, stop: int, first_line: int,
+           opener: Optional[Callable[[], io.RawIOBase]] = None) -> Iterator[None]:
+    """Within this block, readers that open `path` see only bytes [start, stop) (whole lines, as
+    planned), or what `opener` gives (the lines of some zstd frames), and iter_lines numbers them
+    from `first_line`: ids and origins stay those of a whole-file read. A context, not a reader
+    argument, so that every line reader works unchanged."""
+    key = str(Path(path).resolve())
+    _windows[key] = (opener or (lambda: _Range(open(path, "rb"), start, stop)), first_line)
+    try:
+        yield
+    finally:
+        del _windows[key]
+
+
+def _window(path: Path) -> Optional[tuple[Callable[[], io.RawIOBase], int]]:
+    return _windows.get(str(path.resolve())) if _windows else None
+
+
+class _Chunks(io.RawIOBase):
+    """A raw stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks, self.pending = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self.pending:
+            self.pending = next(self.chunks, None)
+            if self.pending is None:
+                self.pending = b""
+                return 0
+        n = min(len(buf), len(self.pending))
+        buf[:n], self.pending = self.pending[:n], self.pending[n:]
+        return n
+
+
+def zstd_raw(chunks: Iterator[bytes]) -> io.RawIOBase:
+    return _Chunks(chunks)
+
+
+def zstd_frame(path: Union[str, Path], start: int, stop: int) -> bytes:
+    """The decompressed bytes of the whole zstd frames in [start, stop) of `path`."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    _bytes_read[0] += len(data)
+    try:
+        return b"".join(_zstd_frames(data))
+    except zstandard.ZstdError as exc:
+        raise TruncatedInput(path, start, str(exc)) from None
+
+
+def _zstd_frames(data: bytes) -> Iterator[bytes]:
+    dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+    while data:
+        obj = dctx.decompressobj()
+        yield obj.decompress(data)
+        if not obj.eof:
+            raise zstandard.ZstdError("zstd frame ended early")
+        data = obj.unused_data
+
+
+def zstd_lines(path: Union[str, Path], frames: list[tuple[int, int]], before: Optional[tuple[int, int]],
+               after: list[tuple[int, int]]) -> Iterator[bytes]:
+    """The decompressed bytes of the lines that start in `frames`: a line cut by the frame before is
+    left to the unit before (known from `before`'s last byte), and a line cut at the end is finished
+    from the frames `after`."""
+    skip = before is not None and not zstd_frame(path, *before).endswith(b"\n")
+    tail = b""
+    for start, stop in frames:
+        data = zstd_frame(path, start, stop)
+        if skip:
+            cut = data.find(b"\n")
+            if cut < 0:
+                continue
+            data, skip = data[cut + 1:], False
+        if data:
+            tail = data[-1:]
+            yield data
+    if skip or not tail or tail == b"\n":
+        return
+    for start, stop in after:
+        data = zstd_frame(path, start, stop)
+        cut = data.find(b"\n")
+        yield data if cut < 0 else data[: cut + 1]
+        if cut >= 0:
+            return
+
+
+class _Range(io.RawIOBase):
+    def __init__(self, raw: BinaryIO, start: int, stop: int):
+        raw.seek(start)
+        self.raw, self.left = raw, stop - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        if self.left <= 0:
+            return 0
+        view = memoryview(buf)[: min(len(buf), self.left)]
+        n = self.raw.readinto(view) or 0
+        self.left -= n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class CorruptStream(InputError):
+    """One bz2 stream of a multistream file does not decompress; the other streams are read."""
+
+    def __init__(self, path: Union[str, Path], offset: int, why: str):
+        self.path, self.offset = str(path), offset
+        super().__init__(f"{path}: bz2 stream at byte {offset:,} is corrupt ({why}); its pages were skipped, "
+                         "the other streams were kept")
+
+
+def read_bytes(path: Union[str, Path], start: int, stop: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    _bytes_read[0] += len(data)
+    return data
+
+
+def read_bz2_streams(path: Union[str, Path], start: int, stop: int) -> bytes:
+    """The decompressed bytes of the whole bz2 streams in [start, stop) of `path`."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(stop - start)
+    _bytes_read[0] += len(data)
+    out = []
+    offset = start
+    while data:
+        decompressor = bz2.BZ2Decompressor()
+        try:
+            out.append(decompressor.decompress(data))
+        except (OSError, EOFError, ValueError) as exc:
+            raise CorruptStream(path, offset, str(exc) or type(exc).__name__) from None
+        if not decompressor.eof:
+            raise CorruptStream(path, offset, "the stream ends early")
+        offset += len(data) - len(decompressor.unused_data)
+        data = decompressor.unused_data
+    return b"".join(out)
+
+
 def open_binary(path: Union[str, Path]) -> BinaryIO:
     """Open a possibly compressed file as a buffered binary stream of its decompressed bytes."""
     path = Path(path)
@@ -150,6 +307,9 @@ def open_binary(path: Union[str, Path]) -> BinaryIO:
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory")
+    span = _window(path)
+    if span is not None:
+        return io.BufferedReader(_Counting(span[0]()), CHUNK)
     counter = _Counting(open(path, "rb"))
     suffix = path.suffix.lower()
     if suffix == ".zst":
@@ -211,8 +371,9 @@ def check_text_file(path: Path, force: bool = False) -> None:
 def iter_lines(path: Union[str, Path], max_chars: int = DEFAULT_MAX_LINE_CHARS) -> Iterator[tuple[int, str | None]]:
     """Yield (line_number, line without newline); a line over `max_chars` yields (n, None)
     after being skipped in bounded memory."""
+    span = _window(Path(path))
     with open_text(path) as fh:
-        number = 0
+        number = span[1] - 1 if span else 0
         while True:
             line = fh.readline(max_chars)
             if not line:

@@ -57,3 +57,40 @@ def label_histogram(out: Path, task: str) -> dict:
         raw = read_table(out / task / entry["name"]).schema.metadata[b"ernie.label_histogram"]
         total.update(json.loads(raw))
     return dict(total)
+
+
+def wiki_pages(xml: Path, pages: int) -> tuple[str, list[str]]:
+    """The head (root tag and siteinfo) and the first `pages` <page> elements of a plain XML dump."""
+    text = xml.read_text(encoding="utf-8")
+    head, rest = text.split("<page>", 1)
+    bodies = ["<page>" + p for p in ("<page>" + rest).split("<page>")[1:]][:pages]
+    bodies[-1] = bodies[-1].split("</mediawiki>")[0]
+    return head, bodies
+
+
+def multistream(xml: Path, out: Path, pages: int, per_stream: int, index: bool = True) -> tuple[Path, list[int]]:
+    """A Wikipedia-style `pages-articles-multistream.xml.bz2` from the first `pages` pages of a plain
+    dump: the header (root tag and siteinfo) in its own stream, then `per_stream` pages per bz2 stream,
+    then the closing tag, with the `-index.txt.bz2` (offset:page_id:title) beside it when `index`.
+    Returns the dump and the byte offsets of the page streams."""
+    import bz2
+    import re
+
+    head, bodies = wiki_pages(xml, pages)
+    dump = out / "enwiki-test-pages-articles-multistream.xml.bz2"
+    offsets, lines = [], []
+    with open(dump, "wb") as fh:
+        fh.write(bz2.compress(head.encode("utf-8")))
+        for start in range(0, len(bodies), per_stream):
+            offsets.append(fh.tell())
+            group = bodies[start:start + per_stream]
+            for page in group:
+                page_id = re.search(r"<id>(\d+)</id>", page).group(1)
+                title = re.search(r"<title>(.*?)</title>", page).group(1)
+                lines.append(f"{fh.tell()}:{page_id}:{title}\n")
+            fh.write(bz2.compress("".join(group).encode("utf-8")))
+        fh.write(bz2.compress(b"</mediawiki>\n"))
+    if index:
+        (out / "enwiki-test-pages-articles-multistream-index.txt.bz2").write_bytes(
+            bz2.compress("".join(lines).encode("utf-8")))
+    return dump, offsets

@@ -345,3 +345,60 @@ def test_sniff_tells_the_wikipedia_formats_apart(data, xml_sample, tmp_path):
     assert not wiki_xml.sniff(lexicon, head(lexicon))
     with pytest.raises(InputError, match="not a MediaWiki dump .root element <dimlex>"):
         detect(lexicon)  # refused as XML, not read as text
+
+
+# --- multistream dumps: units of bz2 streams ------------------------------------------------
+
+
+@pytest.mark.parametrize("index", [True, False], ids=["index", "scan"])
+def test_multistream_dump_read_stream_by_stream_gives_the_same_articles(xml_sample, tmp_path, index):
+    from corpus_tools.ingest import IngestConfig, ingest
+    from tests.helpers import multistream, read_dataset
+
+    (tmp_path / "in").mkdir()
+    dump, offsets = multistream(xml_sample, tmp_path / "in", pages=30, per_stream=5, index=index)
+    one = ingest([dump], tmp_path / "one", IngestConfig())  # the whole dump in one unit, stream by stream
+    # the folder, index included (it is not read as text): one unit per stream
+    split = ingest([tmp_path / "in"], tmp_path / "split", IngestConfig(unit_bytes=1, workers=2))
+    assert one.stats["units"] == 1 and split.stats["units"] == len(offsets) + 1 + (not index)
+    assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "one"))
+    assert split.stats["kept"] == one.stats["kept"] > 0 and not split.errors
+
+
+def test_a_corrupt_bz2_stream_loses_only_its_own_pages_and_is_named_by_offset(xml_sample, tmp_path):
+    import re
+
+    from corpus_tools.ingest import IngestConfig, ingest
+    from tests.helpers import multistream, read_dataset
+
+    dump, offsets = multistream(xml_sample, tmp_path, pages=30, per_stream=5)
+    clean = read_dataset(ingest([dump], tmp_path / "clean", IngestConfig()).out).column("doc_id").to_pylist()
+    text = xml_sample.read_text(encoding="utf-8")
+    pages = [f"wikipedia:{i}" for i in re.findall(r"<page>\s*<title>.*?</title>\s*<ns>\d+</ns>\s*<id>(\d+)</id>", text)]
+    streams = [pages[k:k + 5] for k in range(0, 30, 5)]
+    bad = next(k for k, ids in enumerate(streams) if set(ids) & set(clean))  # a stream with kept articles
+    data = bytearray(dump.read_bytes())
+    middle = (offsets[bad] + (offsets[bad + 1] if bad + 1 < len(offsets) else len(data))) // 2
+    data[middle:middle + 8] = bytes(8)
+    dump.write_bytes(bytes(data))
+    result = ingest([dump], tmp_path / "out", IngestConfig())
+    kept = read_dataset(tmp_path / "out").column("doc_id").to_pylist()
+    assert kept == [i for i in clean if i not in streams[bad]]
+    saved = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert saved["lost_streams"] == [{"path": str(dump), "offset": offsets[bad]}]
+    assert len(saved["errors"]) == 1 and f"bz2 stream at byte {offsets[bad]:,}" in saved["errors"][0]
+    assert result.errors == saved["errors"]
+
+
+def test_plain_xml_dump_cut_at_page_tags_gives_the_same_articles(xml_sample, tmp_path):
+    from corpus_tools.ingest import IngestConfig, ingest
+    from tests.helpers import read_dataset, wiki_pages
+
+    head, pages = wiki_pages(xml_sample, 30)
+    dump = tmp_path / "enwiki-30.xml"
+    dump.write_text(head + "".join(pages) + "</mediawiki>\n", encoding="utf-8")
+    whole = ingest([dump], tmp_path / "whole", IngestConfig())
+    split = ingest([dump], tmp_path / "split", IngestConfig(unit_bytes=dump.stat().st_size // 5, workers=2))
+    assert whole.stats["units"] == 1 and split.stats["units"] >= 4
+    assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "whole"))
+    assert split.stats["kept"] > 0 and not split.errors

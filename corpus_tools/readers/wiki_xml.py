@@ -5,6 +5,7 @@ in worker processes. Other namespaces and redirects are counted Drops. DTDs and 
 refused outright (defusedxml), so an entity-expansion bomb never expands."""
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Iterator, Optional
@@ -145,33 +146,85 @@ def _page(page: Element, site: _Site, path: Path) -> RawDoc | Drop:
 
 def read(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop]:
     """Pages in file order; each element is cleared once read, so memory stays flat on any dump size."""
-    site = _Site()
     with open_text(path) as fh:
-        events = safe_et.iterparse(fh, events=("start", "end"), forbid_dtd=True, forbid_entities=True,
-                                   forbid_external=True)
-        root: Optional[Element] = None
+        yield from _parse(fh, path, _Site())
+
+
+def _parse(fh, path: Path, site: _Site, label: Optional[str] = None) -> Iterator[RawDoc | Drop]:
+    """Pages of one XML document; `label` names it in errors (default: the file)."""
+    where = label or str(path)
+    events = safe_et.iterparse(fh, events=("start", "end"), forbid_dtd=True, forbid_entities=True,
+                               forbid_external=True)
+    root: Optional[Element] = None
+    try:
+        for event, elem in events:
+            if root is None:
+                root = elem
+                if _local(elem.tag) != "mediawiki":
+                    raise InputError(f"{where}: not a MediaWiki XML dump (root element <{_local(elem.tag)}>, "
+                                     "expected <mediawiki>)")
+            if event != "end":
+                continue
+            name = _local(elem.tag)
+            if name == "page":
+                yield _page(elem, site, path)
+            elif name == "siteinfo":
+                site.read(elem)
+            else:
+                continue
+            elem.clear()
+            root.clear()  # drop finished pages from the tree
+    except defusedxml.DefusedXmlException:
+        raise InputError(f"{where}: refused: XML DTD/entity declarations are not allowed "
+                         "(possible entity-expansion bomb)") from None
+    except ParseError as exc:
+        line, column = exc.position
+        raise InputError(f"{where}:{line}:{column}: malformed XML ({ErrorString(exc.code)}); "
+                         "pages before that point were kept") from None
+
+
+# --- multistream dumps: one work unit reads some of the bz2 streams ------------------------------
+
+_OPEN = re.compile(r"<mediawiki\b[^>]*>")
+_SITEINFO_END = re.compile(r"</siteinfo\s*>")
+_CLOSE = re.compile(r"</mediawiki\s*>\s*$")
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="ernie.count_replace")
+
+
+def read_streams(path: Path, streams: list[tuple[int, int]], header: tuple[int, int],
+                 lost: list[InputError], compressed: bool = True) -> Iterator[RawDoc | Drop]:
+    """The pages of `streams` (byte ranges of whole bz2 streams) of a multistream dump, or with
+    `compressed=False` of byte ranges of a plain XML dump that start at a <page> tag.
+
+    A stream holds whole <page> elements; the root tag and <siteinfo> are in the first stream
+    (`header`), read here too so that every unit knows the wiki's namespaces. Each stream is parsed
+    as its own document under that root tag, so a corrupt stream costs only its own pages: its
+    CorruptStream is appended to `lost` and the next stream is read."""
+    from corpus_tools.sources import CorruptStream, read_bz2_streams, read_bytes
+
+    fetch = read_bz2_streams if compressed else read_bytes
+    head = _decode(fetch(path, *header))
+    opening = _OPEN.search(head)
+    if opening is None:
+        raise InputError(f"{path}: the first bz2 stream holds no <mediawiki> root tag; not a multistream dump")
+    site = _Site()
+    info_end = _SITEINFO_END.search(head)
+    if info_end is not None:
+        for _ in _parse(io.StringIO(head[: info_end.end()] + "</mediawiki>"), path, site):
+            pass
+    for start, stop in streams:
         try:
-            for event, elem in events:
-                if root is None:
-                    root = elem
-                    if _local(elem.tag) != "mediawiki":
-                        raise InputError(f"{path}: not a MediaWiki XML dump (root element <{_local(elem.tag)}>, "
-                                         "expected <mediawiki>)")
-                if event != "end":
-                    continue
-                name = _local(elem.tag)
-                if name == "page":
-                    yield _page(elem, site, path)
-                elif name == "siteinfo":
-                    site.read(elem)
-                else:
-                    continue
-                elem.clear()
-                root.clear()  # drop finished pages from the tree
-        except defusedxml.DefusedXmlException:
-            raise InputError(f"{path}: refused: XML DTD/entity declarations are not allowed "
-                             "(possible entity-expansion bomb)") from None
-        except ParseError as exc:
-            line, column = exc.position
-            raise InputError(f"{path}:{line}:{column}: malformed XML ({ErrorString(exc.code)}); "
-                             "pages before that point were kept") from None
+            text = _decode(fetch(path, start, stop))
+        except CorruptStream as exc:
+            lost.append(exc)
+            continue
+        found = _OPEN.search(text, 0, 4096)
+        if found is not None:  # the header stream: its pages (if any) follow <siteinfo>
+            end = _SITEINFO_END.search(text)
+            text = text[end.end():] if end else text[found.end():]
+        text = _CLOSE.sub("", text)
+        label = f"{path} (bz2 stream at byte {start:,})" if compressed else f"{path} (bytes {start:,} to {stop:,})"
+        yield from _parse(io.StringIO(opening.group(0) + text + "</mediawiki>"), path, site, label=label)

@@ -111,7 +111,7 @@ def _read_docs(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop | Rej
         yield Reject(f"{path}:{start}", "unterminated_doc", "file ended inside <doc>", snippet("\n".join(body)))
 
 
-def _is_doc_format(path: Path) -> bool:
+def is_doc_format(path: Path) -> bool:
     """Whether the first non-blank line opens a <doc ...> block (else: JSON lines)."""
     with open_text(path) as fh:
         while line := fh.readline(4096):
@@ -122,4 +122,4 @@ def _is_doc_format(path: Path) -> bool:
 
 def read(path: Path, options: ReadOptions) -> Iterator[RawDoc | Drop | Reject]:
     """Documents in file order; the format (JSON lines or <doc> blocks) is read off the first line."""
-    yield from (_read_docs if _is_doc_format(path) else _read_json)(path, options)
+    yield from (_read_docs if is_doc_format(path) else _read_json)(path, options)
