@@ -16,24 +16,23 @@ datatrove's bucket step reads its slice of every signature file."""
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.validate import read_table
+from corpus_tools.shards import Store, open_table
 
 _MIX = np.uint64(0x100000001B3)  # folds a band's values into one key; exact equality is checked later
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where every step reads and writes, and how the work is cut."""
+    """Where every step reads and writes, and how the work is cut. `work` is a local directory or a
+    pyarrow filesystem URI (Store): on a cluster, storage that every node sees."""
 
     work: str
     ranges: int  # hash ranges per band, and for ids and digests: bounds a partition's size
@@ -41,38 +40,38 @@ class Layout:
     rows: int  # signature values per band (datasketch's r)
     tables_per_group: int  # steps 2 and 3b take the tables this many at a time
 
-    def file(self, kind: str, index: int) -> Path:
-        return Path(self.work) / kind / f"{index:06d}.arrow"
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.work)
 
-    def files(self, kind: str) -> list[Path]:
-        folder = Path(self.work) / kind
-        return sorted(folder.glob("*.arrow")) if folder.exists() else []
+    def file(self, kind: str, index: int) -> str:
+        return f"{kind}/{index:06d}.arrow"
+
+    def files(self, kind: str) -> list[str]:
+        return [f"{kind}/{name}" for name in self.store.sub(kind).names() if name.endswith(".arrow")]
+
+    def read(self, name: str) -> pa.Table:
+        """Memory-mapped where the work directory is local."""
+        return self.store.read_table(name)
+
+    def write(self, name: str, table: pa.Table) -> None:
+        self.store.write_scratch(name, table)
 
     def group(self, key: np.ndarray) -> np.ndarray:
         return ((key >> np.uint64(32)) // np.uint64(self.tables_per_group)).astype(np.int64)
 
 
-def write_scratch(path: Path, table: pa.Table) -> None:
-    """A step's file: written whole then renamed, so a task run again replaces it; no fsync and no
-    checksum (unlike shards.write_table): the stage deletes these files when it ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")  # a task run twice at once (a retry) does not clash
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    os.replace(tmp, path)
-
-
-def write_by_part(path: Path, part: np.ndarray, columns: dict[str, pa.Array]) -> int:
+def write_by_part(layout: Layout, name: str, part: np.ndarray, columns: dict[str, pa.Array]) -> int:
     order = pa.array(np.argsort(part, kind="stable"))
-    write_scratch(path, pa.table({"part": pa.array(part.astype(np.int64)), **columns}).take(order))
+    layout.write(name, pa.table({"part": pa.array(part.astype(np.int64)), **columns}).take(order))
     return len(part)
 
 
-def read_part(files: list[Path], index: int) -> Optional[pa.Table]:
-    """Part `index` of every producer's file, in file order."""
+def read_part(layout: Layout, kind: str, index: int) -> Optional[pa.Table]:
+    """Part `index` of every producer's file of `kind`, in file order."""
     found = []
-    for path in files:
-        table = read_table(path)
+    for name in layout.files(kind):
+        table = layout.read(name)
         part = table.column("part").to_numpy()
         start, stop = np.searchsorted(part, [index, index + 1])
         if stop > start:
@@ -114,7 +113,7 @@ def signature_matrix(column: pa.ChunkedArray, num_perm: int, where: str) -> tupl
 
 def _partition_rows(layout: Layout, num_perm: int, job: GroupJob, table: int, path: str) -> dict[str, tuple]:
     """Step 2 for one signature table: per kind, each row's partition and its columns."""
-    rows = read_table(path)
+    rows = open_table(path)
     key = (np.uint64(table) << np.uint64(32)) | np.arange(rows.num_rows, dtype=np.uint64)
     ids = rows.column("id").combine_chunks()
     ranges = np.uint64(layout.ranges)
@@ -146,14 +145,14 @@ def partition_group(layout: Layout, num_perm: int, job: GroupJob) -> int:
             found.setdefault(kind, []).append(part)
     for kind, parts in found.items():
         columns = {name: pa.concat_arrays([p[1][name] for p in parts]) for name in parts[0][1]}
-        write_by_part(layout.file(kind, job.group), np.concatenate([p[0] for p in parts]), columns)
+        write_by_part(layout, layout.file(kind, job.group), np.concatenate([p[0] for p in parts]), columns)
     return sum(len(p[0]) for p in found.get("ids", []))
 
 
 def group_ids(layout: Layout, kind: str, index: int) -> int:
     """Step 3a for an id or digest partition: every document that shares its id (digest) with
     another, with the first such document in input order (its group)."""
-    found = read_part(layout.files(kind), index)
+    found = read_part(layout, kind, index)
     if found is None:
         return 0
     found = found.sort_by([("value", "ascending"), ("key", "ascending")])
@@ -162,7 +161,7 @@ def group_ids(layout: Layout, kind: str, index: int) -> int:
     new_group = np.r_[True, ~same]
     in_group = ~new_group | np.r_[same, False]  # shares its value with the row before or after
     first = np.maximum.accumulate(np.where(new_group, np.arange(len(key)), 0))
-    write_scratch(layout.file(f"{kind}-groups", index),
+    layout.write(layout.file(f"{kind}-groups", index),
                   pa.table({"key": pa.array(key[in_group]), "group": pa.array(key[first[in_group]])}))
     return int(in_group.sum())
 
@@ -174,7 +173,7 @@ def band_pairs(layout: Layout, index: int) -> int:
     document, and pairs are formed between the first documents of the classes only, so a bucket
     of 10,000 copies gives 9,999 links, not 50 million pairs. Written by the group of the earlier
     document, which the next step joins with its signature."""
-    found = read_part(layout.files("bands"), index)
+    found = read_part(layout, "bands", index)
     if found is None:
         return 0
     bucket, key = found.column("bucket").to_numpy(), found.column("key").to_numpy()
@@ -196,5 +195,5 @@ def band_pairs(layout: Layout, index: int) -> int:
     later = np.concatenate([key[~new_class], np.repeat(heads, rank)])
     earlier = np.concatenate([key[head_of[~new_class]], heads[np.repeat(first, rank) + offset]])
     same = np.r_[np.ones(int((~new_class).sum()), np.bool_), np.zeros(total, np.bool_)]
-    return write_by_part(layout.file("pairs", index), layout.group(earlier),
+    return write_by_part(layout, layout.file("pairs", index), layout.group(earlier),
                          {"later": pa.array(later), "earlier": pa.array(earlier), "same": pa.array(same)})

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 
 from corpus_tools.dedup import DedupConfig
-from corpus_tools.dedup_buckets import Layout, read_part, signature_matrix, write_by_part, write_scratch
-from schemas.validate import read_table
+from corpus_tools.dedup_buckets import Layout, read_part, signature_matrix, write_by_part
+from corpus_tools.shards import open_table
 
 
 class _Signatures:
@@ -24,7 +24,7 @@ class _Signatures:
         self.num_perm = num_perm
         self.tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for table in range(group * layout.tables_per_group, min(len(paths), (group + 1) * layout.tables_per_group)):
-            rows = read_table(paths[table])
+            rows = open_table(paths[table])
             present, matrix = signature_matrix(rows.column("signature"), num_perm, paths[table])
             position = np.full(rows.num_rows, -1, dtype=np.int64)
             position[present] = np.arange(len(present))
@@ -44,24 +44,24 @@ def attach_signatures(layout: Layout, paths: tuple[str, ...], num_perm: int, gro
     """Step 3b, first half, for the candidates whose earlier document is in this group of tables:
     the earlier document's signature joined on (links between identical signatures need none and
     go straight to the edges). Written by the group of the later document."""
-    found = read_part(layout.files("pairs"), group)
+    found = read_part(layout, "pairs", group)
     if found is None:
         return 0
     both = np.stack([found.column("later").to_numpy(), found.column("earlier").to_numpy()], axis=1)
     both, first = np.unique(both, axis=0, return_index=True)  # a pair is found in several bands
     same = found.column("same").to_numpy(zero_copy_only=False)[first]
     links = both[same]
-    write_scratch(layout.file("links", group), pa.table({"later": pa.array(links[:, 0]), "earlier": pa.array(links[:, 1])}))
+    layout.write(layout.file("links", group), pa.table({"later": pa.array(links[:, 0]), "earlier": pa.array(links[:, 1])}))
     pairs = both[~same]
     theirs = _Signatures(layout, paths, group, num_perm).of(pairs[:, 1])
-    return write_by_part(layout.file("joined", group), layout.group(pairs[:, 0]),
+    return write_by_part(layout, layout.file("joined", group), layout.group(pairs[:, 0]),
                          {"later": pa.array(pairs[:, 0]), "earlier": pa.array(pairs[:, 1]),
                           "signature": pa.FixedSizeListArray.from_arrays(pa.array(theirs.reshape(-1)), num_perm)})
 
 
 def verify_pairs(layout: Layout, config: DedupConfig, paths: tuple[str, ...], group: int) -> int:
     """Step 3b, second half, for the candidates whose later document is in this group of tables."""
-    found = read_part(layout.files("joined"), group)
+    found = read_part(layout, "joined", group)
     if found is None:
         return 0
     later, earlier = found.column("later").to_numpy(), found.column("earlier").to_numpy()
@@ -72,6 +72,6 @@ def verify_pairs(layout: Layout, config: DedupConfig, paths: tuple[str, ...], gr
     used = layout.bands * layout.rows
     band = equal[:, :used].reshape(len(later), layout.bands, layout.rows).all(axis=2).any(axis=1)
     keep = band & (similarity >= config.threshold)
-    write_scratch(layout.file("edges", group), pa.table({"later": pa.array(later[keep]), "earlier": pa.array(earlier[keep]),
+    layout.write(layout.file("edges", group), pa.table({"later": pa.array(later[keep]), "earlier": pa.array(earlier[keep]),
                                                          "similarity": pa.array(similarity[keep])}))
     return int(keep.sum())

@@ -27,11 +27,10 @@ import pyarrow as pa
 from corpus_tools import __version__
 from corpus_tools.dataset import open_shard, shard_paths
 from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
-from corpus_tools.dedup_buckets import write_scratch
 from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
-from corpus_tools.engine import ordered_map
+from corpus_tools.engine import Pool, ordered_map
 from corpus_tools.ingest import _versions
-from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, prepare_output, removed_if_unstarted,
+from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, Store, prepare_output, removed_if_unstarted,
                                  sha256_file, shard_name, write_json, write_table)
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
@@ -85,18 +84,18 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     started = time.monotonic()
     work = out.resolve() / STATE_DIR  # absolute, as the inputs: a Ray worker's cwd differs
     warm_imports()
-    with removed_if_unstarted(out, manifest):
+    with removed_if_unstarted(out, manifest), Pool(workers, engine) as pool:
         jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"))
                 for i, p in enumerate(earlier + inputs)]
         tables = []
-        for job, _ in ordered_map(partial(_signatures, config), jobs, workers, engine=engine):
+        for job, _ in ordered_map(partial(_signatures, config), jobs, pool=pool):
             tables.append(job[1])
             report("signatures", len(tables), len(jobs))
-        removed = find_duplicates(tables[len(earlier):], config, str(work), workers, engine, tables[:len(earlier)],
-                                  progress=progress)
+        removed = find_duplicates(tables[len(earlier):], config, str(work), earlier=tables[:len(earlier)],
+                                  progress=progress, pool=pool)
         apply = partial(_apply, schema)
         items = [(p["path"], str(out.resolve() / shard_name(i)), removed[i]) for i, p in enumerate(inputs)]
-        for _, entry in ordered_map(apply, items, workers, engine=engine):
+        for _, entry in ordered_map(apply, items, pool=pool):
             manifest["shards"].append(entry)
             write_json(out / MANIFEST, manifest)
             report("write", len(manifest["shards"]), len(items))
@@ -126,7 +125,8 @@ def _signatures(config: DedupConfig, job: tuple[str, str]) -> None:
         digests.append(exact_hash(text))
         if config.near:
             sigs.append(signature(text, lang, config).tolist())
-    write_scratch(Path(target), pa.table({
+    folder, _, name = target.rpartition("/")
+    Store(folder).write_scratch(name, pa.table({
         "id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary()),
         "signature": pa.array(sigs if config.near else [None] * len(ids), pa.list_(pa.uint64()))}))
 

@@ -25,7 +25,6 @@ from scipy.sparse.csgraph import connected_components
 
 from corpus_tools.dedup import DedupConfig
 from corpus_tools.dedup_buckets import Layout, read_part, write_by_part
-from schemas.validate import read_table
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def split_components(layout: Layout, config: DedupConfig, nodes_per_part: int) -
     for kind, _, _ in _relations(config):
         files = layout.files(kind)
         if files:
-            loaded[kind] = pa.concat_tables([read_table(f) for f in files]).combine_chunks()
+            loaded[kind] = pa.concat_tables([layout.read(f) for f in files]).combine_chunks()
     if not loaded:
         return 0
     later = np.concatenate([loaded[k].column(a).to_numpy() for k, a, _ in _relations(config) if k in loaded])
@@ -64,13 +63,13 @@ def split_components(layout: Layout, config: DedupConfig, nodes_per_part: int) -
     for kind, a, _ in _relations(config):
         if kind in loaded:
             table = loaded[kind]
-            write_by_part(layout.file(f"resolve-{kind}", 0), part[np.searchsorted(nodes, table.column(a).to_numpy())],
+            write_by_part(layout, layout.file(f"resolve-{kind}", 0), part[np.searchsorted(nodes, table.column(a).to_numpy())],
                           {name: table.column(name) for name in table.column_names})
     return parts
 
 
 def _pairs(layout: Layout, kind: str, part: int, columns: tuple[str, ...]) -> list[list]:
-    found = read_part(layout.files(f"resolve-{kind}"), part)
+    found = read_part(layout, f"resolve-{kind}", part)
     return [found.column(c).to_numpy().tolist() for c in columns] if found is not None else [[] for _ in columns]
 
 

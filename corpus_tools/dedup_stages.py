@@ -11,8 +11,10 @@
 
 The result is exactly that of `find_duplicates_sequential`: every row, in input order, through a
 duplicate-id check and today's single-process `Deduper` (greedy: a document goes if it duplicates
-an earlier *kept* one). Every step runs on the engine (`ordered_map`: a local process pool or
-Ray tasks; work_dir must then be storage every node sees); a task holds one shard, one partition,
+an earlier *kept* one). Every step runs on the engine (`ordered_map` on one `Pool` for the whole
+stage: a local process pool or Ray tasks). Tables and work_dir are local paths or pyarrow filesystem
+URIs (Store: local files are memory-mapped; on a cluster, storage that every node sees, such as
+s3://); every step reads and writes there, never on the worker's own disk. A task holds one shard, one partition,
 a group of shards' signatures or a part of the duplicate graph, never the corpus. The calling
 process holds the duplicate graph as integer arrays while it finds the components, and the
 removal lists. The output is identical for any worker count and engine: every step writes files
@@ -20,10 +22,9 @@ named by what they hold and every merge sorts."""
 from __future__ import annotations
 
 import math
-import shutil
 from collections import defaultdict
+from contextlib import nullcontext
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -34,8 +35,8 @@ from corpus_tools.dedup import DedupConfig, Deduper, Verdict, lean
 from corpus_tools.dedup_buckets import GroupJob, Layout, band_pairs, group_ids, partition_group
 from corpus_tools.dedup_clusters import attach_signatures, verify_pairs
 from corpus_tools.dedup_resolve import Removal, resolve, split_components
-from corpus_tools.engine import ordered_map
-from schemas.validate import read_table
+from corpus_tools.engine import Pool, ordered_map
+from corpus_tools.shards import Store, locate, open_table
 
 # What a task holds, whatever the corpus: a step-3a partition is one band of about TABLES_PER_RANGE
 # shards (64 x 5,000 rows x 40 bytes: 13 MB); steps 2 and 3b work on TABLES_PER_GROUP shards (16 x
@@ -63,50 +64,52 @@ def warm_imports() -> None:
 
 def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, workers: int = 1,
                     engine: str = "local", earlier: Sequence[str] = (), *,
-                    progress: Optional[Progress] = None) -> list[dict[int, Verdict]]:
+                    progress: Optional[Progress] = None, pool: Optional[Pool] = None) -> list[dict[int, Verdict]]:
     """The rows to remove from each signature table (Arrow IPC: id string, digest binary,
     signature list<uint64> or null), tables in input order, after the documents of `earlier`
-    (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows."""
-    paths = tuple(str(Path(p).resolve()) for p in (*earlier, *tables))  # absolute: a Ray worker's cwd differs
+    (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows.
+    The steps run on `pool` if given (the caller's workers), else on a Pool of `workers`."""
+    paths = tuple(locate(p) for p in (*earlier, *tables))  # absolute: a Ray worker's cwd differs
     if not tables:
         return []
     warm_imports()
     bands, rows = lsh_bands(config)
-    work = Path(work_dir).resolve() / "minhash"
-    shutil.rmtree(work, ignore_errors=True)  # a rerun starts clean: files are named, not appended
-    work.mkdir(parents=True)
-    layout = Layout(str(work), max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows, TABLES_PER_GROUP)
+    work = Store(work_dir).sub("minhash")
+    if work.exists():
+        work.remove_all()  # a rerun starts clean: files are named, not appended
+    work.mkdir()
+    layout = Layout(work.location, max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows, TABLES_PER_GROUP)
     report = progress or (lambda step, done, total: None)
+    with nullcontext(pool) if pool is not None else Pool(workers, engine) as pool:
+        def run(step: str, fn: Callable, items: list) -> list:
+            results = []
+            for item, result in ordered_map(fn, items, pool=pool):
+                results.append(result)
+                report(step, len(results), len(items))
+            return results
 
-    def run(step: str, fn: Callable, items: list) -> list:
-        results = []
-        for item, result in ordered_map(fn, items, workers, engine=engine):
-            results.append(result)
-            report(step, len(results), len(items))
-        return results
-
-    groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
-    members = [range(g * TABLES_PER_GROUP, min(len(paths), (g + 1) * TABLES_PER_GROUP)) for g in groups]
-    jobs = [GroupJob(g, tuple((t, paths[t]) for t in members[g]), config.exact, config.near) for g in groups]
-    run("partition", partial(partition_group, layout, config.num_perm), jobs)
-    parts = [("ids", i) for i in range(layout.ranges)]
-    parts += [("digests", i) for i in range(layout.ranges)] if config.exact else []
-    parts += [("bands", i) for i in range(bands * layout.ranges)] if config.near else []
-    run("buckets", partial(_group, layout), parts)
-    if config.near:
-        run("signatures", partial(attach_signatures, layout, paths, config.num_perm), groups)
-        run("pairs", partial(verify_pairs, layout, config, paths), groups)
-    parts = split_components(layout, config, NODES_PER_PART)
-    removed: dict[int, Removal] = {}
-    for found in run("clusters", partial(resolve, layout, config, len(earlier)), list(range(parts))):
-        removed.update(found)
-    ids = _lookup_ids(paths, {r.of for r in removed.values()}, workers, engine)
+        groups = list(range(math.ceil(len(paths) / TABLES_PER_GROUP)))
+        members = [range(g * TABLES_PER_GROUP, min(len(paths), (g + 1) * TABLES_PER_GROUP)) for g in groups]
+        jobs = [GroupJob(g, tuple((t, paths[t]) for t in members[g]), config.exact, config.near) for g in groups]
+        run("partition", partial(partition_group, layout, config.num_perm), jobs)
+        parts = [("ids", i) for i in range(layout.ranges)]
+        parts += [("digests", i) for i in range(layout.ranges)] if config.exact else []
+        parts += [("bands", i) for i in range(bands * layout.ranges)] if config.near else []
+        run("buckets", partial(_group, layout), parts)
+        if config.near:
+            run("signatures", partial(attach_signatures, layout, paths, config.num_perm), groups)
+            run("pairs", partial(verify_pairs, layout, config, paths), groups)
+        parts = split_components(layout, config, NODES_PER_PART)
+        removed: dict[int, Removal] = {}
+        for found in run("clusters", partial(resolve, layout, config, len(earlier)), list(range(parts))):
+            removed.update(found)
+        ids = _lookup_ids(paths, {r.of for r in removed.values()}, pool)
     result: list[dict[int, Verdict]] = [{} for _ in tables]
     for key in sorted(removed):
         r = removed[key]
         table, row = (key >> 32) - len(earlier), key & 0xFFFFFFFF
         result[table][row] = Verdict(False, r.reason, ids[r.of], r.similarity)
-    shutil.rmtree(work, ignore_errors=True)
+    work.remove_all()
     return result
 
 
@@ -117,19 +120,17 @@ def _group(layout: Layout, part: tuple[str, int]) -> int:
 
 def _ids_at(job: tuple[int, str, list[int]]) -> list[str]:
     _, path, rows = job
-    return read_table(path).column("id").take(rows).to_pylist()
+    return open_table(path).column("id").take(rows).to_pylist()
 
 
-def _lookup_ids(paths: tuple[str, ...], keys: set[int], workers: int, engine: str) -> dict[int, str]:
+def _lookup_ids(paths: tuple[str, ...], keys: set[int], pool: Pool) -> dict[int, str]:
     """The doc ids of the kept documents named in the verdicts: a read of those rows per table."""
     by_table: dict[int, list[int]] = defaultdict(list)
     for key in sorted(keys):
         by_table[key >> 32].append(key & 0xFFFFFFFF)
     found: dict[int, str] = {}
     jobs = [(t, paths[t], rows) for t, rows in sorted(by_table.items())]
-    if not jobs:  # nothing removed: no pool to start
-        return found
-    for (table, _, rows), ids in ordered_map(_ids_at, jobs, workers, engine=engine):
+    for (table, _, rows), ids in ordered_map(_ids_at, jobs, pool=pool):
         found.update({(table << 32) | row: i for row, i in zip(rows, ids)})
     return found
 
@@ -161,7 +162,7 @@ def find_duplicates_sequential(tables: Sequence[str], config: DedupConfig,
 
 
 def _rows(path: str):
-    table = read_table(path)
+    table = open_table(path)
     columns = [table.column(c).to_pylist() for c in ("id", "digest", "signature")]
     for doc_id, digest, sig in zip(*columns):
         yield doc_id, digest, None if sig is None else np.array(sig, dtype=np.uint64)

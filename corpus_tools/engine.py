@@ -49,38 +49,70 @@ class _Done:
 ENGINES = ("local", "ray")
 
 
+class Pool:
+    """One set of workers for several steps, as a context manager: a stage of many short steps
+    (dedup) starts its processes once, not once per step. Local engine: a process pool started at
+    its first use (workers > 1) and started again after one of its workers died; Ray keeps its own
+    workers, so there is nothing to hold. Passing a Pool never changes a result."""
+
+    def __init__(self, workers: int = 1, engine: str = "local"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.workers, self.engine = max(1, workers), engine
+        self._executor: Optional[ProcessPoolExecutor] = None
+
+    def executor(self) -> Optional[ProcessPoolExecutor]:
+        """The process pool; None where work runs in this process or on Ray."""
+        if self.engine != "local" or self.workers == 1:
+            return None
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=pool_context(), initializer=_die_with_parent)
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the processes (the next use starts new ones)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def ordered_map(fn: Callable[..., Any], items: Iterable[Any], workers: int = 1,
-                is_work: Callable[[Any], bool] = lambda item: True, engine: str = "local") -> Iterator[tuple[Any, Any]]:
-    """Yield (item, fn(item)) for work items and (item, None) for markers, in input order."""
-    if engine == "ray":
-        yield from _ray_map(fn, items, workers, is_work)
+                is_work: Callable[[Any], bool] = lambda item: True, engine: str = "local",
+                pool: Optional[Pool] = None) -> Iterator[tuple[Any, Any]]:
+    """Yield (item, fn(item)) for work items and (item, None) for markers, in input order; on
+    `pool`'s workers if given (then its workers and engine count), else on workers of this call."""
+    if pool is None:
+        with Pool(workers, engine) as pool:
+            yield from ordered_map(fn, items, is_work=is_work, pool=pool)
         return
-    if engine != "local":
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    workers = max(1, workers)
-    pool = ProcessPoolExecutor(workers, mp_context=pool_context()) if workers > 1 else None
-    window = 2 * workers
+    if pool.engine == "ray":
+        yield from _ray_map(fn, items, pool.workers, is_work)
+        return
+    executor = pool.executor()
+    window = 2 * pool.workers
     queue: deque[tuple[Any, Optional[Any]]] = deque()
     pending = 0
-    try:
-        for item in items:
-            if is_work(item):
-                task: Future | _Done = pool.submit(fn, item) if pool else _Done(fn(item))
-                queue.append((item, task))
-                pending += 1
-            else:
-                queue.append((item, None))
-            while queue and (pending > window or queue[0][1] is None or queue[0][1].done()):
-                head, task = queue.popleft()
-                if task is not None:
-                    pending -= 1
-                yield head, (task.result() if task is not None else None)
-        while queue:
+    for item in items:
+        if is_work(item):
+            task: Future | _Done = executor.submit(fn, item) if executor else _Done(fn(item))
+            queue.append((item, task))
+            pending += 1
+        else:
+            queue.append((item, None))
+        while queue and (pending > window or queue[0][1] is None or queue[0][1].done()):
             head, task = queue.popleft()
+            if task is not None:
+                pending -= 1
             yield head, (task.result() if task is not None else None)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    while queue:
+        head, task = queue.popleft()
+        yield head, (task.result() if task is not None else None)
 
 
 def _ray_map(fn: Callable[..., Any], items: Iterable[Any], workers: int,
@@ -148,14 +180,17 @@ def _call(fn: Callable[[Any], Any], label: str, hook: str, index: int, unit: Any
 
 
 def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, engine: str = "local",
-              label: str = "unit") -> Iterator[tuple[int, Any]]:
-    """Yield (index, fn(units[index])) as units finish, in any order; every unit exactly once."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+              label: str = "unit", pool: Optional[Pool] = None) -> Iterator[tuple[int, Any]]:
+    """Yield (index, fn(units[index])) as units finish, in any order; every unit exactly once. On
+    `pool`'s workers if given (then its workers and engine count), else on workers of this call."""
+    if pool is None:
+        with Pool(workers, engine) as pool:
+            yield from run_units(fn, units, label=label, pool=pool)
+        return
     hook = os.environ.get(KILL_HOOK, "")
     want_label, _, after = os.environ.get(KILL_DRIVER_HOOK, "").partition(":")
-    results = _ray_units(fn, units, workers, label, hook) if engine == "ray" else _local_units(
-        fn, units, workers, label, hook)
+    results = _ray_units(fn, units, pool.workers, label, hook) if pool.engine == "ray" else _local_units(
+        fn, units, pool, label, hook)
     for taken, result in enumerate(results, 1):
         yield result
         if want_label == label and taken == int(after):
@@ -170,22 +205,21 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _local_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
-    workers = max(1, workers)
-    if workers == 1 or len(units) <= 1:
+def _local_units(fn, units, pool: Pool, label, hook) -> Iterator[tuple[int, Any]]:
+    if pool.executor() is None or len(units) <= 1:
         for index, unit in enumerate(units):
             yield index, _call(fn, label, hook, index, unit, in_worker=False)
         return
     todo = deque(range(len(units)))
     deaths = [0] * len(units)
     while todo:
-        pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_die_with_parent)
+        executor = pool.executor()
         running: dict[Future, int] = {}
         try:
             while todo or running:
-                while todo and len(running) < 2 * workers:
+                while todo and len(running) < 2 * pool.workers:
                     index = todo.popleft()
-                    running[pool.submit(_call, fn, label, hook, index, units[index])] = index
+                    running[executor.submit(_call, fn, label, hook, index, units[index])] = index
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=running.__getitem__):
                     if isinstance(future.exception(), BrokenProcessPool):
@@ -194,13 +228,15 @@ def _local_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
         except BrokenProcessPool:
             # A worker died and took the pool with it: which unit it ran is unknown, so every unit
             # in flight runs again, in a new pool; one that keeps killing its worker stops the job.
+            pool.close()
             for index in sorted(running.values(), reverse=True):
                 deaths[index] += 1
                 todo.appendleft(index)
             if max(deaths) > RETRIES:
                 raise UnitFailed(f"{label} {deaths.index(max(deaths))}: its worker died {max(deaths)} times") from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            pool.close()  # units in flight are not waited for by a pool that lives on
+            raise
 
 
 def _ray_init(workers: int):

@@ -28,7 +28,7 @@ def shard_name(index: int) -> str:
     return f"part-{index:05d}.arrow"
 
 
-def _location(path: Union[str, Path]) -> str:
+def locate(path: Union[str, Path]) -> str:
     """A URI as given; a local path made absolute (workers may run in another directory)."""
     text = str(path)
     return text if "://" in text else str(Path(text).resolve())
@@ -42,7 +42,7 @@ class Store:
     atomic: a temp name, then a move (on object stores the upload itself is atomic)."""
 
     def __init__(self, location: Union[str, Path]):
-        self.location = _location(location)
+        self.location = locate(location)
         if "://" in self.location:
             self.fs, self.root = fs.FileSystem.from_uri(self.location)
         else:
@@ -102,17 +102,28 @@ class Store:
     def read_table(self, name: str) -> pa.Table:
         return open_table(self.uri(name))
 
-    def write_bytes(self, name: str, data: bytes) -> None:
+    def _temp(self, name: str) -> tuple[str, str]:
         path = self.path(name)
-        tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"  # a retried unit may still have a writer
         parent = path.rpartition("/")[0]
         if parent:
             self.fs.create_dir(parent, recursive=True)
+        return path, f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"  # a retried unit may still have a writer
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        path, tmp = self._temp(name)
         with self.fs.open_output_stream(tmp) as out:
             out.write(data)
         if self.local:  # the rename must not land before the data does
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
+        self.fs.move(tmp, path)
+
+    def write_scratch(self, name: str, table: pa.Table) -> None:
+        """A working file of a stage that deletes it when it ends (dedup's steps): written whole then
+        moved, so a task run again replaces it, but streamed, with no fsync and no checksum."""
+        path, tmp = self._temp(name)
+        with self.fs.open_output_stream(tmp) as out, pa.ipc.new_stream(out, table.schema) as writer:
+            writer.write_table(table)
         self.fs.move(tmp, path)
 
     def write_text(self, name: str, text: str) -> None:

@@ -184,9 +184,9 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
         signatures(self, *args)
         held.append(len(self.tables))
 
-    def count_part(files, index):
-        found = read_part(files, index)
-        parts.append((files[0].parent.name, 0 if found is None else found.num_rows))
+    def count_part(layout, kind, index):
+        found = read_part(layout, kind, index)
+        parts.append((kind, 0 if found is None else found.num_rows))
         return found
 
     monkeypatch.setattr(dedup_buckets, "signature_matrix", count_matrix)
