@@ -212,3 +212,19 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
 def test_near_duplicates_use_datasketch_banding():
     assert dedup_stages.lsh_bands(CONFIG) == (9, 13)  # MinHashLSH(threshold=0.8, num_perm=128)
     assert dedup_stages.lsh_bands(DedupConfig(threshold=0.5)) != (9, 13)
+
+
+def test_signatures_equal_a_plain_datasketch_minhash_on_real_text(data):
+    """signature() shares the permutations across documents: the values must stay those of a
+    MinHash made afresh for every document, or signatures kept from earlier runs stop matching."""
+    from datasketch import MinHash
+
+    from corpus_tools.dedup import SCHEME, SEED, shingle_hashes
+
+    reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:40]
+    clue = (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:40]
+    for config in (CONFIG, DedupConfig(num_perm=64)):
+        for text, lang in [(t, "en") for t in reviews] + [(t, "zh") for t in clue]:
+            plain = MinHash(num_perm=config.num_perm, seed=SEED, hashfunc=lambda v: v, scheme=SCHEME)
+            plain.update_batch(shingle_hashes(text, lang, config).tolist())
+            assert signature(text, lang, config).tobytes() == plain.hashvalues.tobytes()
