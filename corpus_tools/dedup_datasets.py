@@ -30,8 +30,9 @@ from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
 from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
 from corpus_tools.engine import Pool, ordered_map
 from corpus_tools.ingest import _versions
-from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, Store, prepare_output, removed_if_unstarted,
-                                 sha256_file, shard_name, write_json, write_table)
+from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, Store, load_manifest, open_table,
+                                 prepare_output, removed_if_unstarted, sha256_file, shard_name, write_json,
+                                 write_table)
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
@@ -57,11 +58,37 @@ def _shards(datasets: Sequence[Union[str, Path]], role: str) -> list[dict[str, A
     return found
 
 
+def _kept_signatures(datasets: Sequence[Union[str, Path]], config: DedupConfig) -> dict[str, str]:
+    """shard path -> the signature table ingest kept for it in .state (its rows before dedup),
+    where the dataset is a complete ingest output whose signatures are those `config` computes
+    (same num_perm and n-grams) and whose shard still has the recorded sha256. Chunk i of the
+    unit order became shard i (ingest.py), so the sorted table names line up with the shards."""
+    found: dict[str, str] = {}
+    for dataset in datasets:
+        root = Path(dataset)
+        manifest = load_manifest(root) if root.is_dir() else None
+        text = (manifest or {}).get("settings", {}).get("text", {})
+        same = {k: text.get("dedup", {}).get(k) for k in ("num_perm", "word_ngram", "char_ngram", "near")}
+        want = {"num_perm": config.num_perm, "word_ngram": config.word_ngram, "char_ngram": config.char_ngram,
+                "near": True}
+        if not manifest or not manifest.get("complete") or (config.near and same != want):
+            continue
+        tables = sorted((root / STATE_DIR).glob("unit-*-*.sig.arrow"))
+        if len(tables) != len(manifest["shards"]):
+            continue
+        for entry, table in zip(manifest["shards"], tables):
+            shard = root / entry["name"]
+            if shard.exists() and sha256_file(shard) == entry["sha256"]:
+                found[str(shard.resolve())] = str(table.resolve())
+    return found
+
+
 def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: Sequence[Union[str, Path]] = (),
           config: DedupConfig = DedupConfig(), workers: int = 1, engine: str = "local", overwrite: bool = False,
-          progress: Optional[Progress] = None) -> DedupResult:
-    """Write `datasets` without their duplicates to `out`. Raises InputError/OutputError for
-    problems a user must fix."""
+          progress: Optional[Progress] = None, reuse: bool = True) -> DedupResult:
+    """Write `datasets` without their duplicates to `out`. Step 1 takes the signatures ingest kept
+    where they match (`reuse`; the result is the same). Raises InputError/OutputError for problems
+    a user must fix."""
     out = Path(out)
     if not datasets:
         raise InputError("dedup needs at least one documents dataset")
@@ -85,11 +112,13 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     work = out.resolve() / STATE_DIR  # absolute, as the inputs: a Ray worker's cwd differs
     warm_imports()
     with removed_if_unstarted(out, manifest), Pool(workers, engine) as pool:
-        jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"))
+        kept = _kept_signatures([*against, *datasets], config) if reuse else {}
+        jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"), kept.get(p["path"]))
                 for i, p in enumerate(earlier + inputs)]
-        tables = []
-        for job, _ in ordered_map(partial(_signatures, config), jobs, pool=pool):
+        tables, reused = [], 0
+        for job, took in ordered_map(partial(_signatures, config), jobs, pool=pool):
             tables.append(job[1])
+            reused += took
             report("signatures", len(tables), len(jobs))
         removed = find_duplicates(tables[len(earlier):], config, str(work), earlier=tables[:len(earlier)],
                                   progress=progress, pool=pool)
@@ -102,7 +131,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     shutil.rmtree(work / "signatures", ignore_errors=True)
     stats = nest(merge(e["stats"] for e in manifest["shards"]))
     stats.update({"kind": "documents", "shards": len(manifest["shards"]), "errors": [],
-                  "dedup_examples": _first_examples(manifest["shards"]),
+                  "dedup_examples": _first_examples(manifest["shards"]), "signatures_reused": reused,
                   "seconds": round(time.monotonic() - started, 3)})
     write_json(out / STATS, stats)
     manifest["complete"] = True
@@ -115,20 +144,44 @@ def document_text(paragraphs: list[list[str]]) -> str:
     return "\n".join(" ".join(p) for p in paragraphs)
 
 
-def _signatures(config: DedupConfig, job: tuple[str, str]) -> None:
-    """Step 1 for one shard: its signature table (id, digest, signature), as ingest writes it."""
-    shard, target = job
+def _signatures(config: DedupConfig, job: tuple[str, str, Optional[str]]) -> bool:
+    """Step 1 for one shard: its signature table (id, digest, signature), as ingest writes it;
+    taken from ingest's table `kept` when each of the shard's rows is found there in order with
+    the same id and digest (the same text: the same signature). Returns whether it was."""
+    shard, target, kept = job
     table = read_table(shard)
-    ids, digests, sigs = table.column("doc_id").to_pylist(), [], []
-    for paragraphs, lang in zip(table.column("paragraphs").to_pylist(), table.column("lang").to_pylist()):
-        text = document_text(paragraphs)
-        digests.append(exact_hash(text))
-        if config.near:
-            sigs.append(signature(text, lang, config).tolist())
+    ids = table.column("doc_id").to_pylist()
+    texts = [document_text(p) for p in table.column("paragraphs").to_pylist()]
+    digests = [exact_hash(text) for text in texts]
     folder, _, name = target.rpartition("/")
+    earlier = open_table(kept) if kept else None
+    rows = _rows_in(earlier, ids, digests) if earlier is not None else None
+    if rows is not None:
+        found = earlier.take(pa.array(rows, pa.int64())).select(["id", "digest", "signature"])
+        if not config.near:
+            found = found.set_column(2, "signature", pa.nulls(len(rows), pa.list_(pa.uint64())))
+        Store(folder).write_scratch(name, found)
+        return True
+    sigs = [signature(text, lang, config).tolist() for text, lang in zip(texts, table.column("lang").to_pylist())
+            ] if config.near else [None] * len(ids)
     Store(folder).write_scratch(name, pa.table({
         "id": pa.array(ids, pa.string()), "digest": pa.array(digests, pa.binary()),
-        "signature": pa.array(sigs if config.near else [None] * len(ids), pa.list_(pa.uint64()))}))
+        "signature": pa.array(sigs, pa.list_(pa.uint64()))}))
+    return False
+
+
+def _rows_in(kept: pa.Table, ids: list[str], digests: list[bytes]) -> Optional[list[int]]:
+    """The rows of `kept` that the shard's rows are, in order (ingest removed the others), or None."""
+    rows, at = [], 0
+    kept_ids, kept_digests = kept.column("id").to_pylist(), kept.column("digest").to_pylist()
+    for doc_id, digest in zip(ids, digests):
+        while at < len(kept_ids) and (kept_ids[at], kept_digests[at]) != (doc_id, digest):
+            at += 1
+        if at == len(kept_ids):
+            return None
+        rows.append(at)
+        at += 1
+    return rows
 
 
 def _apply(schema: pa.Schema, item: tuple[str, str, dict[int, Verdict]]) -> dict[str, Any]:

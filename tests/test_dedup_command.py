@@ -72,8 +72,10 @@ def test_dedup_of_two_datasets_removes_the_later_copies_and_keeps_the_layout(doc
     assert summary["dedup"] == {"near_duplicate": 3, "exact_duplicate": 2, "duplicate_id": 1}
     assert summary["records"] == summary["kept"] + 6
     assert {e["duplicate_of"] for e in summary["dedup_examples"]} == planted["of"]
-    # the same shards from one worker
-    dedup([docs_en, docs], tmp_path / "one", workers=1)
+    assert summary["signatures_reused"] == first  # ingest's, for docs_en; computed for the other
+    # the same shards from one worker, signatures all computed afresh
+    again = dedup([docs_en, docs], tmp_path / "one", workers=1, reuse=False)
+    assert again.stats["signatures_reused"] == 0
     assert shard_digests(tmp_path / "one") == shard_digests(tmp_path / "both")
 
 
