@@ -304,7 +304,9 @@ def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, worke
 
 @main.command()
 @click.argument("datasets", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output dataset directory.")
+@click.option("--out", "out_dir", required=True, metavar="DIR|URI",
+              help="Output dataset directory, or a pyarrow filesystem URI (s3://, gs://, hdfs://, file://): "
+                   "on a Ray cluster, shared storage that every node can write.")
 @click.option("--against", multiple=True, type=click.Path(path_type=Path), metavar="DATASET",
               help="A documents dataset deduplicated before (repeatable): its documents count as kept and come "
                    "first; it is not rewritten.")
@@ -330,7 +332,10 @@ def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, eng
     removed, by reason, with examples (doc_id, duplicate_of, similarity).
     The work is spread over --workers (or Ray) in bounded memory per worker: signatures per
     shard, LSH buckets by band, duplicate pairs, then the removal per shard. The steps exchange
-    files under OUT/.state: on a Ray cluster, OUT must be storage every node sees.
+    files under OUT/.state: on a Ray cluster, OUT must be storage every node sees. DATASETS and
+    --against are local directories (their manifests and shards are read from this file system:
+    on a cluster, a shared one, mounted at the same path on every node). Where ingest kept its
+    signature tables (DATASET/.state) and they match the settings and shards, they are reused.
 
     \b
     Example:

@@ -36,8 +36,8 @@ from corpus_tools.dataset import open_shard, shard_paths
 from corpus_tools.engine import ordered_map
 from corpus_tools.eval_sets import label
 from corpus_tools.ingest import _versions
-from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, sha256_file, shard_name, write_json,
-                                 write_table)
+from corpus_tools.job import Job
+from corpus_tools.shards import OutputError, Store, sha256_file, shard_name
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
@@ -48,7 +48,7 @@ __all__ = ["DecontaminationConfig", "DecontaminationResult", "decontaminate", "e
 
 @dataclass
 class DecontaminationResult:
-    out: Path
+    out: Union[Path, str]
     stats: dict[str, Any]
 
 
@@ -79,49 +79,48 @@ def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[U
                   progress: Optional[Callable[[int, int], None]] = None) -> DecontaminationResult:
     """Write `docs` without the documents (or sentences) that hold eval text to `out`.
     Raises InputError/OutputError for problems a user must fix."""
-    docs, out = Path(docs), Path(out)
+    docs = Path(docs)
     sets = eval_sets(against, config)
     index = load_index(sets)
     shards = _input_shards(docs)
-    if out.resolve() == docs.resolve():
+    if "://" not in str(out) and Path(out).resolve() == docs.resolve():
         raise OutputError(f"{out}: the output must be another directory than the input")
-    prepare_output(out, overwrite, resume=False)
     settings = {"decontamination": dataclasses.asdict(config),
                 "against": [{"path": p, "label": label(p), "sha256": sha256_file(p)} for p in sets.paths]}
-    manifest = {"kind": "documents", "schema_version": schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode(),
-                "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": shards,
-                "versions": _versions(), "complete": False, "shards": []}
-    write_json(out / MANIFEST, manifest)
-    schema = schema_for("documents", {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
+    header = {"kind": "documents", "schema_version": schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode(),
+              "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": shards,
+              "versions": _versions()}
+    job = Job(out, header, overwrite)
+    schema = schema_for("documents", {metadata.CREATED_BY: header["created_by"], metadata.BUILD_CONFIG: settings})
     started = time.monotonic()
     total, done = sum(s["rows"] for s in shards), 0
     parts: list[pa.Table] = []
     counts: Counter = Counter()
     tally = Tally(index.labels)
-    for item, result in ordered_map(_run_unit, _units(shards, sets, batch_rows), workers, is_work=_is_unit, engine=engine):
-        if isinstance(item, _Unit):
-            table, unit_counts, unit_tally = result
-            parts.append(table)
-            counts.update(unit_counts)
-            tally.merge(unit_tally)
-            done += item.stop - item.start
-            if progress:
-                progress(done, total)
-            continue
-        manifest["shards"].append(_write_shard(out / shard_name(item.index), parts, schema, counts, tally))
-        write_json(out / MANIFEST, manifest)
-        parts, counts, tally = [], Counter(), Tally(index.labels)
+    with job.running():
+        for item, result in ordered_map(_run_unit, _units(shards, sets, batch_rows), workers, is_work=_is_unit,
+                                        engine=engine):
+            if isinstance(item, _Unit):
+                table, unit_counts, unit_tally = result
+                parts.append(table)
+                counts.update(unit_counts)
+                tally.merge(unit_tally)
+                done += item.stop - item.start
+                if progress:
+                    progress(done, total)
+                continue
+            job.add(item.index, _write_shard(job.store, shard_name(item.index), parts, schema, counts, tally))
+            parts, counts, tally = [], Counter(), Tally(index.labels)
+    entries = job.manifest["shards"]
     final = Tally(index.labels)
-    for entry in manifest["shards"]:
+    for entry in entries:
         final.merge(entry["decontamination"])
-    stats = nest(merge(e["stats"] for e in manifest["shards"]))
+    stats = nest(merge(e["stats"] for e in entries))
     stats["decontaminated"] = {"documents": 0, "sentences": 0, **stats.get("decontaminated", {})}
-    stats.update({"kind": "documents", "shards": len(manifest["shards"]), "errors": [],
+    stats.update({"kind": "documents", "shards": len(entries), "errors": [],
                   "decontamination": summary(index, config, final), "seconds": round(time.monotonic() - started, 3)})
-    write_json(out / STATS, stats)
-    manifest["complete"] = True
-    write_json(out / MANIFEST, manifest)
-    return DecontaminationResult(out, stats)
+    job.finish(stats)
+    return DecontaminationResult(out if "://" in str(out) else Path(out), stats)
 
 
 def _input_shards(docs: Path) -> list[dict[str, Any]]:
@@ -176,7 +175,8 @@ def _run_unit(unit: _Unit) -> tuple[pa.Table, Counter, dict]:
     return table.filter(pa.array(keep, pa.bool_())), counts, tally.to_dict()
 
 
-def _write_shard(path: Path, parts: list[pa.Table], schema: pa.Schema, counts: Counter, tally: Tally) -> dict:
+def _write_shard(store: Store, name: str, parts: list[pa.Table], schema: pa.Schema, counts: Counter,
+                 tally: Tally) -> dict:
     table = pa.concat_tables(parts).combine_chunks() if parts else schema.empty_table()
     table = table.replace_schema_metadata(schema.metadata)
     validate(table)
@@ -189,6 +189,6 @@ def _write_shard(path: Path, parts: list[pa.Table], schema: pa.Schema, counts: C
         counts["paragraphs"] += len(paragraphs)
         counts["sentences"] += sum(len(p) for p in paragraphs)
         counts["chars"] += sum(len(s) for p in paragraphs for s in p)
-    entry = write_table(path, table)
+    entry = store.write_table(name, table)
     entry.update({"stats": dict(sorted(counts.items())), "decontamination": tally.to_dict()})
     return entry

@@ -10,11 +10,16 @@ The four steps of the stage: a worker computes each shard's signatures (step 1, 
 digest and MinHash as ingest), `find_duplicates` partitions and resolves them (steps 2 and 3),
 and a worker writes each shard without its removed rows (step 4). Input shard i (counting across
 the datasets) becomes output shard i, so the layout is kept; the output is identical for any
-worker count and engine. Scratch files live in OUT/.state and are deleted at the end."""
+worker count and engine. Scratch files live in OUT/.state and are deleted at the end. The inputs
+are local directories (on a cluster, a shared file system at the same path on every node); OUT
+may be a pyarrow filesystem URI (s3://, gs://, hdfs://, file://), as ingest's --out.
+
+Step 1 takes the signature tables that ingest kept in a dataset's .state where they hold what it
+would compute: a complete ingest output, the same num_perm and n-grams, the shard unchanged
+(its recorded sha256) and every row found in the table with its id and digest."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -30,9 +35,8 @@ from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
 from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
 from corpus_tools.engine import Pool, ordered_map
 from corpus_tools.ingest import _versions
-from corpus_tools.shards import (MANIFEST, STATE_DIR, STATS, OutputError, Store, load_manifest, open_table,
-                                 prepare_output, removed_if_unstarted, sha256_file, shard_name, write_json,
-                                 write_table)
+from corpus_tools.job import Job
+from corpus_tools.shards import STATE_DIR, OutputError, Store, load_manifest, open_table, sha256_file, shard_name
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
@@ -43,7 +47,7 @@ EXAMPLES = 5  # per reason, in stats.json, as ingest keeps
 
 @dataclass
 class DedupResult:
-    out: Path
+    out: Union[Path, str]
     stats: dict[str, Any]
 
 
@@ -89,7 +93,6 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     """Write `datasets` without their duplicates to `out`. Step 1 takes the signatures ingest kept
     where they match (`reuse`; the result is the same). Raises InputError/OutputError for problems
     a user must fix."""
-    out = Path(out)
     if not datasets:
         raise InputError("dedup needs at least one documents dataset")
     inputs, earlier = _shards(datasets, "dedup"), _shards(against, "--against")
@@ -97,46 +100,42 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     if both:
         raise InputError(f"{sorted(both)[0]}: given both to dedup and to --against; name each dataset once")
     given = {Path(p["path"]).parent for p in inputs + earlier}
-    if out.resolve() in given:
+    if "://" not in str(out) and Path(out).resolve() in given:
         raise OutputError(f"{out}: the output must be another directory than the inputs")
-    prepare_output(out, overwrite, resume=False)
     settings = {"dedup": dataclasses.asdict(config), "against": earlier}
     version = schema_for("documents").metadata[metadata.SCHEMA_VERSION.encode()].decode()
-    manifest = {"kind": "documents", "schema_version": version,
-                "created_by": f"ernie-corpus {__version__}", "settings": settings, "inputs": inputs,
-                "versions": _versions(), "complete": False, "shards": []}
-    write_json(out / MANIFEST, manifest)
-    schema = schema_for("documents", {metadata.CREATED_BY: manifest["created_by"], metadata.BUILD_CONFIG: settings})
+    header = {"kind": "documents", "schema_version": version, "created_by": f"ernie-corpus {__version__}",
+              "settings": settings, "inputs": inputs, "versions": _versions()}
+    job = Job(out, header, overwrite)
+    schema = schema_for("documents", {metadata.CREATED_BY: header["created_by"], metadata.BUILD_CONFIG: settings})
     report = progress or (lambda step, done, total: None)
     started = time.monotonic()
-    work = out.resolve() / STATE_DIR  # absolute, as the inputs: a Ray worker's cwd differs
+    work = job.store.sub(STATE_DIR)  # absolute, as the inputs: a Ray worker's cwd differs
     warm_imports()
-    with removed_if_unstarted(out, manifest), Pool(workers, engine) as pool:
+    with job.running(), Pool(workers, engine) as pool:
         kept = _kept_signatures([*against, *datasets], config) if reuse else {}
-        jobs = [(p["path"], str(work / "signatures" / f"{i:06d}.arrow"), kept.get(p["path"]))
+        jobs = [(p["path"], work.uri(f"signatures/{i:06d}.arrow"), kept.get(p["path"]))
                 for i, p in enumerate(earlier + inputs)]
         tables, reused = [], 0
-        for job, took in ordered_map(partial(_signatures, config), jobs, pool=pool):
-            tables.append(job[1])
+        for item, took in ordered_map(partial(_signatures, config), jobs, pool=pool):
+            tables.append(item[1])
             reused += took
             report("signatures", len(tables), len(jobs))
-        removed = find_duplicates(tables[len(earlier):], config, str(work), earlier=tables[:len(earlier)],
+        removed = find_duplicates(tables[len(earlier):], config, work.location, earlier=tables[:len(earlier)],
                                   progress=progress, pool=pool)
-        apply = partial(_apply, schema)
-        items = [(p["path"], str(out.resolve() / shard_name(i)), removed[i]) for i, p in enumerate(inputs)]
-        for _, entry in ordered_map(apply, items, pool=pool):
-            manifest["shards"].append(entry)
-            write_json(out / MANIFEST, manifest)
-            report("write", len(manifest["shards"]), len(items))
-    shutil.rmtree(work / "signatures", ignore_errors=True)
-    stats = nest(merge(e["stats"] for e in manifest["shards"]))
-    stats.update({"kind": "documents", "shards": len(manifest["shards"]), "errors": [],
-                  "dedup_examples": _first_examples(manifest["shards"]), "signatures_reused": reused,
+        items = [(p["path"], job.store, shard_name(i), removed[i]) for i, p in enumerate(inputs)]
+        for index, (_, entry) in enumerate(ordered_map(partial(_apply, schema), items, pool=pool)):
+            job.add(index, entry)
+            report("write", index + 1, len(items))
+    if work.exists("signatures"):
+        work.sub("signatures").remove_all()
+    entries = job.manifest["shards"]
+    stats = nest(merge(e["stats"] for e in entries))
+    stats.update({"kind": "documents", "shards": len(entries), "errors": [],
+                  "dedup_examples": _first_examples(entries), "signatures_reused": reused,
                   "seconds": round(time.monotonic() - started, 3)})
-    write_json(out / STATS, stats)
-    manifest["complete"] = True
-    write_json(out / MANIFEST, manifest)
-    return DedupResult(out, stats)
+    job.finish(stats)
+    return DedupResult(out if "://" in str(out) else Path(out), stats)
 
 
 def document_text(paragraphs: list[list[str]]) -> str:
@@ -184,9 +183,9 @@ def _rows_in(kept: pa.Table, ids: list[str], digests: list[bytes]) -> Optional[l
     return rows
 
 
-def _apply(schema: pa.Schema, item: tuple[str, str, dict[int, Verdict]]) -> dict[str, Any]:
+def _apply(schema: pa.Schema, item: tuple[str, Store, str, dict[int, Verdict]]) -> dict[str, Any]:
     """Step 4 for one shard: written without its removed rows; counters and examples returned."""
-    shard, target, removed = item
+    shard, store, target, removed = item
     table = read_table(shard)
     counts: Counter = Counter({"records": table.num_rows})
     examples: list[dict] = []
@@ -208,7 +207,7 @@ def _apply(schema: pa.Schema, item: tuple[str, str, dict[int, Verdict]]) -> dict
         counts["paragraphs"] += len(row["paragraphs"])
         counts["sentences"] += sum(len(p) for p in row["paragraphs"])
         counts["chars"] += sum(len(s) for p in row["paragraphs"] for s in p)
-    entry = write_table(Path(target), table)
+    entry = store.write_table(target, table)
     entry.update({"stats": dict(sorted(counts.items())), "dedup_examples": examples})
     return entry
 

@@ -174,10 +174,10 @@ def test_ingest_option_at_sentence_granularity_keeps_what_the_command_keeps(corp
     assert stats(tmp_path / "docs")["decontaminated"] == stats(tmp_path / "command")["decontaminated"]
 
 
-def test_same_shards_for_one_and_two_workers(corpus, tmp_path):
+def test_same_shards_for_one_and_two_workers_and_on_a_filesystem_uri(corpus, tmp_path):
     config = DecontaminationConfig(granularity="sentence")
     decontaminate(corpus["docs"], tmp_path / "w1", corpus["against"], config, workers=1, batch_rows=16)
-    decontaminate(corpus["docs"], tmp_path / "w2", corpus["against"], config, workers=2, batch_rows=16)
+    decontaminate(corpus["docs"], f"file://{tmp_path}/w2", corpus["against"], config, workers=2, batch_rows=16)
     assert shard_digests(tmp_path / "w1") == shard_digests(tmp_path / "w2")
     assert len(shard_digests(tmp_path / "w1")) == len(shard_digests(corpus["docs"])) == 5  # shard i -> shard i
 

@@ -81,7 +81,7 @@ def test_dedup_of_two_datasets_removes_the_later_copies_and_keeps_the_layout(doc
 
 def test_dedup_against_an_earlier_dataset_writes_only_the_new_one(docs_en, later, tmp_path):
     docs, planted = later
-    result = cli("dedup", docs, "--against", docs_en, "--out", tmp_path / "new", "--quiet")
+    result = cli("dedup", docs, "--against", docs_en, "--out", f"file://{tmp_path}/new", "--quiet")  # through pyarrow.fs
     assert result.exit_code == 0, result.output
     assert _ids(tmp_path / "new") == planted["fresh"]
     assert len(json.loads((tmp_path / "new" / "manifest.json").read_text())["shards"]) == 2
