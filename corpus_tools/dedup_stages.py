@@ -82,8 +82,10 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     report = progress or (lambda step, done, total: None)
     with nullcontext(pool) if pool is not None else Pool(workers, engine) as pool:
         def run(step: str, fn: Callable, items: list) -> list:
+            # a step of one task runs here, not in a pool process: the same result without the trip
+            here = len(items) == 1 and pool.engine == "local"
             results = []
-            for item, result in ordered_map(fn, items, pool=pool):
+            for item, result in ordered_map(fn, items, pool=None if here else pool):
                 results.append(result)
                 report(step, len(results), len(items))
             return results

@@ -30,7 +30,7 @@ import pyarrow as pa
 from corpus_tools import __version__, sources
 from corpus_tools.contamination import Tally, load_index, summary
 from corpus_tools.dedup_stages import find_duplicates
-from corpus_tools.engine import run_units, where
+from corpus_tools.engine import Pool, run_units, where
 from corpus_tools.formats import ReadOptions, check as check_input, reader, resolve
 from corpus_tools.job import Job
 from corpus_tools.lang import parse_langs
@@ -160,11 +160,11 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     state = Progress(bytes_total=sum(u.bytes for u in units))
     report = progress or (lambda _: None)
     started = time.monotonic()
-    with job.running():
-        units = _number_lines(units, config)
-        summaries = _read_units(spec, units, job, state, report)
-        chunks = _plan_chunks(spec, job.store, summaries)
-        for number, entry in _write_shards(spec, chunks, job):
+    with job.running(), Pool(config.workers, config.engine) as pool:  # one set of workers for every step
+        units = _number_lines(units, config, pool)
+        summaries = _read_units(spec, units, job, state, report, pool)
+        chunks = _plan_chunks(spec, job.store, summaries, pool)
+        for number, entry in _write_shards(spec, chunks, job, pool):
             job.add(number, entry)
             state.kept += entry["rows"]
             state.shards += 1
@@ -189,12 +189,12 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     return IngestResult(out, kind, stats, errors)
 
 
-def _number_lines(units: list[Unit], config: IngestConfig) -> list[Unit]:
+def _number_lines(units: list[Unit], config: IngestConfig, pool: Pool) -> list[Unit]:
     """zst-frames units learn the number of their first line from a counting pass in the workers
     (decompression only: a small share of the cleaning time), so ids and origins are those of a
     whole-file read."""
     framed = [u for u in units if u.kind == "zst-frames"]
-    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, config.workers, config.engine, "count")}
+    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, label="count", pool=pool)}
     first: dict[str, int] = {}
     out = []
     for unit in units:
@@ -206,7 +206,7 @@ def _number_lines(units: list[Unit], config: IngestConfig) -> list[Unit]:
     return out
 
 
-def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, report) -> list[dict]:
+def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, report, pool: Pool) -> list[dict]:
     """Step 1: every unit read, cleaned and written by a worker (finished units kept on --resume)."""
     summaries: dict[int, dict] = {}
     todo = []
@@ -222,7 +222,7 @@ def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, repor
     report(state)
     if summaries:
         job.started()
-    for _, done in run_units(partial(_read_unit, spec), todo, spec.config.workers, spec.config.engine, "read"):
+    for _, done in run_units(partial(_read_unit, spec), todo, label="read", pool=pool):
         summaries[done["unit"]] = done
         job.started()
         _count(state, done)
@@ -235,12 +235,11 @@ def _count(state: Progress, summary: dict) -> None:
     state.bytes_read += summary["bytes"]
 
 
-def _plan_chunks(spec: _Spec, store: Store, summaries: list[dict]) -> list[_Chunk]:
+def _plan_chunks(spec: _Spec, store: Store, summaries: list[dict], pool: Pool) -> list[_Chunk]:
     """Step 2: dedup over all signature tables; each chunk learns its shard index and its removals."""
     located = [(s["unit"], i, c) for s in summaries for i, c in enumerate(s["chunks"])]
     tables = [store.uri(_chunk_name(unit, i, "sig.arrow")) for unit, i, _ in located]
-    verdicts = find_duplicates(tables, spec.config.text.dedup, store.uri(f"{STATE_DIR}/dedup"),
-                               spec.config.workers, spec.config.engine)
+    verdicts = find_duplicates(tables, spec.config.text.dedup, store.uri(f"{STATE_DIR}/dedup"), pool=pool)
     chunks, first = [], 0
     for index, ((unit, i, chunk), removed) in enumerate(zip(located, verdicts)):
         chunks.append(_Chunk(index, unit, i, (first, first + chunk["processed"]), chunk["stats"],
@@ -249,7 +248,7 @@ def _plan_chunks(spec: _Spec, store: Store, summaries: list[dict]) -> list[_Chun
     return chunks
 
 
-def _write_shards(spec: _Spec, chunks: list[_Chunk], job: Job):
+def _write_shards(spec: _Spec, chunks: list[_Chunk], job: Job, pool: Pool):
     """Step 3: shards already finished (on --resume) are kept, the others written by workers."""
     todo = []
     for chunk in chunks:
@@ -258,8 +257,7 @@ def _write_shards(spec: _Spec, chunks: list[_Chunk], job: Job):
             yield chunk.index, job.done[name]
         else:
             todo.append(chunk)
-    for _, (index, entry) in run_units(partial(_write_shard, spec), todo, spec.config.workers, spec.config.engine,
-                                       "write"):
+    for _, (index, entry) in run_units(partial(_write_shard, spec), todo, label="write", pool=pool):
         yield index, entry
 
 
