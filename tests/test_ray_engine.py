@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from corpus_tools.build import build
+from corpus_tools.cli import main
+from corpus_tools.dedup_datasets import dedup
 from corpus_tools.engine import KILL_DRIVER_HOOK, KILL_HOOK
 from corpus_tools.ingest import IngestConfig, ingest
 from task_builders.base import BuildSettings
@@ -184,6 +188,14 @@ def test_two_nodes_give_the_local_shards_with_work_on_both_nodes(cluster, inputs
           engine="ray")
     digests = shard_digests(tmp_path / "local" / "sentence_distance")
     assert len(digests) > 1 and digests == shard_digests(tmp_path / "ray" / "sentence_distance")
+    # `ernie-corpus dedup --engine ray` of both outputs together (about a second): the second one's
+    # documents all go (their ids), and the shards are those of the local engine
+    dedup([local, tmp_path / "docs"], tmp_path / "both")
+    ran = CliRunner().invoke(main, ["dedup", str(local), str(tmp_path / "docs"), "--out", f"file://{tmp_path}/both-ray",
+                                    "--workers", "2", "--engine", "ray", "--quiet"])
+    assert ran.exit_code == 0, ran.output
+    assert shard_digests(tmp_path / "both-ray") == shard_digests(tmp_path / "both")
+    assert stats(tmp_path / "both-ray")["dedup"] == {"duplicate_id": stats(local)["kept"]}
 
 
 def test_a_killed_ray_worker_reruns_its_unit(cluster, inputs, local, tmp_path, monkeypatch):
