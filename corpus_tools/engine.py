@@ -13,7 +13,9 @@ any node reads any unit. A unit whose worker dies (kill -9, out of memory) runs 
 retries the task, the local engine restarts its pool. The engine never changes the output: the
 work functions are pure functions of their unit.
 
-`ordered_map` (decontaminate) streams items through the same engines with results in input order."""
+`ordered_map` (decontaminate, the dedup steps) streams items through the same engines with results
+in input order. A `Pool` holds one set of workers across calls: a job of several steps (ingest,
+dedup) starts its processes once."""
 from __future__ import annotations
 
 import multiprocessing
@@ -118,19 +120,8 @@ def ordered_map(fn: Callable[..., Any], items: Iterable[Any], workers: int = 1,
 def _ray_map(fn: Callable[..., Any], items: Iterable[Any], workers: int,
              is_work: Callable[[Any], bool]) -> Iterator[tuple[Any, Any]]:
     """The same contract on Ray: a cluster if RAY_ADDRESS is set, else a local Ray with `workers` CPUs."""
-    import os
+    ray = _ray_init(workers)
 
-    try:
-        import ray
-    except ImportError:
-        from corpus_tools.sources import InputError
-
-        raise InputError("--engine ray needs Ray: pip install 'ernie-stack[ray]'") from None
-    if not ray.is_initialized():
-        if os.environ.get("RAY_ADDRESS"):
-            ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
-        else:
-            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False, configure_logging=False)
     def call(item: Any) -> Any:  # ray.remote takes functions, not partials
         return fn(item)
 

@@ -1,5 +1,6 @@
-"""--engine ray on a real two-node Ray cluster started here: the same shards as the local engine, work
-on both nodes, a killed Ray worker's unit run again, and --resume after the driver is killed."""
+"""--engine ray on a real two-node Ray cluster started here: the same shards as the local engine (ingest,
+dedup, build), work on both nodes, a killed Ray worker's unit run again, and --resume after the driver
+is killed."""
 from __future__ import annotations
 
 import json
