@@ -197,7 +197,7 @@ def _die_with_parent() -> None:
 
 
 def _local_units(fn, units, pool: Pool, label, hook) -> Iterator[tuple[int, Any]]:
-    if pool.executor() is None or len(units) <= 1:
+    if len(units) <= 1 or pool.executor() is None:
         for index, unit in enumerate(units):
             yield index, _call(fn, label, hook, index, unit, in_worker=False)
         return
