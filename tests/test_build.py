@@ -26,8 +26,8 @@ def small_docs(data, tmp_path_factory):
     """Six short Wikipedia articles (A, An American in Paris, Actrius...: 30k characters, a seventh of the
     first six) and the mixed Reddit comments: small enough to build every task twice."""
     folder = tmp_path_factory.mktemp("small")
-    lines = [(data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[i]
-             for i in (3, 8, 9, 11, 12, 13)]
+    every = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = [every[i] for i in (3, 8, 9, 11, 12, 13)]
     articles = folder / "articles.jsonl"
     articles.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ingest([articles, data / "reddit" / "pushshift_comments_mixed.jsonl"], folder / "docs", IngestConfig(shard_size=10))
