@@ -52,7 +52,7 @@ def make_docs(folder: Path, lang: str, copies: int) -> Path:
 
 def make_vocab(folder: Path, docs: Path, lang: str) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     out = folder / f"vocab-{lang}"
     if not out.exists():
@@ -83,7 +83,7 @@ def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float
 
 
 def part_tokenizer_ratio(folder: Path, copies: int) -> None:
-    from corpus_tools.vocab import load_vocab
+    from task_builders.vocab import load_vocab
     from task_builders.base import BuildSettings
 
     docs = make_docs(folder, "en", copies)
@@ -110,7 +110,7 @@ def part_knowledge_masking(folder: Path, copies: int) -> None:
         vocab = make_vocab(folder, docs, lang)
         sentences = sentences_of(docs)
         if lang == "en":
-            from corpus_tools.nlp import SpacyBackend
+            from task_builders.nlp import SpacyBackend
 
             nlp = SpacyBackend(SPACY_MODEL).nlp
             started = time.perf_counter()

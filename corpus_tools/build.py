@@ -27,7 +27,7 @@ from corpus_tools.shards import (MANIFEST, STATS, OutputError, prepare_output, r
                                  shard_name, sha256_file, write_json, write_table)
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
-from corpus_tools.vocab import SPECIAL_TOKENS, Vocab, load_vocab
+from task_builders.vocab import SPECIAL_TOKENS, Vocab, load_vocab
 from schemas import metadata, schema_for
 from schemas.tasks import SEQUENCE_TASKS, TASK_IDS, TOKEN_TASKS
 from schemas.validate import read_table, validate

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,39 +17,11 @@ from corpus_tools.dedup import DedupConfig
 from corpus_tools.engine import ENGINES
 from corpus_tools.formats import FORMATS, ReadOptions
 from corpus_tools.process import TextSettings
-from corpus_tools.shards import OutputError
-from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS, InputError
-from schemas import SchemaError
+from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS
+from schemas.cli_errors import OneLineErrors, err
+from schemas.errors import InputError
 
-err = Console(stderr=True)
 out = Console()
-USER_ERRORS = (InputError, OutputError, SchemaError)
-
-
-class OneLineErrors(click.Group):
-    """Turns every failure into one line on stderr and an exit code: 1 for bad data, config or
-    output, 130 for Ctrl-C, 70 for a bug (set ERNIE_DEBUG=1 for the traceback)."""
-
-    user_errors: tuple[type[Exception], ...] = USER_ERRORS
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except self.user_errors as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            err.print("interrupted; rerun with --resume to continue")
-            sys.exit(130)
-        except Exception as exc:  # a bug: still one line unless debugging
-            if os.environ.get("ERNIE_DEBUG"):
-                raise
-            err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
-                      "(set ERNIE_DEBUG=1 for a traceback)",
-                      highlight=False, soft_wrap=True)
-            sys.exit(70)
 
 
 def parallel_options(command):
@@ -304,7 +275,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
     from itertools import chain
 
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     with err.status("training WordPiece vocab"):
         result = train_vocab(chain.from_iterable(iter_sentences(d) for d in docs), out_dir, vocab_size=vocab_size,

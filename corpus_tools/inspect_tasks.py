@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from corpus_tools.dataset import open_shard, shard_paths
 from corpus_tools.shards import STATS
-from corpus_tools.vocab import Vocab, load_vocab
+from task_builders.vocab import Vocab, load_vocab
 from schemas import metadata
 from schemas.labels import restore_order
 from schemas.tasks import SEQUENCE_TASKS, TOKEN_TASKS

@@ -10,7 +10,7 @@ from schemas import metadata, tasks
 
 
 def _fail(where: str, message: str):
-    from schemas.validate import SchemaError
+    from schemas.errors import SchemaError
 
     raise SchemaError(f"{where}{message}")
 

@@ -9,14 +9,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import documents, metadata, searchlog, tasks
+from schemas.errors import SchemaError
 
 DATASETS = {documents.NAME: documents.SCHEMA, searchlog.NAME: searchlog.SCHEMA, **tasks.SCHEMAS}
 VERSIONS = {documents.NAME: documents.VERSION, searchlog.NAME: searchlog.VERSION,
             **{name: tasks.VERSION for name in tasks.SCHEMAS}}
 
 
-class SchemaError(ValueError):
-    """A shard does not match its declared schema; the message is one line."""
 
 
 def schema_for(kind: str, meta: dict[str, str] | None = None) -> pa.Schema:

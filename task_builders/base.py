@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from corpus_tools.vocab import Vocab
+from task_builders.vocab import Vocab
 from schemas.tasks import TASK_IDS
 
 

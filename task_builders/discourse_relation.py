@@ -10,7 +10,7 @@ class: adjacent pairs whose B opens with no marker, drawn so that they are `no_m
 the examples of each batch of documents; 0 switches the class off), then the markers of the
 languages in the input, in list order: an English build has no Chinese classes.
 
-Markers: the project's lists corpus_tools/resources/discourse_markers_{en,zh}.txt, or
+Markers: the project's lists task_builders/resources/discourse_markers_{en,zh}.txt, or
 BuildSettings.markers, a file of one marker per line matched in both languages (Discovery format:
 "as_a_result," is "as a result" and needs a comma; "[no-conn]", blank lines and # comments are
 skipped). English matching is case-insensitive, on whole words, longest marker first. Chinese B
@@ -31,7 +31,7 @@ from typing import Optional
 
 import pyarrow as pa
 
-from corpus_tools.sources import InputError
+from schemas.errors import InputError
 from task_builders.base import Context, Labels, Output
 from task_builders.sequences import encode, pair
 
@@ -80,7 +80,7 @@ def load_markers(path: Optional[str] = None) -> list[Marker]:
         if not markers:
             raise InputError(f"{path}: no markers in this file")
         return markers
-    shipped = resources.files("corpus_tools") / "resources"
+    shipped = resources.files("task_builders") / "resources"
     return [m for lang in ("en", "zh")
             for m in parse_markers((shipped / f"discourse_markers_{lang}.txt").read_text("utf-8").splitlines(), lang)]
 
@@ -131,7 +131,7 @@ class _Words:
     def __call__(self, text: str) -> list[tuple[int, str]]:
         """(end offset, POS flag) of the words of text[:32]."""
         if self.tagger is None:
-            from corpus_tools.nlp import JiebaBackend
+            from task_builders.nlp import JiebaBackend
 
             self.tagger = JiebaBackend()
         return [(end, flag) for _, end, flag in self.tagger.tag(text[:32])]

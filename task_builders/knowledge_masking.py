@@ -17,7 +17,7 @@ Spans are token positions in `input_ids`, end exclusive: a span covers exactly t
 characters overlap it. Examples are `[CLS] s1 s2 ... [SEP]`, whole consecutive sentences of a
 document packed up to max_seq_len; a longer sentence is cut into pieces (never dropped), where a
 piece starts with a word start and phrases or entities that the cut splits are dropped
-(counted as cut_spans). Backends (corpus_tools.nlp) load per language on first use.
+(counted as cut_spans). Backends (task_builders.nlp) load per language on first use.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bisect import bisect_left, bisect_right
 
 import pyarrow as pa
 
-from corpus_tools.nlp import Analysis, Backend, backend_for
+from task_builders.nlp import Analysis, Backend, backend_for
 from task_builders.base import BuildSettings, Context, Labels, Output
 from task_builders.sequences import encode, pack
 

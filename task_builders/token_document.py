@@ -69,7 +69,7 @@ class _Jieba:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of each non-space jieba word."""
         if self.tokenizer is None:
-            from corpus_tools.nlp import JiebaBackend
+            from task_builders.nlp import JiebaBackend
 
             self.tokenizer = JiebaBackend().tagger.tokenizer
         spans, position = [], 0

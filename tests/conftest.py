@@ -71,7 +71,7 @@ def searchlog(data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def vocab_en(docs_en, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     out = tmp_path_factory.mktemp("vocab") / "en"
     train_vocab(iter_sentences(docs_en), out, vocab_size=6000)
@@ -81,7 +81,7 @@ def vocab_en(docs_en, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from itertools import chain
 
     out = tmp_path_factory.mktemp("vocab") / "zh"
@@ -98,7 +98,7 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
     from corpus_tools.build import build
     from corpus_tools.dataset import iter_sentences
     from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 
     root = tmp_path_factory.mktemp("tiny")

@@ -9,7 +9,7 @@ import pytest
 from corpus_tools import build as build_module
 from corpus_tools.dataset import iter_sentences
 from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab, train_vocab
+from task_builders.vocab import load_vocab, train_vocab
 from tests.helpers import build_task, read_dataset
 
 IGNORE = -100

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab
+from task_builders.vocab import load_vocab
 from task_builders.base import BuildSettings
 from task_builders.discourse_relation import NO_MARKER, labels, load_markers, setup, strip_marker
 from tests.helpers import build_task, label_histogram, read_dataset, task_meta

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from corpus_tools.dataset import iter_sentences
-from corpus_tools.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_for
+from task_builders.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_for
 from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab
+from task_builders.vocab import load_vocab
 from task_builders.base import BuildSettings
 from task_builders.knowledge_masking import NAMED_ENTITIES, _Sentence
 from tests.helpers import build_task, read_dataset, task_meta
