@@ -11,7 +11,7 @@ the examples of each batch of documents; 0 switches the class off), then the mar
 languages in the input, in list order: an English build has no Chinese classes.
 
 Markers: the project's lists task_builders/resources/discourse_markers_{en,zh}.txt, or
-BuildSettings.markers, a file of one marker per line matched in both languages (Discovery format:
+Settings.markers (--markers), a file of one marker per line matched in both languages (Discovery format:
 "as_a_result," is "as a result" and needs a comma; "[no-conn]", blank lines and # comments are
 skipped). English matching is case-insensitive, on whole words, longest marker first. Chinese B
 must open with the marker as whole jieba words (同时 is not a marker in 同时代的人), and a marker
@@ -24,7 +24,7 @@ histogram of stats.json.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -32,14 +32,27 @@ from typing import Optional
 import pyarrow as pa
 
 from schemas.errors import InputError
-from task_builders.base import Context, Labels, Output
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "discourse_relation"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("markers", "no_marker_share", "langs")
+HEAD = "sequence"
+SCHEMA = task_schema(HEAD)
+
+
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    markers: Optional[str] = field(default=None, metadata={
+        "path": "file", "help": "a marker list (one per line) replacing the shipped en/zh lists."})
+    no_marker_share: float = field(default=0.1, metadata={
+        "min": 0, "max": 1, "max_open": True,
+        "help": "share of [no-conn] examples (adjacent pairs without a marker); 0: none."})
+    langs: tuple[str, ...] = ()  # set by build: the languages of the input (their markers are the classes)
+
 
 ANY = "any"  # a marker from a --markers file: matched in every language
 _COMMAS = ",、，"

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from rich.markup import escape
 
