@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Union
+from typing import Mapping, Optional, Union
 
 from schemas import metadata
 from schemas.errors import SchemaError
@@ -36,9 +36,9 @@ class TaskSpec:
     vocab_path: str = ""  # where the build read the vocab (from the build config)
 
 
-def read_task(name: str, directory: Union[str, Path], task_id: int = 0) -> TaskSpec:
+def read_task(name: str, directory: Union[str, Path], task_id: Optional[int] = None) -> TaskSpec:
     """The spec of one task from OUT/<task>/ (manifest order), every shard validated; `task_id`
-    is its embedding id in the run."""
+    is its embedding id in the run (by default as in a run of this task alone: a paper task's id)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise TaskError(f"{name}: shard directory {directory} does not exist")
@@ -56,6 +56,7 @@ def read_task(name: str, directory: Union[str, Path], task_id: int = 0) -> TaskS
         except (SchemaError, OSError) as exc:
             raise TaskError(f"{name}: {shard}: {exc}") from None
     kind = KINDS[head_of(meta, table.schema)]
+    task_id = embedding_ids([name])[name] if task_id is None else task_id
     return TaskSpec(name=name, task_id=task_id, kind=kind, num_classes=int(meta[metadata.NUM_CLASSES]),
                     label_names=tuple(json.loads(meta[metadata.LABEL_NAMES])),
                     vocab_fingerprint=meta[metadata.VOCAB_FINGERPRINT], vocab_size=int(meta[metadata.VOCAB_SIZE]),
