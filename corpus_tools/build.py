@@ -84,7 +84,7 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
     """Build each task (or every applicable one for ["all"]); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
     modules = [builder(task) for task in (registry.available() if tasks == ["all"] else tasks)]
-    check_options(modules, settings)
+    check_options([*modules, *map(builder, registry.available())], settings)
     vocab = load_vocab(vocab_path)
     by_kind: dict[str, list[Path]] = {}
     for path in docs:

@@ -73,12 +73,12 @@ def settings_for(module, settings: BuildSettings, langs: tuple[str, ...] = ()) -
 
 
 def check_options(modules: list, settings: BuildSettings) -> None:
-    """Every option names a field of at least one of the tasks being built (a one-line InputError)."""
+    """Every option names a field of some task's Settings (a one-line InputError for a typo); an
+    option of a task that is not being built is ignored, as one set of flags serves every task."""
     known = {f.name for m in modules for f in own_fields(m.Settings)}
     unknown = [k for k, _ in settings.options if k not in known]
     if unknown:
-        tasks = ", ".join(m.NAME for m in modules)
-        raise InputError(f"unknown option {unknown[0]!r} for {tasks} (their options: {', '.join(sorted(known)) or 'none'})")
+        raise InputError(f"unknown task option {unknown[0]!r} (options: {', '.join(sorted(known)) or 'none'})")
 
 
 def recorded(settings: TaskSettings) -> dict[str, Any]:

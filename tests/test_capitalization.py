@@ -102,7 +102,9 @@ def test_chinese_input_is_refused_or_skipped(docs_zh, vocab_zh, tmp_path, monkey
     with pytest.raises(InputError, match="applies to en only") as error:
         build_module.build(["capitalization"], [docs_zh], vocab_zh, tmp_path)
     assert "\n" not in str(error.value)
-    monkeypatch.setattr(build_module, "TASKS", ("capitalization",))
+    from task_builders import registry
+
+    monkeypatch.setattr(registry, "available", lambda: {"capitalization": "task_builders.capitalization"})
     [result] = build_module.build(["all"], [docs_zh], vocab_zh, tmp_path)
     assert result.task == "capitalization" and result.out is None
     assert "applies to en only" in result.skipped

@@ -48,6 +48,12 @@ def read_task(name: str, directory: Union[str, Path], task_id: Optional[int] = N
     shards = tuple(directory / n for n in names)
     if not shards:
         raise TaskError(f"{name}: no shards in {directory}; build them with `ernie-corpus build --task {name}`")
+    try:  # any task name is fine, but it must be the one its shards were built for
+        kind = metadata.decode(read_table(shards[0]).schema).get(metadata.SCHEMA)
+    except (OSError, ValueError):
+        kind = None  # validation below names the problem
+    if kind is not None and kind != name:
+        raise TaskError(f"unknown task {name!r}: {directory} holds {kind} shards; name them {kind}={directory}")
     meta: dict[str, str] = {}
     for shard in shards:
         try:
