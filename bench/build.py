@@ -68,14 +68,18 @@ def sentences_of(docs: Path) -> list[str]:
 
 def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
     """The builder alone over all rows, in the engine's batches, in this process."""
-    from corpus_tools.build import _run_unit, _Unit
+    from corpus_tools.build import _run_unit, _Unit, builder
     from corpus_tools.dataset import shard_paths
     from schemas.validate import read_table
+    from task_builders.base import settings_for
 
+    module = builder(task)
+    own = settings_for(module, settings)  # the task's Settings: common values plus its options
     units = []
     for shard in shard_paths(docs):
         rows = read_table(shard).num_rows
-        units += [_Unit(task, settings, str(vocab), True, str(shard), s, min(rows, s + 256)) for s in range(0, rows, 256)]
+        units += [_Unit(task, module.__name__, own, str(vocab), True, str(shard), s, min(rows, s + 256))
+                  for s in range(0, rows, 256)]
     _run_unit(units[0])  # load models and caches outside the timing
     started = time.perf_counter()
     examples = sum(_run_unit(u)[0].num_rows for u in units)
