@@ -105,7 +105,7 @@ def searchlog(data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def vocab_en(docs_en, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     return once(tmp_path_factory, "vocab_en",
                 lambda folder: train_vocab(iter_sentences(docs_en), folder / "en", vocab_size=6000)) / "en"
@@ -114,7 +114,7 @@ def vocab_en(docs_en, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from itertools import chain
 
     return once(tmp_path_factory, "vocab_zh", lambda folder: train_vocab(
@@ -130,7 +130,7 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
     from corpus_tools.build import build
     from corpus_tools.dataset import iter_sentences
     from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 
     def make(root: Path) -> None:

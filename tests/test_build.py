@@ -1,7 +1,6 @@
 """The build engine: determinism across worker counts, resume, interoperability, bad input."""
 from __future__ import annotations
 
-import json
 
 import datasets
 import polars as pl
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from corpus_tools.build import build
 from corpus_tools.cli import main
 from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.shards import OutputError, write_table
+from corpus_tools.shards import write_table
 from corpus_tools.sources import InputError
 from schemas import schema_for
 from task_builders.base import BuildSettings

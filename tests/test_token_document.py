@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from corpus_tools.nlp import JiebaBackend
-from corpus_tools.vocab import load_vocab
+from task_builders.nlp import JiebaBackend
+from task_builders.vocab import load_vocab
 from tests.helpers import build_task, read_dataset, stats, task_meta
 
 IGNORE = -100
