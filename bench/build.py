@@ -52,7 +52,7 @@ def make_docs(folder: Path, lang: str, copies: int) -> Path:
 
 def make_vocab(folder: Path, docs: Path, lang: str) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     out = folder / f"vocab-{lang}"
     if not out.exists():
@@ -68,14 +68,18 @@ def sentences_of(docs: Path) -> list[str]:
 
 def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
     """The builder alone over all rows, in the engine's batches, in this process."""
-    from corpus_tools.build import _run_unit, _Unit
+    from corpus_tools.build import _run_unit, _Unit, builder
     from corpus_tools.dataset import shard_paths
     from schemas.validate import read_table
+    from task_builders.base import settings_for
 
+    module = builder(task)
+    own = settings_for(module, settings)  # the task's Settings: common values plus its options
     units = []
     for shard in shard_paths(docs):
         rows = read_table(shard).num_rows
-        units += [_Unit(task, settings, str(vocab), True, str(shard), s, min(rows, s + 256)) for s in range(0, rows, 256)]
+        units += [_Unit(task, module.__name__, own, str(vocab), True, str(shard), s, min(rows, s + 256))
+                  for s in range(0, rows, 256)]
     _run_unit(units[0])  # load models and caches outside the timing
     started = time.perf_counter()
     examples = sum(_run_unit(u)[0].num_rows for u in units)
@@ -83,7 +87,7 @@ def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float
 
 
 def part_tokenizer_ratio(folder: Path, copies: int) -> None:
-    from corpus_tools.vocab import load_vocab
+    from task_builders.vocab import load_vocab
     from task_builders.base import BuildSettings
 
     docs = make_docs(folder, "en", copies)
@@ -110,7 +114,7 @@ def part_knowledge_masking(folder: Path, copies: int) -> None:
         vocab = make_vocab(folder, docs, lang)
         sentences = sentences_of(docs)
         if lang == "en":
-            from corpus_tools.nlp import SpacyBackend
+            from task_builders.nlp import SpacyBackend
 
             nlp = SpacyBackend(SPACY_MODEL).nlp
             started = time.perf_counter()

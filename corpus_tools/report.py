@@ -28,7 +28,7 @@ from corpus_tools.dataset import dataset_kind, shard_paths
 from corpus_tools.inspect_tasks import decode_example, find_vocab
 from corpus_tools.shards import STATS, OutputError, write_text
 from schemas import metadata
-from schemas.tasks import SEQUENCE_TASKS, TOKEN_TASKS
+from schemas.tasks import head_of
 from schemas.validate import read_table
 
 _TAG = r"[A-Za-z]{1,5}\$?"
@@ -138,19 +138,20 @@ def _searchlog(tables: list[pa.Table]) -> dict[str, Any]:
 def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
     meta = metadata.decode(tables[0].schema)
     names = json.loads(meta[metadata.LABEL_NAMES])
+    head = head_of(meta, tables[0].schema)
     vocab = find_vocab(meta, vocab_path)
     lengths, classes, examples = [], Counter(), {}
     texts = []
     for table in tables:
         lengths += [len(ids) for ids in table.column("input_ids").to_pylist()]
-        if task in SEQUENCE_TASKS:
+        if head == "sequence":
             labels = table.column("label").to_pylist()
             classes.update(names[label] for label in labels)
             for i, label in enumerate(labels):
                 if len(examples.setdefault(names[label], [])) < EXAMPLES_PER_CLASS:
                     examples[names[label]].append(decode_example(task, table.slice(i, 1).to_pylist()[0], vocab, meta))
         else:
-            if task in TOKEN_TASKS:
+            if head == "token":
                 for row in table.column("labels").to_pylist():
                     classes.update(names[v] for v in row if v >= 0)
             else:
@@ -162,13 +163,13 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
     for group in examples.values():
         for example in group:
             texts.append((example["doc_id"], " ".join(str(v) for k, v in example.items() if k not in ("doc_id", "length"))))
-    if task in SEQUENCE_TASKS or task in TOKEN_TASKS:
+    if head in ("sequence", "token"):
         classes = Counter({name: classes.get(name, 0) for name in names})
     total = sum(classes.values())
     out: dict[str, Any] = {"task": meta.get(metadata.TASK), "num_classes": len(names),
                            "lengths": {"tokens per example": lengths}, "classes": dict(classes),
                            "examples": examples, "_residue": residue_counts(texts)}
-    if task in TOKEN_TASKS and total:
+    if head == "token" and len(names) == 2 and total:
         out["positive_rate"] = round(classes[names[1]] / total, 4)
     return out
 

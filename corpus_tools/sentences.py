@@ -8,33 +8,14 @@ zh: rules on 。！？；… (full-width and, after NFKC, ASCII forms) with clos
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
 from typing import Protocol
 
-from corpus_tools.sources import InputError
-
-WINDOW_CHARS = 20_000  # longer paragraphs go to spaCy in windows cut at whitespace: bounded memory
-
+from schemas.errors import InputError
+from task_builders.nlp import WINDOW_CHARS, import_spacy, windows
 
 class SentenceSplitter(Protocol):
     def split(self, paragraphs: list[str]) -> list[list[str]]: ...
-
-
-def import_spacy(need_torch: bool = False):
-    """Import spaCy. spaCy imports thinc, which imports torch eagerly (2.5 s and 300 MB per process)
-    although the sentencizer and the CNN pipelines never run on it; unless torch is already loaded
-    or needed (transformer pipelines), it is hidden during the import. `import torch` works after."""
-    if need_torch or "torch" in sys.modules or "spacy" in sys.modules:
-        import spacy
-
-        return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
-    try:
-        import spacy
-    finally:
-        del sys.modules["torch"]
-    return spacy
 
 
 class SpacySentences:
@@ -59,7 +40,7 @@ class SpacySentences:
         pieces: list[str] = []
         owner: list[int] = []
         for i, paragraph in enumerate(paragraphs):
-            for window in _windows(paragraph):
+            for window in windows(paragraph):
                 pieces.append(window)
                 owner.append(i)
         out: list[list[str]] = [[] for _ in paragraphs]
@@ -87,21 +68,6 @@ def _sentences(doc) -> list[str]:
         return []
     ends = starts[1:] + [len(doc)]
     return [doc[a:b].text.strip() for a, b in zip(starts, ends)]
-
-
-def _windows(text: str) -> list[str]:
-    """Cut a very long paragraph at whitespace into pieces of at most about WINDOW_CHARS."""
-    if len(text) <= WINDOW_CHARS:
-        return [text]
-    out, start = [], 0
-    while start < len(text):
-        end = min(len(text), start + WINDOW_CHARS)
-        if end < len(text):
-            cut = text.rfind(" ", start + WINDOW_CHARS // 2, end)
-            end = cut if cut > start else end
-        out.append(text[start:end])
-        start = end
-    return out
 
 
 _ZH_END = re.compile(r"(?:[。！？!?；;]+|…+|\.{3,})[”’」』）)》】\"']*")

@@ -14,14 +14,14 @@ from pyarrow import fs
 
 from schemas.validate import read_table
 
+from schemas.errors import OutputError  # noqa: F401  (re-exported: corpus_tools.shards.OutputError)
+
 MANIFEST = "manifest.json"
 STATS = "stats.json"
 REJECTS = "rejects.jsonl"
 STATE_DIR = ".state"  # per-shard sidecars used by --resume
 
 
-class OutputError(Exception):
-    """A problem with the output directory; str() is the one line the CLI prints."""
 
 
 def shard_name(index: int) -> str:

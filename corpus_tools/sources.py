@@ -14,13 +14,13 @@ from typing import BinaryIO, Callable, Iterator, Optional, Union
 
 import zstandard
 
+from schemas.errors import InputError  # noqa: F401  (re-exported: corpus_tools.sources.InputError)
+
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst")
 CHUNK = 1 << 20
 DEFAULT_MAX_LINE_CHARS = 32 << 20  # a longer line is rejected, never held whole in memory
 
 
-class InputError(Exception):
-    """A problem with an input file; str() is the one line the CLI prints."""
 
 
 class TruncatedInput(InputError):

@@ -10,7 +10,7 @@ from schemas import metadata, tasks
 
 
 def _fail(where: str, message: str):
-    from schemas.validate import SchemaError
+    from schemas.errors import SchemaError
 
     raise SchemaError(f"{where}{message}")
 
@@ -22,8 +22,9 @@ def check_task(kind: str, table: pa.Table, meta: dict[str, str], where: str,
         _fail(where, f"{kind} shard lacks metadata {', '.join(missing)}")
     if not meta[metadata.TASK].startswith(kind + "_v"):
         _fail(where, f"{metadata.TASK} is {meta[metadata.TASK]!r}, expected {kind}_v<N>")
-    if int(meta[metadata.TASK_ID]) != tasks.TASK_IDS[kind]:
-        _fail(where, f"task id {meta[metadata.TASK_ID]} is not {kind}'s {tasks.TASK_IDS[kind]}")
+    task_id = tasks.shard_task_id(kind)
+    if int(meta[metadata.TASK_ID]) != task_id:
+        _fail(where, f"task id {meta[metadata.TASK_ID]} is not {kind}'s {task_id}")
     if vocab_fingerprint is not None and meta[metadata.VOCAB_FINGERPRINT] != vocab_fingerprint:
         _fail(where, f"built with vocab {meta[metadata.VOCAB_FINGERPRINT][:12]}…, not the given vocab {vocab_fingerprint[:12]}…")
     num_classes = int(meta[metadata.NUM_CLASSES])
@@ -42,13 +43,13 @@ def check_task(kind: str, table: pa.Table, meta: dict[str, str], where: str,
     vocab_size = vocab_size or int(meta[metadata.VOCAB_SIZE])
     if pc.min(ids).as_py() < 0 or pc.max(ids).as_py() >= vocab_size:
         _fail(where, f"token ids outside [0, {vocab_size})")
-    if pc.any(pc.not_equal(table.column("task_id"), tasks.TASK_IDS[kind])).as_py():
-        _fail(where, f"task_id column is not {tasks.TASK_IDS[kind]} everywhere")
+    if pc.any(pc.not_equal(table.column("task_id"), task_id)).as_py():
+        _fail(where, f"task_id column is not {task_id} everywhere")
     if "label" in table.column_names:
         label = table.column("label")
         if pc.min(label).as_py() < 0 or pc.max(label).as_py() >= num_classes:
             _fail(where, f"label outside [0, {num_classes})")
-    for column, allowed in (("labels", {tasks.IGNORE, 0, 1}), ("word_labels", {-1, 0, 1})):
+    for column, allowed in (("labels", {tasks.IGNORE, *range(num_classes)}), ("word_labels", {-1, 0, 1})):
         if column in table.column_names:
             if pc.any(pc.not_equal(pc.list_value_length(table.column(column)), lengths)).as_py():
                 _fail(where, f"{column} and input_ids differ in length")

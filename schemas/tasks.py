@@ -1,53 +1,92 @@
-"""Task shards: one schema per ERNIE 2.0 pre-training task.
+"""Task shards: the columns every pre-training task shares, and the label columns of each head.
 
 Every example is `[CLS] ... [SEP] ...` as `input_ids` with `token_type_ids` for the segments,
-and carries `task_id` (the task embedding id) and the `doc_id` it came from. Token-level labels
-use -100 where there is nothing to predict. Label names, class counts and label tables
-(permutations, markers) are in the schema metadata, so the trainer never imports a builder.
+and carries `task_id` (the task's shard id) and the `doc_id` it came from. A task's schema is the
+common columns, the columns of its head kind, then any columns of its own (task_schema). Label
+names, class counts, label tables and the head kind are in the schema metadata, so the trainer
+never imports a builder.
+
+Task ids: the seven ERNIE 2.0 tasks keep their place in the paper's order (0..6); any other task
+gets a stable id from its name (shard_task_id), which seeds its builder. The trainer does not
+use the shard id for the task embedding: it numbers the tasks of a run with embedding_ids, the
+paper's tasks first at their paper ids, the others after them in the run's order.
 """
 from __future__ import annotations
+
+import hashlib
+from typing import Mapping
 
 import pyarrow as pa
 
 VERSION = 1
 IGNORE = -100  # token label where there is nothing to predict
 
-# The task embedding id of each task, in the paper's order.
-TASK_IDS = {
-    "knowledge_masking": 0,
-    "capitalization": 1,
-    "token_document": 2,
-    "sentence_reorder": 3,
-    "sentence_distance": 4,
-    "discourse_relation": 5,
-    "ir_relevance": 6,
-}
-TOKEN_TASKS = ("capitalization", "token_document")  # a binary label per word start
-SEQUENCE_TASKS = ("sentence_reorder", "sentence_distance", "discourse_relation", "ir_relevance")
+# The seven ERNIE 2.0 tasks in the paper's order: their shard and embedding ids are 0..6.
+PAPER_TASKS = ("knowledge_masking", "capitalization", "token_document", "sentence_reorder", "sentence_distance",
+               "discourse_relation", "ir_relevance")
+PAPER_IDS = {name: i for i, name in enumerate(PAPER_TASKS)}
+MAX_TASK_ID = 127  # the task_id column is int8
+
+# Head kinds: a label per token (-100 where none), one label per sequence, or masked language
+# modelling with the word, phrase and entity units that knowledge masking masks.
+HEADS = ("token", "sequence", "masked_lm")
 
 SPAN = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False)])
 ENTITY = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False),
                     pa.field("label", pa.string(), nullable=False)])
 
-_COMMON = [
+COMMON = [
     pa.field("doc_id", pa.string(), nullable=False),  # or query_id for ir_relevance
     pa.field("task_id", pa.int8(), nullable=False),
     pa.field("input_ids", pa.list_(pa.int32()), nullable=False),
     pa.field("token_type_ids", pa.list_(pa.int8()), nullable=False),
 ]
-_TOKEN_LABELS = [pa.field("labels", pa.list_(pa.int8()), nullable=False)]  # 0/1 at word starts, else -100
-_SEQUENCE_LABEL = [pa.field("label", pa.int32(), nullable=False)]
-
-SCHEMAS = {
-    "knowledge_masking": pa.schema(_COMMON + [
+HEAD_COLUMNS = {
+    "token": [pa.field("labels", pa.list_(pa.int8()), nullable=False)],  # a class per token, else -100
+    "sequence": [pa.field("label", pa.int32(), nullable=False)],
+    "masked_lm": [
         pa.field("word_labels", pa.list_(pa.int8()), nullable=False),  # 0 word start, 1 inside, -1 special
         pa.field("phrase_spans", pa.list_(SPAN), nullable=False),  # token positions, end exclusive
         pa.field("entity_spans", pa.list_(ENTITY), nullable=False),
-    ]),
-    "capitalization": pa.schema(_COMMON + _TOKEN_LABELS),
-    "token_document": pa.schema(_COMMON + _TOKEN_LABELS),
-    "sentence_reorder": pa.schema(_COMMON + _SEQUENCE_LABEL),
-    "sentence_distance": pa.schema(_COMMON + _SEQUENCE_LABEL),
-    "discourse_relation": pa.schema(_COMMON + _SEQUENCE_LABEL),
-    "ir_relevance": pa.schema(_COMMON + _SEQUENCE_LABEL),
+    ],
 }
+
+
+def task_schema(head: str, extra: list[pa.Field] = ()) -> pa.Schema:
+    """The schema of a task with this head kind: the common columns, the head's, then `extra`."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head kind {head!r}; kinds are {', '.join(HEADS)}")
+    return pa.schema(COMMON + HEAD_COLUMNS[head] + list(extra))
+
+
+def head_of(meta: Mapping[str, str], schema: pa.Schema) -> str:
+    """A shard's head kind: from its metadata (ernie.head), or, for shards written before the key
+    existed, from its label columns."""
+    from schemas import metadata
+
+    if metadata.HEAD in meta:
+        return meta[metadata.HEAD]
+    for head in ("masked_lm", "token", "sequence"):
+        if HEAD_COLUMNS[head][0].name in schema.names:
+            return head
+    return "sequence"  # no label column: validation names the missing one
+
+
+def shard_task_id(name: str) -> int:
+    """The id a task's shards carry (and its builder's seed): the paper id for the seven tasks,
+    else a stable number from the name in 7..127."""
+    if name in PAPER_IDS:
+        return PAPER_IDS[name]
+    digest = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "little")
+    return len(PAPER_TASKS) + digest % (MAX_TASK_ID + 1 - len(PAPER_TASKS))
+
+
+def embedding_ids(names: list[str]) -> dict[str, int]:
+    """Task embedding ids of a run: the paper's tasks at their paper ids, whether or not the run
+    has them all (so weights carry over between runs), the others after them in the run's order."""
+    ids = {name: PAPER_IDS[name] for name in names if name in PAPER_IDS}
+    following = len(PAPER_TASKS)
+    for name in names:
+        if name not in ids:
+            ids[name], following = following, following + 1
+    return {name: ids[name] for name in names}

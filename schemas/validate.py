@@ -9,22 +9,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import documents, metadata, searchlog, tasks
+from schemas.errors import SchemaError
 
-DATASETS = {documents.NAME: documents.SCHEMA, searchlog.NAME: searchlog.SCHEMA, **tasks.SCHEMAS}
-VERSIONS = {documents.NAME: documents.VERSION, searchlog.NAME: searchlog.VERSION,
-            **{name: tasks.VERSION for name in tasks.SCHEMAS}}
-
-
-class SchemaError(ValueError):
-    """A shard does not match its declared schema; the message is one line."""
+DATASETS = {documents.NAME: documents.SCHEMA, searchlog.NAME: searchlog.SCHEMA}
+VERSIONS = {documents.NAME: documents.VERSION, searchlog.NAME: searchlog.VERSION}
 
 
-def schema_for(kind: str, meta: dict[str, str] | None = None) -> pa.Schema:
-    """The dataset schema of `kind`, with `meta` (ernie.* keys) attached."""
-    if kind not in DATASETS:
+
+
+def schema_for(kind: str, meta: dict[str, str] | None = None, schema: pa.Schema | None = None) -> pa.Schema:
+    """The dataset schema of `kind` (documents, searchlog; for a task, `schema`, its
+    tasks.task_schema), with `meta` (ernie.* keys) attached."""
+    if schema is None and kind not in DATASETS:
         raise SchemaError(f"unknown dataset kind {kind!r} (known: {', '.join(sorted(DATASETS))})")
-    values = {metadata.SCHEMA: kind, metadata.SCHEMA_VERSION: str(VERSIONS[kind]), **(meta or {})}
-    return DATASETS[kind].with_metadata(metadata.encode(values))
+    version = VERSIONS.get(kind, tasks.VERSION)
+    values = {metadata.SCHEMA: kind, metadata.SCHEMA_VERSION: str(version), **(meta or {})}
+    return (DATASETS[kind] if schema is None else schema).with_metadata(metadata.encode(values))
 
 
 def read_table(path: Union[str, Path]) -> pa.Table:
@@ -54,14 +54,24 @@ def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | Non
     kind = meta[metadata.SCHEMA]
     if expect is not None and kind != expect:
         raise SchemaError(f"{where}is a {kind!r} dataset, expected {expect!r}")
-    if kind not in DATASETS:
+    is_task = kind not in DATASETS and (metadata.TASK in meta or kind in tasks.PAPER_IDS)  # the seven or a plugin's
+    if kind not in DATASETS and not is_task:
         raise SchemaError(f"{where}unknown dataset kind {kind!r}")
-    version = int(meta[metadata.SCHEMA_VERSION])
-    if version != VERSIONS[kind]:
-        raise SchemaError(f"{where}{kind} schema version {version}, this release reads {VERSIONS[kind]}")
-    want = DATASETS[kind]
-    if table.schema.names != want.names:
-        raise SchemaError(f"{where}columns {table.schema.names} differ from {kind} v{version} {want.names}")
+    version, supported = int(meta[metadata.SCHEMA_VERSION]), VERSIONS.get(kind, tasks.VERSION)
+    if version != supported:
+        raise SchemaError(f"{where}{kind} schema version {version}, this release reads {supported}")
+    if is_task:
+        head = tasks.head_of(meta, table.schema)
+        if head not in tasks.HEADS:
+            raise SchemaError(f"{where}{metadata.HEAD} is {head!r}, not one of {', '.join(tasks.HEADS)}")
+        want = tasks.task_schema(head)  # a task may add columns of its own after these
+        if table.schema.names[:len(want)] != want.names:
+            raise SchemaError(f"{where}columns {table.schema.names} do not start with the {head} task columns "
+                              f"{want.names}")
+    else:
+        want = DATASETS[kind]
+        if table.schema.names != want.names:
+            raise SchemaError(f"{where}columns {table.schema.names} differ from {kind} v{version} {want.names}")
     for field in want:
         got = table.schema.field(field.name)
         if got.type != field.type:
@@ -73,7 +83,7 @@ def validate(data: Union[pa.Table, pa.RecordBatch, str, Path], expect: str | Non
             json.loads(meta[metadata.BUILD_CONFIG])
         except json.JSONDecodeError as exc:
             raise SchemaError(f"{where}{metadata.BUILD_CONFIG} is not JSON: {exc}") from None
-    if kind in tasks.SCHEMAS:
+    if is_task:
         from schemas.task_checks import check_task
 
         check_task(kind, table, meta, where, vocab_fingerprint, vocab_size)

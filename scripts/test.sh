@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest -q -n 2 "$@"
+# loadgroup: the tests sharing a module fixture stay on one worker (tests/conftest.py)
+exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup "$@"

@@ -1,44 +1,89 @@
-"""The builder contract. A builder is a module with
+"""The task contract. A task is one module, found by name through task_builders.registry:
 
-    NAME, VERSION               "sentence_reorder", 1  ->  shards say sentence_reorder_v1
+    NAME, VERSION               "sentence_reorder", 2  ->  shards say sentence_reorder_v2
     DATASET                     "documents" or "searchlog": what it reads
     LANGS                       languages it applies to, e.g. ("en",) for capitalization
-    SETTINGS                    names of the BuildSettings fields it uses (recorded in metadata)
-    labels(settings) -> Labels  label names and an optional table, for the shard metadata
-    setup(settings) -> object   optional: heavy resources (spaCy, jieba), loaded once per worker
+    HEAD                        "token", "sequence" or "masked_lm": the head the trainer gives it
+    Settings                    a frozen dataclass extending TaskSettings: its own options, each a
+                                `build` flag and `--opt key=value` (help and bounds in the field
+                                metadata: help, min, max, max_open, path = "file" | "dir"); all
+                                of them are recorded in the shard metadata
+    SCHEMA                      schemas.tasks.task_schema(HEAD, extra columns)
+    labels(settings) -> Labels  label names (num_classes = their count) and an optional table
     build(table, ctx) -> Output a pure function of an Arrow table of input rows
+    setup(settings) -> object   optional: heavy resources (spaCy, jieba), loaded once per worker
+    decode(row, segments, meta) -> dict   optional, for `inspect` and `report`: the example's
+                                fields in words (segments: its text between [SEP]s)
 
-A builder never decides the seed or the shard layout: randomness comes from ctx.rng(key), seeded
-by (seed, task, key) with key the doc_id or query_id, so output does not depend on how the
-input was split between workers or engines.
+A task never decides the seed or the shard layout: randomness comes from ctx.rng(key), seeded
+by (seed, task id, key) with key the doc_id or query_id, so output does not depend on how the
+input was split between workers or engines. A Settings field named `langs` is filled by build
+with the task's languages present in the input; it is no command-line option.
 """
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
-from corpus_tools.vocab import Vocab
-from schemas.tasks import TASK_IDS
+from schemas.errors import InputError
+from schemas.tasks import shard_task_id
+from task_builders.vocab import Vocab
 
 
 @dataclass(frozen=True)
-class BuildSettings:
+class TaskSettings:
+    """What every task gets; a task's Settings adds its own fields."""
+
     max_seq_len: int = 512
     seed: int = 42
-    max_segments: int = 3  # sentence_reorder: at most m segments, k = sum n! classes
-    markers: Optional[str] = None  # discourse_relation: a marker file replacing the shipped lists
-    spacy_model: str = "en_core_web_sm"  # knowledge_masking, en: NER and noun chunks
-    hanlp_model: Optional[str] = None  # knowledge_masking, zh: a local HanLP NER model directory
-    negatives_per_query: int = 1  # ir_relevance: random titles from other queries, per query
-    no_marker_share: float = 0.1  # discourse_relation: share of [no-conn] examples (adjacent pairs without a marker)
-    min_unshuffled_share: float = 0.1  # sentence_reorder: floor for class 0 (one segment, nothing moved)
-    entity_types: Optional[tuple[str, ...]] = None  # knowledge_masking: entity labels kept as entities (None: NAMED_ENTITIES)
-    group_segments: int = 3  # token_document: a word is looked up in the other segments of its group of this many (0: all)
-    langs: tuple[str, ...] = ()  # the task's languages present in the input (set by build; () = every language)
+
+
+COMMON = tuple(f.name for f in fields(TaskSettings))
+
+
+@dataclass(frozen=True, init=False)
+class BuildSettings(TaskSettings):
+    """What `build` takes: the common settings and task options by name, each given to the tasks
+    whose Settings have a field of that name: BuildSettings(max_seq_len=128, max_segments=4)."""
+
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __init__(self, max_seq_len: int = 512, seed: int = 42, **options: Any) -> None:
+        object.__setattr__(self, "max_seq_len", max_seq_len)
+        object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "options", tuple(sorted(options.items())))
+
+
+def own_fields(settings_class: type) -> list:
+    """The fields a task's Settings adds to TaskSettings."""
+    return [f for f in fields(settings_class) if f.name not in COMMON]
+
+
+def settings_for(module, settings: BuildSettings, langs: tuple[str, ...] = ()) -> TaskSettings:
+    """The task's Settings: the common values, the options it has a field for, and `langs`."""
+    names = {f.name for f in own_fields(module.Settings)}
+    values = {k: v for k, v in settings.options if k in names}
+    if "langs" in names:
+        values["langs"] = tuple(langs)
+    return module.Settings(max_seq_len=settings.max_seq_len, seed=settings.seed, **values)
+
+
+def check_options(modules: list, settings: BuildSettings) -> None:
+    """Every option names a field of some task's Settings (a one-line InputError for a typo); an
+    option of a task that is not being built is ignored, as one set of flags serves every task."""
+    known = {f.name for m in modules for f in own_fields(m.Settings)}
+    unknown = [k for k, _ in settings.options if k not in known]
+    if unknown:
+        raise InputError(f"unknown task option {unknown[0]!r} (options: {', '.join(sorted(known)) or 'none'})")
+
+
+def recorded(settings: TaskSettings) -> dict[str, Any]:
+    """The settings that go into the shard metadata: all of the task's."""
+    return asdict(settings)
 
 
 @dataclass(frozen=True)
@@ -57,16 +102,16 @@ class Context:
 
     task: str
     vocab: Vocab
-    settings: BuildSettings
+    settings: TaskSettings
     resources: Any = None
 
     def __post_init__(self):
         self.cls = self.vocab.id("[CLS]")
         self.sep = self.vocab.id("[SEP]")
-        self.task_id = TASK_IDS[self.task]
+        self.task_id = shard_task_id(self.task)
 
     def rng(self, key: str) -> np.random.Generator:
-        """The random stream of one document (or query): seeded by (seed, task, key) only."""
+        """The random stream of one document (or query): seeded by (seed, task id, key) only."""
         digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
         return np.random.default_rng([self.settings.seed, self.task_id, digest])
 

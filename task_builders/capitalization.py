@@ -15,15 +15,17 @@ from typing import Optional
 
 import pyarrow as pa
 
-from schemas.tasks import IGNORE
-from task_builders.base import Context, Labels, Output
+from schemas.tasks import IGNORE, task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, lower_same_length, pack_tokens, single, start_words
 
 NAME = "capitalization"
 VERSION = 1
 DATASET = "documents"
 LANGS = ("en",)
-SETTINGS = ()
+HEAD = "token"
+SCHEMA = task_schema(HEAD)
+Settings = TaskSettings  # no options of its own
 
 
 def labels(settings) -> Labels:

@@ -10,8 +10,8 @@ class: adjacent pairs whose B opens with no marker, drawn so that they are `no_m
 the examples of each batch of documents; 0 switches the class off), then the markers of the
 languages in the input, in list order: an English build has no Chinese classes.
 
-Markers: the project's lists corpus_tools/resources/discourse_markers_{en,zh}.txt, or
-BuildSettings.markers, a file of one marker per line matched in both languages (Discovery format:
+Markers: the project's lists task_builders/resources/discourse_markers_{en,zh}.txt, or
+Settings.markers (--markers), a file of one marker per line matched in both languages (Discovery format:
 "as_a_result," is "as a result" and needs a comma; "[no-conn]", blank lines and # comments are
 skipped). English matching is case-insensitive, on whole words, longest marker first. Chinese B
 must open with the marker as whole jieba words (同时 is not a marker in 同时代的人), and a marker
@@ -24,22 +24,35 @@ histogram of stats.json.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Optional
 
 import pyarrow as pa
 
-from corpus_tools.sources import InputError
-from task_builders.base import Context, Labels, Output
+from schemas.errors import InputError
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "discourse_relation"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("markers", "no_marker_share", "langs")
+HEAD = "sequence"
+SCHEMA = task_schema(HEAD)
+
+
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    markers: Optional[str] = field(default=None, metadata={
+        "path": "file", "help": "a marker list (one per line) replacing the shipped en/zh lists."})
+    no_marker_share: float = field(default=0.1, metadata={
+        "min": 0, "max": 1, "max_open": True,
+        "help": "share of [no-conn] examples (adjacent pairs without a marker); 0: none."})
+    langs: tuple[str, ...] = ()  # set by build: the languages of the input (their markers are the classes)
+
 
 ANY = "any"  # a marker from a --markers file: matched in every language
 _COMMAS = ",、，"
@@ -80,7 +93,7 @@ def load_markers(path: Optional[str] = None) -> list[Marker]:
         if not markers:
             raise InputError(f"{path}: no markers in this file")
         return markers
-    shipped = resources.files("corpus_tools") / "resources"
+    shipped = resources.files("task_builders") / "resources"
     return [m for lang in ("en", "zh")
             for m in parse_markers((shipped / f"discourse_markers_{lang}.txt").read_text("utf-8").splitlines(), lang)]
 
@@ -131,7 +144,7 @@ class _Words:
     def __call__(self, text: str) -> list[tuple[int, str]]:
         """(end offset, POS flag) of the words of text[:32]."""
         if self.tagger is None:
-            from corpus_tools.nlp import JiebaBackend
+            from task_builders.nlp import JiebaBackend
 
             self.tagger = JiebaBackend()
         return [(end, flag) for _, end, flag in self.tagger.tag(text[:32])]

@@ -6,16 +6,28 @@ Reads a searchlog dataset. Input: [CLS] query [SEP] title [SEP]. Rows whose clic
 seeded stream, so the draw does not depend on how the work was split."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pyarrow as pa
 
-from task_builders.base import Context, Labels, Output
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "ir_relevance"
 VERSION = 1
 DATASET = "searchlog"
 LANGS = ("en", "zh")
-SETTINGS = ("negatives_per_query",)
+HEAD = "sequence"
+SCHEMA = task_schema(HEAD)
+
+
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    negatives_per_query: int = field(default=1, metadata={
+        "min": 0, "help": "random titles of other queries per query (label 2)."})
+
+
 CLICKED, SHOWN, RANDOM = 0, 1, 2
 
 

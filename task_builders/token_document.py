@@ -25,15 +25,27 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from schemas.tasks import IGNORE
-from task_builders.base import Context, Labels, Output
+from dataclasses import dataclass, field
+
+from schemas.tasks import IGNORE, task_schema
+from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pack_tokens, single
 
 NAME = "token_document"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
-SETTINGS = ("group_segments",)
+HEAD = "token"
+SCHEMA = task_schema(HEAD)
+
+
+@dataclass(frozen=True)
+class Settings(TaskSettings):
+    group_segments: int = field(default=3, metadata={
+        "min": 0, "help": "a word is looked up in the other segments of its group of N consecutive segments "
+                          "(0: the whole document)."})
+
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier: a word's key is a polynomial hash of its piece ids
 
 
@@ -69,7 +81,7 @@ class _Jieba:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of each non-space jieba word."""
         if self.tokenizer is None:
-            from corpus_tools.nlp import JiebaBackend
+            from task_builders.nlp import JiebaBackend
 
             self.tokenizer = JiebaBackend().tagger.tokenizer
         spans, position = [], 0

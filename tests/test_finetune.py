@@ -81,8 +81,11 @@ def test_eval_set_is_read_right_and_its_labels_are_learnable(task, data, request
 
 def test_seeds_are_summarised_and_test_predictions_written(data, vocab_zh, tmp_path):
     sst = data / "eval" / "sst2"
+    dev = tmp_path / "dev.tsv"  # 200 of GLUE dev's 872 sentences: three seeds each score it and predict it
+    dev.write_text("\n".join((sst / "glue_dev.tsv").read_text(encoding="utf-8").splitlines()[:201]) + "\n",
+                   encoding="utf-8")
     result = run_cli("finetune", "--init", "random", "--vocab", vocab_zh, "--size", "tiny", "--train",
-                     sst / "train_head2000.tsv", "--dev", sst / "glue_dev.tsv", "--test", sst / "glue_dev.tsv",
+                     sst / "train_head2000.tsv", "--dev", dev, "--test", dev,
                      "--max-steps", "12", "--seeds", "1,2,3", "--out", tmp_path / "ft", "--quiet")
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "ft" / "results.json").read_text())
@@ -94,26 +97,27 @@ def test_seeds_are_summarised_and_test_predictions_written(data, vocab_zh, tmp_p
     table = (tmp_path / "ft" / "results.md").read_text()
     assert "| 3 |" in table and "median" in table
     lines = (tmp_path / "ft" / "predictions.tsv").read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "index\tprediction\ttext" and len(lines) == 873
+    assert lines[0] == "index\tprediction\ttext" and len(lines) == 201
     assert {line.split("\t")[1] for line in lines[1:]} <= {"0", "1"}
     best_seed = results["best_seed"]
     assert (tmp_path / "ft" / "best" / "model.safetensors").read_bytes() == \
         (tmp_path / "ft" / f"seed-{best_seed}" / "best" / "model.safetensors").read_bytes()
     # evaluate agrees with the fine-tuning's own dev score of the best seed
-    scored = run_cli("evaluate", tmp_path / "ft", "--data", sst / "glue_dev.tsv", "--json")
+    scored = run_cli("evaluate", tmp_path / "ft", "--data", dev, "--json")
     assert scored.exit_code == 0, scored.output
     assert abs(json.loads(scored.output)["accuracy"] - results["seeds"][str(best_seed)]["dev"]["accuracy"]) < 1e-9
     assert (tmp_path / "ft" / "tensorboard").is_dir()
 
 
 def test_regression_reports_pearson_and_spearman(data, vocab_zh, tmp_path):
-    """SST-2 polarity as a float target: MSE training, Pearson/Spearman on dev."""
+    """SST-2 polarity as a float target: MSE training, Pearson/Spearman on dev. Two epochs: measured
+    Pearson 0.26, 0.23, 0.28 for seeds 1-3 (four epochs: 0.27), well above the 0.15 asserted."""
     lines = (data / "eval" / "sst2" / "train_head2000.tsv").read_text(encoding="utf-8").splitlines()[1:]
     path = tmp_path / "sst_scores.jsonl"
     path.write_text("".join(json.dumps({"sentence": l.rsplit("\t", 1)[0], "score": float(l.rsplit("\t", 1)[1])}) + "\n"
                             for l in lines), encoding="utf-8")
     results = finetune(tiny(train=path, split_dev=400, out=tmp_path / "reg", vocab=vocab_zh, kind="regression",
-                            label="score"))
+                            label="score", epochs=2))
     dev = results["seeds"]["1"]["dev"]
     assert results["metric"] == "pearson" and set(dev) >= {"pearson", "spearman", "mse"}
     assert dev["pearson"] > 0.15 and dev["spearman"] > 0.15

@@ -13,7 +13,7 @@ from corpus_tools.formats import ReadOptions
 from corpus_tools.ingest import IngestConfig, ingest
 from corpus_tools.process import TextSettings
 from corpus_tools.shards import OutputError
-from schemas import validate
+from schemas.validate import validate
 from tests.helpers import read_dataset, shard_digests, stats
 
 

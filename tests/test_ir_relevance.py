@@ -6,7 +6,7 @@ import json
 import re
 from collections import Counter
 
-from corpus_tools.vocab import load_vocab
+from task_builders.vocab import load_vocab
 from tests.helpers import build_task, stats, task_meta
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from corpus_tools.dataset import iter_sentences
-from corpus_tools.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_for
-from corpus_tools.sources import InputError
-from corpus_tools.vocab import load_vocab
-from task_builders.base import BuildSettings
+from task_builders.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_for
+from schemas.errors import InputError
+from task_builders.vocab import load_vocab
+from task_builders.knowledge_masking import Settings
 from task_builders.knowledge_masking import NAMED_ENTITIES, _Sentence
 from tests.helpers import build_task, read_dataset, task_meta
 
@@ -237,7 +237,7 @@ def test_zh_only_corpus_never_loads_spacy_and_jieba_is_deterministic(small_zh, v
     from task_builders import knowledge_masking
     from task_builders.base import Context
 
-    settings = BuildSettings(max_seq_len=128, spacy_model="no_such_model")  # never loaded for zh
+    settings = Settings(max_seq_len=128, spacy_model="no_such_model")  # never loaded for zh
     ctx = Context("knowledge_masking", load_vocab(vocab_zh), settings, knowledge_masking.setup(settings))
     table = read_dataset(small_zh)
     table = table.slice(table.num_rows - 5)  # short CLUE documents
@@ -256,8 +256,8 @@ def test_missing_spacy_model_is_one_line_naming_it(small_en, vocab_en, tmp_path)
 
 
 def test_default_model_is_en_core_web_sm():
-    assert BuildSettings().spacy_model == "en_core_web_sm"  # whichever copy is installed (test_spacy_default)
-    assert isinstance(backend_for("en", BuildSettings()), SpacyBackend)
+    assert Settings().spacy_model == "en_core_web_sm"  # whichever copy is installed (test_spacy_default)
+    assert isinstance(backend_for("en", Settings()), SpacyBackend)
 
 
 def test_hanlp_model_must_be_a_local_directory(tmp_path):
@@ -269,7 +269,7 @@ def test_hanlp_entities(small_zh):
     model = os.environ.get("ERNIE_HANLP_MODEL")
     if not model or not Path(model).is_dir():
         pytest.skip("HanLP NER needs a local model directory (--hanlp-model); none is installed here")
-    backend = backend_for("zh", BuildSettings(hanlp_model=model))
+    backend = backend_for("zh", Settings(hanlp_model=model))
     assert isinstance(backend, HanlpBackend)
     text = "林纳斯·托瓦兹出生于芬兰赫尔辛基。"
     (analysis,) = backend.analyze([text])

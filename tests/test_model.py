@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from schemas.tasks import TASK_IDS
+from schemas.tasks import PAPER_IDS
 from trainer.heads import IGNORE, ErnieForPretraining
 from trainer.model import SIZES, ErnieConfig, ErnieModel, flops_per_token
 from trainer.tasks import TaskSpec
@@ -17,7 +17,7 @@ B, T = 4, 24
 
 
 def spec(name: str, kind: str, num_classes: int) -> TaskSpec:
-    return TaskSpec(name=name, task_id=TASK_IDS[name], kind=kind, num_classes=num_classes,
+    return TaskSpec(name=name, task_id=PAPER_IDS[name], kind=kind, num_classes=num_classes,
                     label_names=tuple(str(i) for i in range(num_classes)), vocab_fingerprint="test",
                     vocab_size=VOCAB, special_ids=SPECIAL, max_seq_len=T, shards=())
 
@@ -38,7 +38,7 @@ def inputs(seed: int = 0, task: str = "sentence_reorder") -> dict:
     ids = ids.masked_fill(mask == 0, SPECIAL["pad"])
     types = ((pos >= (lengths // 2)[:, None]) & (mask == 1)).long()
     return {"task": task, "input_ids": ids, "token_type_ids": types,
-            "task_type_ids": torch.full((B, T), TASK_IDS[task]), "attention_mask": mask}
+            "task_type_ids": torch.full((B, T), PAPER_IDS[task]), "attention_mask": mask}
 
 
 def tiny_model(**overrides) -> ErnieForPretraining:
@@ -76,7 +76,7 @@ def test_hf_parity():
     hf.load_state_dict(state, strict=True)
     x = inputs(1)
     x["token_type_ids"][1] = 3 * x["token_type_ids"][1]  # use all four type embeddings
-    x["task_type_ids"][2] = TASK_IDS["ir_relevance"]
+    x["task_type_ids"][2] = PAPER_IDS["ir_relevance"]
     with torch.no_grad():
         seq, pooled = ours(x["input_ids"], x["token_type_ids"], x["task_type_ids"], x["attention_mask"])
         out = hf(input_ids=x["input_ids"], token_type_ids=x["token_type_ids"], task_type_ids=x["task_type_ids"],

@@ -169,7 +169,7 @@ def local(inputs, tmp_path_factory):
 @pytest.fixture(scope="module")
 def tiny_vocab(local, tmp_path_factory):
     from corpus_tools.dataset import iter_sentences
-    from corpus_tools.vocab import train_vocab
+    from task_builders.vocab import train_vocab
 
     out = tmp_path_factory.mktemp("ray-vocab") / "vocab"
     train_vocab(iter_sentences(local), out, vocab_size=2000)

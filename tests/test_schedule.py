@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from schemas.tasks import TASK_IDS
+from schemas.tasks import PAPER_TASKS
 from trainer.schedule import Schedule, ScheduleConfig, allocate, task_lr
 
-TASKS = list(TASK_IDS)
+TASKS = list(PAPER_TASKS)
 
 
 def draws(schedule: Schedule, start: int = 0, stop: int | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from collections import Counter
 import pyarrow as pa
 import pytest
 
-from corpus_tools.vocab import load_vocab
+from task_builders.vocab import load_vocab
 from task_builders import sentence_distance
 from task_builders.base import BuildSettings, Context
 from tests.helpers import build_task, read_dataset, task_meta

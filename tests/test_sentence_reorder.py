@@ -8,7 +8,7 @@ from itertools import combinations
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.vocab import load_vocab
+from task_builders.vocab import load_vocab
 from schemas.labels import reorder_table, restore_order
 from tests.helpers import build_task, label_histogram, read_dataset, stats, task_meta
 

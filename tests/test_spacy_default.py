@@ -8,9 +8,9 @@ import importlib.util
 import pytest
 
 from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.nlp import DEFAULT_SPACY_COPIES, INSTALL_HINT, SpacyBackend, resolve_spacy_model
+from task_builders.nlp import DEFAULT_SPACY_COPIES, INSTALL_HINT, SpacyBackend, resolve_spacy_model
 from corpus_tools.sources import InputError
-from corpus_tools.vocab import train_vocab
+from task_builders.vocab import train_vocab
 from corpus_tools.dataset import iter_sentences
 
 

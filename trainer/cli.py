@@ -5,27 +5,18 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from corpus_tools.cli import OneLineErrors
-from corpus_tools.shards import OutputError
-from corpus_tools.sources import InputError
-from schemas import SchemaError
 from rich.markup import escape
 
+from schemas.cli_errors import OneLineErrors, err
+from schemas.errors import InputError, OutputError, SchemaError
 from trainer.config import ConfigError, load_config
-from trainer.export import ExportError
-from trainer.finetune_data import DataError
-from trainer.finetune_model import InitError
-from trainer.tasks import TaskError
-from trainer.tokenizer import VocabError
-
-err = Console(stderr=True)
 
 
 class TrainErrors(OneLineErrors):
-    user_errors = (ConfigError, TaskError, InputError, OutputError, SchemaError, DataError, InitError, VocabError,
-                   ExportError, FloatingPointError, ValueError)
+    # Every trainer error is a ValueError with a one-line message (ConfigError, TaskError, DataError,
+    # InitError, VocabError, ExportError), so naming ValueError keeps this module free of torch.
+    user_errors = (ConfigError, InputError, OutputError, SchemaError, FloatingPointError, ValueError)
 
 
 def _task_pair(ctx, param, values):

@@ -22,7 +22,7 @@ from typing import Mapping, Optional, Union
 
 import numpy as np
 
-from schemas.tasks import TASK_IDS
+from schemas.tasks import PAPER_TASKS
 
 MODES = ("continual_multitask", "multitask", "sequential")
 Table = list[dict[str, int]]
@@ -30,7 +30,7 @@ Table = list[dict[str, int]]
 
 @dataclass
 class ScheduleConfig:
-    tasks: list[str] = field(default_factory=lambda: list(TASK_IDS))  # the order tasks arrive in
+    tasks: list[str] = field(default_factory=lambda: list(PAPER_TASKS))  # the order tasks arrive in
     budgets: Optional[dict[str, int]] = None  # task -> steps; tasks left out share what max_steps leaves
     max_steps: Optional[int] = None  # the total, used only for tasks without a budget
     mode: str = "continual_multitask"  # | "multitask" | "sequential"

@@ -95,9 +95,11 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
         raise ConfigError("init (--init) starts a new run from trained weights; it cannot be combined with --resume")
 
     torch.manual_seed(config.seed)
+    # task embeddings: the default's room (16), more when the run's task ids go past it
+    task_types = max(ErnieConfig.task_type_vocab_size, 1 + max(s.task_id for s in specs.values()))
     model_config = ErnieConfig.from_size(config.size, first.vocab_size, pad_token_id=first.special_ids["pad"],
                                          max_position_embeddings=max(512, max(s.max_seq_len for s in specs.values())),
-                                         **config.model)
+                                         **{"task_type_vocab_size": task_types, **config.model})
     model = ErnieForPretraining(model_config, specs)
     loaded = load_init_weights(model, config.init) if config.init and checkpoint is None else None
     model = model.to(device)

@@ -14,9 +14,8 @@ from typing import Iterable, Iterator, Optional, Union
 from tokenizers import Tokenizer
 from tokenizers.implementations import BertWordPieceTokenizer
 
-from corpus_tools import __version__
-from corpus_tools.shards import OutputError
-from corpus_tools.sources import InputError
+from schemas import __version__
+from schemas.errors import InputError, OutputError
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 META = "vocab.json"

@@ -17,12 +17,46 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
-from corpus_tools.sentences import WINDOW_CHARS, _windows, import_spacy
-from corpus_tools.sources import InputError
+from schemas.errors import InputError
+
+WINDOW_CHARS = 20_000  # longer paragraphs go to spaCy in windows cut at whitespace: bounded memory
+
+
+def import_spacy(need_torch: bool = False):
+    """Import spaCy. spaCy imports thinc, which imports torch eagerly (2.5 s and 300 MB per process)
+    although the sentencizer and the CNN pipelines never run on it; unless torch is already loaded
+    or needed (transformer pipelines), it is hidden during the import. `import torch` works after."""
+    if need_torch or "torch" in sys.modules or "spacy" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
+def windows(text: str) -> list[str]:
+    """Cut a very long paragraph at whitespace into pieces of at most about WINDOW_CHARS."""
+    if len(text) <= WINDOW_CHARS:
+        return [text]
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + WINDOW_CHARS)
+        if end < len(text):
+            cut = text.rfind(" ", start + WINDOW_CHARS // 2, end)
+            end = cut if cut > start else end
+        out.append(text[start:end])
+        start = end
+    return out
+
 
 Span = tuple[int, int]
 Entity = tuple[int, int, str]
@@ -85,7 +119,7 @@ class SpacyBackend:
         where: list[tuple[int, int]] = []  # (text index, char offset) of each piece
         for i, text in enumerate(texts):
             offset = 0
-            for window in _windows(text) if len(text) > WINDOW_CHARS else (text,):
+            for window in windows(text) if len(text) > WINDOW_CHARS else (text,):
                 pieces.append(window)
                 where.append((i, offset))
                 offset += len(window)
