@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Any, Iterator, Sequence, Union
 
 import pyarrow as pa
 
-from corpus_tools.shards import MANIFEST, OutputError
+from corpus_tools.shards import MANIFEST, OutputError, sha256_file
+from corpus_tools.sources import InputError
 from schemas import metadata
 from schemas.validate import SchemaError, read_table, validate
 
@@ -66,3 +67,16 @@ def iter_sentences(path: Union[str, Path]) -> Iterator[str]:
             for paragraphs in batch.column(batch.schema.get_field_index("paragraphs")).to_pylist():
                 for paragraph in paragraphs:
                     yield from paragraph
+
+
+def documents_shards(datasets: Sequence[Union[str, Path]], role: str) -> list[dict[str, Any]]:
+    """Path, rows and sha256 of every shard of documents datasets, in order (what a job records as
+    its inputs); another kind of dataset is refused with `role` (the command) in the message."""
+    found = []
+    for dataset in datasets:
+        for path in shard_paths(dataset):
+            table, meta = open_shard(path)
+            if meta.get(metadata.SCHEMA) != "documents":
+                raise InputError(f"{path}: a {meta.get(metadata.SCHEMA)} dataset; {role} takes documents datasets")
+            found.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path)})
+    return found

@@ -32,13 +32,12 @@ import pyarrow as pa
 
 from corpus_tools import __version__
 from corpus_tools.contamination import DecontaminationConfig, EvalSets, Tally, check, load_index, summary
-from corpus_tools.dataset import open_shard, shard_paths
+from corpus_tools.dataset import documents_shards
 from corpus_tools.engine import ordered_map
 from corpus_tools.eval_sets import label
 from corpus_tools.ingest import _versions
 from corpus_tools.job import Job
 from corpus_tools.shards import OutputError, Store, sha256_file, shard_name
-from corpus_tools.sources import InputError
 from corpus_tools.stats import merge, nest
 from schemas import metadata, schema_for
 from schemas.validate import read_table, validate
@@ -82,7 +81,7 @@ def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[U
     docs = Path(docs)
     sets = eval_sets(against, config)
     index = load_index(sets)
-    shards = _input_shards(docs)
+    shards = documents_shards([docs], "decontaminate")
     if "://" not in str(out) and Path(out).resolve() == docs.resolve():
         raise OutputError(f"{out}: the output must be another directory than the input")
     settings = {"decontamination": dataclasses.asdict(config),
@@ -121,16 +120,6 @@ def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[U
                   "decontamination": summary(index, config, final), "seconds": round(time.monotonic() - started, 3)})
     job.finish(stats)
     return DecontaminationResult(out if "://" in str(out) else Path(out), stats)
-
-
-def _input_shards(docs: Path) -> list[dict[str, Any]]:
-    shards = []
-    for path in shard_paths(docs):
-        table, meta = open_shard(path)
-        if meta.get(metadata.SCHEMA) != "documents":
-            raise InputError(f"{path}: a {meta.get(metadata.SCHEMA)} dataset; decontaminate reads documents datasets")
-        shards.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path)})
-    return shards
 
 
 def _units(shards: list[dict], sets: EvalSets, rows: int) -> Iterator[Union[_Unit, _ShardEnd]]:

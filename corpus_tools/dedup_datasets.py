@@ -30,7 +30,7 @@ from typing import Any, Optional, Sequence, Union
 import pyarrow as pa
 
 from corpus_tools import __version__
-from corpus_tools.dataset import open_shard, shard_paths
+from corpus_tools.dataset import documents_shards
 from corpus_tools.dedup import DedupConfig, Verdict, exact_hash, signature
 from corpus_tools.dedup_stages import Progress, find_duplicates, warm_imports
 from corpus_tools.engine import Pool, ordered_map
@@ -49,17 +49,6 @@ EXAMPLES = 5  # per reason, in stats.json, as ingest keeps
 class DedupResult:
     out: Union[Path, str]
     stats: dict[str, Any]
-
-
-def _shards(datasets: Sequence[Union[str, Path]], role: str) -> list[dict[str, Any]]:
-    found = []
-    for dataset in datasets:
-        for path in shard_paths(dataset):
-            table, meta = open_shard(path)
-            if meta.get(metadata.SCHEMA) != "documents":
-                raise InputError(f"{path}: a {meta.get(metadata.SCHEMA)} dataset; {role} takes documents datasets")
-            found.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path)})
-    return found
 
 
 def _kept_signatures(datasets: Sequence[Union[str, Path]], config: DedupConfig) -> dict[str, str]:
@@ -95,7 +84,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     a user must fix."""
     if not datasets:
         raise InputError("dedup needs at least one documents dataset")
-    inputs, earlier = _shards(datasets, "dedup"), _shards(against, "--against")
+    inputs, earlier = documents_shards(datasets, "dedup"), documents_shards(against, "--against")
     both = {p["path"] for p in inputs} & {p["path"] for p in earlier}
     if both:
         raise InputError(f"{sorted(both)[0]}: given both to dedup and to --against; name each dataset once")
