@@ -1,7 +1,10 @@
 """Work units of an ingest: independent pieces of the inputs that one worker reads, cleans and writes.
 
 A unit is one of:
-- a whole file;
+- whole files: consecutive inputs that are not cut (small files, gzip/xz, one-frame zstd) are packed
+  into one unit up to `unit_bytes`, in input order. A directory of books (one small file each) thus
+  gives shards of many documents, as a builder needs for its negatives from other documents of a
+  batch (sentence_distance), and a few small inputs give the same shards as one reading process;
 - a run of consecutive bz2 streams of a Wikipedia `pages-articles-multistream.xml.bz2`, located
   through its `-index.txt.bz2` when it sits next to the dump, else found by scanning the file for
   bz2 stream headers;
@@ -49,7 +52,8 @@ class Unit:
     index: int
     fmt: str
     paths: tuple[str, ...]
-    kind: str = "file"  # file | lines | bz2-streams | xml-ranges | zst-frames | threads
+    kind: str = "files"  # files | lines | bz2-streams | xml-ranges | zst-frames | threads
+    fmts: tuple[str, ...] = ()  # files: the format of each path
     start: int = 0  # lines: the byte range [start, stop)
     stop: int = 0
     first_line: int = 1  # lines: the number of the range's first line in the file
@@ -82,29 +86,40 @@ def plan(planned: list[tuple[Path, str]], options: ReadOptions, unit_bytes: int 
     """The units of `planned` (path, format) inputs, in input order."""
     indexes = {multistream_index(p) for p, f in planned if f == "wiki-xml"}
     units: list[Unit] = []
+    pack: list[tuple[Path, str, int]] = []  # whole files waiting to fill a unit
+
+    def add(**unit) -> None:
+        flush()
+        units.append(Unit(len(units), **unit))
+
+    def flush() -> None:
+        if pack:
+            units.append(Unit(len(units), pack[0][1], tuple(str(p) for p, _, _ in pack), "files",
+                              fmts=tuple(f for _, f, _ in pack), bytes=sum(n for _, _, n in pack)))
+            pack.clear()
+
     reddit = [p for p, f in planned if f == "reddit"]
     for path, fmt in planned:
         if path in indexes:
             continue  # the index of a multistream dump given alongside it is not a text input
         if fmt == "reddit" and options.reddit_threads:
             if path == reddit[0]:
-                units.append(Unit(len(units), fmt, tuple(map(str, reddit)), "threads",
-                                  bytes=sum(p.stat().st_size for p in reddit)))
+                add(fmt=fmt, paths=tuple(map(str, reddit)), kind="threads", bytes=sum(p.stat().st_size for p in reddit))
             continue
         size = path.stat().st_size
         if fmt == "wiki-xml" and path.suffix.lower() == ".bz2":
             streams = bz2_streams(path)  # read stream by stream even in one unit: a corrupt one costs only itself
             if len(streams) > 1:
                 for group in _group(streams, unit_bytes):
-                    units.append(Unit(len(units), fmt, (str(path),), "bz2-streams", streams=tuple(group),
-                                      header=streams[0], bytes=group[-1][1] - group[0][0]))
+                    add(fmt=fmt, paths=(str(path),), kind="bz2-streams", streams=tuple(group), header=streams[0],
+                        bytes=group[-1][1] - group[0][0])
                 continue
         if fmt == "wiki-xml" and path.suffix.lower() not in COMPRESSED_SUFFIXES and size > unit_bytes:
             ranges = page_ranges(path, unit_bytes)
             if len(ranges) > 2:
                 for start, stop in ranges[1:]:
-                    units.append(Unit(len(units), fmt, (str(path),), "xml-ranges", streams=((start, stop),),
-                                      header=ranges[0], bytes=stop - start))
+                    add(fmt=fmt, paths=(str(path),), kind="xml-ranges", streams=((start, stop),), header=ranges[0],
+                        bytes=stop - start)
                 continue
         lines = (fmt in LINE_FORMATS and not (fmt == "text" and options.text_unit != "line")
                  or fmt == "wikiextractor" and not is_doc_format(path))
@@ -115,14 +130,18 @@ def plan(planned: list[tuple[Path, str]], options: ReadOptions, unit_bytes: int 
                 for k, group in enumerate(groups):
                     before = groups[k - 1][-1] if k else None
                     after = tuple(f for g in groups[k + 1:] for f in g)
-                    units.append(Unit(len(units), fmt, (str(path),), "zst-frames", frames=tuple(group), before=before,
-                                      after=after, first_line=0, bytes=group[-1][1] - group[0][0]))
+                    add(fmt=fmt, paths=(str(path),), kind="zst-frames", frames=tuple(group), before=before, after=after,
+                        first_line=0, bytes=group[-1][1] - group[0][0])
                 continue
         if lines and size > unit_bytes and path.suffix.lower() not in COMPRESSED_SUFFIXES:
             for start, stop, first in line_ranges(path, unit_bytes):
-                units.append(Unit(len(units), fmt, (str(path),), "lines", start, stop, first, bytes=stop - start))
+                add(fmt=fmt, paths=(str(path),), kind="lines", start=start, stop=stop, first_line=first,
+                    bytes=stop - start)
             continue
-        units.append(Unit(len(units), fmt, (str(path),), bytes=size))
+        if pack and sum(n for _, _, n in pack) + size > unit_bytes:
+            flush()
+        pack.append((path, fmt, size))
+    flush()
     return units
 
 
@@ -306,4 +325,5 @@ def items(unit: Unit, options: ReadOptions, errors: list[str], lost: list[dict])
         errors.extend(str(exc) for exc in corrupt)
         lost.extend({"path": exc.path, "offset": exc.offset} for exc in corrupt)
     else:
-        yield from guarded(reader(unit.fmt).read(path, options))
+        for name, fmt in zip(unit.paths, unit.fmts or (unit.fmt,) * len(unit.paths)):
+            yield from guarded(reader(fmt).read(Path(name), options))
