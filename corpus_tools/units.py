@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import zstandard
 
@@ -164,15 +164,7 @@ def page_ranges(path: Path, unit_bytes: int) -> list[tuple[int, int]]:
     with open(path, "rb") as fh:
         target = 0
         while target < size:
-            fh.seek(target)
-            base, found, tail = target, -1, b""
-            while found < 0 and (block := fh.read(1 << 20)):
-                data = tail + block
-                found = data.find(b"<page>")
-                if found >= 0:
-                    found += base - len(tail)
-                base += len(block)
-                tail = data[-5:]
+            found = _find(fh, target, b"<page>")
             if found < 0:
                 break
             starts.append(found)
@@ -216,15 +208,36 @@ def zstd_frames(path: Path) -> list[tuple[int, int]]:
     return frames
 
 
-def count_lines(unit: Unit) -> int:
-    """In a worker: the line breaks in the lines that start in a zst-frames unit."""
+def _find(fh, offset: int, marker: bytes) -> int:
+    """The file position of the first `marker` at or after `offset`, or -1; a marker cut by a block
+    boundary is found too."""
+    fh.seek(offset)
+    base, tail = offset, b""
+    while block := fh.read(1 << 20):
+        data = tail + block
+        found = data.find(marker)
+        if found >= 0:
+            return base - len(tail) + found
+        base += len(block)
+        tail = data[len(data) - len(marker) + 1:]
+    return -1
+
+
+def _line_breaks(blocks: Iterable[bytes]) -> int:
+    """Line breaks as universal newlines (\\n, \\r\\n, \\r), as the readers count them; a \\r\\n cut by a
+    block boundary counts once."""
     count, previous = 0, b""
-    for block in sources.zstd_lines(unit.paths[0], list(unit.frames), unit.before, list(unit.after)):
+    for block in blocks:
         count += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
         if previous == b"\r" and block[:1] == b"\n":
             count -= 1
         previous = block[-1:]
     return count
+
+
+def count_lines(unit: Unit) -> int:
+    """In a worker: the line breaks in the lines that start in a zst-frames unit."""
+    return _line_breaks(sources.zstd_lines(unit.paths[0], list(unit.frames), unit.before, list(unit.after)))
 
 
 def bz2_streams(path: Path) -> list[tuple[int, int]]:
@@ -268,29 +281,19 @@ def line_ranges(path: Path, unit_bytes: int) -> Iterator[tuple[int, int, int]]:
         while start < size:
             stop = size
             if start + unit_bytes < size:
-                fh.seek(start + unit_bytes)
-                while block := fh.read(1 << 20):
-                    found = block.find(b"\n")
-                    if found >= 0:
-                        stop = fh.tell() - len(block) + found + 1
-                        break
+                found = _find(fh, start + unit_bytes, b"\n")
+                stop = found + 1 if found >= 0 else size
             yield start, stop, line
-            line += _count_lines(fh, start, stop)
+            line += _line_breaks(_blocks(fh, start, stop))
             start = stop
 
 
-def _count_lines(fh, start: int, stop: int) -> int:
+def _blocks(fh, start: int, stop: int) -> Iterator[bytes]:
     fh.seek(start)
-    count, previous = 0, b""
     left = stop - start
-    while left > 0:
-        block = fh.read(min(left, SCAN_CHUNK))
+    while left > 0 and (block := fh.read(min(left, SCAN_CHUNK))):
         left -= len(block)
-        count += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
-        if previous == b"\r" and block[:1] == b"\n":
-            count -= 1
-        previous = block[-1:]
-    return count
+        yield block
 
 
 def items(unit: Unit, options: ReadOptions, errors: list[str], lost: list[dict]) -> Iterator[Any]:
