@@ -154,8 +154,10 @@ def test_state_dict_round_trip_mid_stage():
         Schedule(ScheduleConfig(tasks=TASKS, max_steps=3000, seed=12)).load_state_dict(state)
 
 
-def test_warmup_is_per_task():
-    config = ScheduleConfig(tasks=["a", "b"], budgets={"a": 3000, "b": 3000}, warmup_steps=100, lr=1e-3)
+@pytest.mark.parametrize("shape", ["noam", "linear"])
+def test_warmup_is_per_task(shape):
+    config = ScheduleConfig(tasks=["a", "b"], budgets={"a": 3000, "b": 3000}, warmup_steps=100, lr=1e-3,
+                            lr_schedule=shape)
     schedule = Schedule(config)
     stage_one = schedule.boundaries()[1]
     draws(schedule, 0, stage_one)
@@ -165,7 +167,9 @@ def test_warmup_is_per_task():
         step += 1
     assert schedule.task_steps["b"] == 1
     assert schedule.lr("b") == pytest.approx(1e-3 / 100)
-    assert schedule.lr("a") == pytest.approx(1e-3 * (100 / schedule.task_steps["a"]) ** 0.5)
+    done = schedule.task_steps["a"]
+    expected = (100 / done) ** 0.5 if shape == "noam" else (3001 - done) / (3001 - 100)  # a's budget: 3000
+    assert schedule.lr("a") == pytest.approx(1e-3 * expected)
     assert schedule.lr("a") > 10 * schedule.lr("b")
 
 
@@ -184,3 +188,28 @@ def test_noam_values():
     assert task_lr(16000, 4000, 1e-4) == pytest.approx(0.5e-4)
     with pytest.raises(ValueError):
         task_lr(1, 0, 1e-4)
+
+
+def test_linear_and_constant_values():
+    # linear: warmup, then down to 0 at the step after the budget's last; never negative
+    assert task_lr(50, 100, 1e-3, "linear", 1000) == pytest.approx(0.5e-3)
+    assert task_lr(100, 100, 1e-3, "linear", 1000) == pytest.approx(1e-3)
+    assert task_lr(550, 100, 1e-3, "linear", 1000) == pytest.approx(1e-3 * 451 / 901)
+    assert task_lr(1000, 100, 1e-3, "linear", 1000) == pytest.approx(1e-3 / 901)
+    assert task_lr(1001, 100, 1e-3, "linear", 1000) == 0.0
+    assert task_lr(5000, 100, 1e-3, "constant", 1000) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        task_lr(5, 1, 1e-3, "cosine", 10)
+
+
+def test_linear_decay_reaches_zero_at_each_tasks_last_step():
+    config = ScheduleConfig(tasks=["a", "b"], budgets={"a": 60, "b": 40}, warmup_steps=5, lr=1.0,
+                            lr_schedule="linear")
+    schedule = Schedule(config)
+    last = {}
+    for step in range(schedule.total_steps):
+        task = schedule.next_task(step)
+        last[task] = schedule.lr(task)
+    assert last == {"a": pytest.approx(1 / 56), "b": pytest.approx(1 / 36)}
+    with pytest.raises(ValueError, match="lr_schedule"):
+        Schedule(ScheduleConfig(tasks=["a"], max_steps=10, lr_schedule="cosine"))

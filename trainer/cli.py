@@ -29,6 +29,22 @@ def _task_pair(ctx, param, values):
     return pairs
 
 
+MASKING_KEYS = ("mask_prob", "replace_mask", "replace_random", "basic_prob", "phrase_prob", "entity_prob")
+
+
+def _masking_pairs(ctx, param, values):
+    pairs = {}
+    for value in values:
+        key, sep, number = value.partition("=")
+        if not sep or key not in MASKING_KEYS:
+            raise click.BadParameter(f"{value!r}: use KEY=VALUE with KEY one of {', '.join(MASKING_KEYS)}")
+        try:
+            pairs[key] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: {number!r} is not a number") from None
+    return pairs
+
+
 @click.group(cls=TrainErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option("0.1.0", prog_name="ernie-train")
 def main() -> None:
@@ -59,20 +75,48 @@ def main() -> None:
 @click.option("--tokens-per-batch", type=click.IntRange(16), default=None, help="Global token budget per step.")
 @click.option("--lr", type=float, default=None,
               help="Peak learning rate [default: by width: tiny 1e-3, mini 5e-4, base 1e-4, large 5e-5].")
+@click.option("--lr-schedule", type=click.Choice(["linear", "noam", "constant"]), default=None,
+              help="After each task's warmup: linear decay to 0 at its last step (default; BERT, Cramming), "
+                   "noam (inverse square root; the paper's), or constant.")
 @click.option("--warmup-steps", type=click.IntRange(1), default=None,
-              help="Noam warmup, per task, on its own steps [default: min(4000, 10% of the task's steps)].")
+              help="Warmup, per task, on its own steps [default: min(4000, 10% of the task's steps)].")
+@click.option("--weight-init", type=click.Choice(["local", "bert"]), default=None,
+              help="local (default): heads start out reading the previous/next tokens, which gets a small model "
+                   "off the unigram plateau in minutes; bert: plain normal(0, 0.02).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Hidden and attention dropout in pre-training [default: 0.1; short runs learn faster with 0].")
+@click.option("--mask-prob", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Share of tokens the MLM predicts [default: 0.15].")
+@click.option("--masking", "masking", multiple=True, callback=_masking_pairs, metavar="KEY=VALUE",
+              help="A masking setting (repeatable): mask_prob, replace_mask, replace_random, basic_prob, phrase_prob, "
+                   "entity_prob; e.g. BERT's plain word-piece masking: --masking basic_prob=1 --masking phrase_prob=0 "
+                   "--masking entity_prob=0.")
+@click.option("--max-seq-len", type=click.IntRange(8), default=None,
+              help="Crop examples to this many tokens (their first ones, then [SEP]) [default: as built].")
+@click.option("--eval-every", type=click.IntRange(0), default=None,
+              help="Held-out [MASK] accuracy, with the unigram floor and shuffled context, every N steps "
+                   "[default 0: ten times a run]; see metrics.jsonl heldout_*.")
+@click.option("--heldout-examples", type=click.IntRange(0), default=None,
+              help="Examples of the MLM task held out (never trained on) for that probe [default: 128; 0: none].")
 @click.option("--init", "init", default=None, metavar="RUN",
               help="Start a new schedule from the weights of a trained run or checkpoint (continual pre-training "
                    "of new tasks).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed, mode, tokens_per_batch, lr,
-             warmup_steps, init, precision, quiet) -> None:
+             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, max_seq_len, eval_every, heldout_examples,
+             init, precision, quiet) -> None:
     """Continual multi-task pre-training.
 
     \b
     Stage i brings in task i and the earlier tasks continue; inside a stage each step trains one
-    task, drawn in proportion to the budget it has left. Every task has its own Noam warmup.
+    task, drawn in proportion to the budget it has left. Every task has its own warmup and decay.
+
+    \b
+    What it has learned: every --eval-every steps, the MLM accuracy at [MASK] on held-out examples,
+    beside the unigram floor (always answering the commonest piece) and the same examples with their
+    context shuffled (metrics.jsonl heldout_*). A model has left the unigram plateau when its accuracy
+    is >= 3x the floor and >= 2x the shuffled one (heldout_left_plateau = 1).
 
     \b
     Examples:
@@ -85,8 +129,11 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
 
     config = load_config(config_path, {"tasks": tasks, "size": size, "max_steps": max_steps, "save_every": save_every,
                                        "out": out, "seed": seed, "mode": mode, "tokens_per_batch": tokens_per_batch,
-                                       "lr": lr, "warmup_steps": warmup_steps, "precision": precision,
-                                       "init": init})
+                                       "lr": lr, "lr_schedule": lr_schedule, "warmup_steps": warmup_steps,
+                                       "weight_init": weight_init, "dropout": dropout, "max_seq_len": max_seq_len,
+                                       "eval_every": eval_every, "heldout_examples": heldout_examples,
+                                       "precision": precision, "init": init})
+    config.masking = {**config.masking, **masking, **({} if mask_prob is None else {"mask_prob": mask_prob})}
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import os
@@ -189,13 +236,18 @@ def _seeds(ctx, param, value):
 @click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
               help="Stop after this many evaluations without a better dev score.")
 @click.option("--task-id", type=click.IntRange(0), default=0, show_default=True, help="The task embedding id.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="Hidden and attention dropout, the same for every init (whatever the pre-training used).")
+@click.option("--weight-init", type=click.Choice(["local", "bert"]), default="local", show_default=True,
+              help="For --init random: the weights pre-training starts from (local), or BERT's normal(0, 0.02).")
+@click.option("--reset-pooler", is_flag=True, help="Start the pooler (dense + tanh on [CLS]) fresh, not from --init.")
 @click.option("--t2s", is_flag=True, help="Convert Traditional to Simplified Chinese before tokenizing (OpenCC).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT.")
 @click.option("--quiet", is_flag=True)
 def finetune(init, train, dev, test, split_dev, split_seed, kind, text, text_pair, label, labels_file, vocab, size,
-             out, seeds, epochs, max_steps, batch_size, lr, warmup, max_seq_len, eval_every, patience, task_id, t2s,
-             precision, overwrite, quiet) -> None:
+             out, seeds, epochs, max_steps, batch_size, lr, warmup, max_seq_len, eval_every, patience, task_id, dropout,
+             weight_init, reset_pooler, t2s, precision, overwrite, quiet) -> None:
     """Fine-tune on a labelled task and report the dev metric of every seed.
 
     \b
@@ -214,7 +266,7 @@ def finetune(init, train, dev, test, split_dev, split_seed, kind, text, text_pai
                             label=label, labels_file=labels_file, vocab=vocab, size=size, seeds=seeds, epochs=epochs,
                             max_steps=max_steps, batch_size=batch_size, lr=lr, warmup=warmup, max_seq_len=max_seq_len,
                             eval_every=eval_every, patience=patience, task_id=task_id, t2s=t2s, precision=precision,
-                            overwrite=overwrite)
+                            dropout=dropout, weight_init=weight_init, reset_pooler=reset_pooler, overwrite=overwrite)
 
     def on_event(event: dict) -> None:
         if quiet:

@@ -24,10 +24,12 @@ class TrainConfig:
     tasks: dict[str, str] = field(default_factory=dict)  # task -> shard dir, in introduction order
     size: str = "tiny"
     model: dict[str, Any] = field(default_factory=dict)  # ErnieConfig overrides
+    weight_init: str = "local"  # local (heads start reading neighbours: model.local_attention_init) | bert
     mode: str = "continual_multitask"  # | multitask | sequential
     budgets: dict[str, int] = field(default_factory=dict)  # steps per task (default: equal shares)
     stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
     lr: Optional[float] = None  # peak; None: default_lr(hidden size)
+    lr_schedule: str = "linear"  # after warmup: linear (to 0 at the task's last step) | noam | constant
     warmup_steps: Optional[int] = None  # per task, on its own step counter; None: min(4000, 10% of its budget)
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
@@ -40,6 +42,10 @@ class TrainConfig:
     precision: str = "auto"  # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
     mlm_always: bool = True  # add the MLM loss to every batch
     masking: dict[str, Any] = field(default_factory=dict)  # MaskingConfig overrides
+    dropout: Optional[float] = None  # hidden and attention dropout in pre-training; None: the model's (0.1)
+    max_seq_len: Optional[int] = None  # crop examples to this many tokens (None: as built)
+    eval_every: int = 0  # held-out probe every N steps (0: ten times a run)
+    heldout_examples: int = 128  # examples of the MLM task held out for the probe (0: no probe)
     save_every: int = 500
     log_every: int = 10
     seed: int = 42
@@ -51,9 +57,9 @@ class TrainConfig:
 
 
 SECTIONS = {"schedule": ("mode", "budgets", "stages"),
-            "optim": ("lr", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
+            "optim": ("lr", "lr_schedule", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
             "train": ("max_steps", "tokens_per_batch", "grad_accum", "loader_workers", "precision", "mlm_always",
-                      "save_every",
+                      "save_every", "dropout", "max_seq_len", "eval_every", "heldout_examples",
                       "log_every", "seed", "out", "init")}
 
 
@@ -81,6 +87,7 @@ def load_config(path: Optional[Path], overrides: dict[str, Any]) -> TrainConfig:
         config.tasks.update({name: str(d) for name, d in raw.pop("tasks", {}).items()})  # relative to the cwd
         model = raw.pop("model", {})
         config.size = model.pop("size", config.size)
+        config.weight_init = model.pop("weight_init", config.weight_init)
         config.model = model
         config.masking = raw.pop("masking", {})
         for section, names in SECTIONS.items():

@@ -53,7 +53,7 @@ class TaskData:
 
     def __init__(self, spec: TaskSpec, seed: int, rank: int = 0, world_size: int = 1,
                  masking: Optional[MaskingConfig] = None, mlm_on_every_batch: bool = False,
-                 bucket_batches: int = 100) -> None:
+                 bucket_batches: int = 100, max_seq_len: Optional[int] = None) -> None:
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in [0, world_size {world_size})")
         if seed < 0:
@@ -70,7 +70,14 @@ class TaskData:
         self.table = pa.concat_tables(tables)  # memory-mapped chunks, no copy
         if self.table.num_rows == 0:
             raise ValueError(f"{spec.name}: the shards hold no examples")
-        self.lengths = pc.list_value_length(self.table.column("input_ids")).to_numpy().astype(np.int64)
+        self.full_lengths = pc.list_value_length(self.table.column("input_ids")).to_numpy().astype(np.int64)
+        if max_seq_len is not None and max_seq_len < 8:
+            raise ValueError(f"max_seq_len {max_seq_len} is below 8")
+        self.max_seq_len = max_seq_len
+        # cropped: the first max_seq_len - 1 tokens and the example's last ([SEP]); see collate
+        self.lengths = (self.full_lengths if max_seq_len is None
+                        else np.minimum(self.full_lengths, max_seq_len))
+        self.held_out = np.zeros(0, dtype=np.int64)  # examples never trained on (see hold_out)
         self.epoch = 0
         self.position = 0  # batches this rank has taken in the epoch
         self.tokens_per_batch: Optional[int] = None
@@ -80,6 +87,14 @@ class TaskData:
     def __len__(self) -> int:
         return self.table.num_rows
 
+    def hold_out(self, indices: np.ndarray) -> None:
+        """Never train on these examples (the held-out probe's, trainer/probe.py); call before the
+        first batch. With none held out the order is exactly that of a TaskData without the call."""
+        if self.position or self.epoch:
+            raise ValueError(f"{self.spec.name}: hold_out() after batches were drawn")
+        self.held_out = np.asarray(indices, dtype=np.int64)
+        self._plan_key, self._plan = None, []
+
     # --- order -----------------------------------------------------------------------------
     def epoch_batches(self, epoch: int, tokens_per_batch: int) -> list[np.ndarray]:
         """All ranks' batches (example indices) of an epoch, in order, remainder dropped."""
@@ -87,6 +102,8 @@ class TaskData:
             return self._plan
         rng = np.random.default_rng([self.seed, self.spec.task_id, epoch])
         order = rng.permutation(len(self.lengths))
+        if len(self.held_out):
+            order = order[~np.isin(order, self.held_out)]
         typical = max(1, tokens_per_batch // max(1, int(self.lengths.mean())))
         chunk = max(1, self.bucket_batches * typical)
         batches: list[np.ndarray] = []
@@ -159,18 +176,25 @@ class TaskData:
         """The padded batch of these examples; each example masked with its own seeded rng."""
         spec = self.spec
         rows = self.table.take(pa.array(indices, type=pa.int64()))
+        full = self.full_lengths[indices]
+        stored = np.arange(int(full.max()))[None, :] < full[:, None]
+
+        def column(name: str, fill: int) -> np.ndarray:
+            values = np.full(stored.shape, fill, dtype=np.int64)
+            values[stored] = _flat(rows.column(name))
+            return self._crop(values, full, fill)
+
         lengths = self.lengths[indices]
-        width = int(lengths.max())
-        real = np.arange(width)[None, :] < lengths[:, None]
-        ids = np.full(real.shape, spec.special_ids["pad"], dtype=np.int64)
-        ids[real] = _flat(rows.column("input_ids"))
-        types = np.zeros(real.shape, dtype=np.int64)
-        types[real] = _flat(rows.column("token_type_ids"))
+        real = np.arange(int(lengths.max()))[None, :] < lengths[:, None]
+        ids = column("input_ids", spec.special_ids["pad"])
+        types = column("token_type_ids", 0)
         batch: dict[str, Any] = {"task": spec.name}
         mlm = None
         if spec.kind == "mlm":
-            words = np.full(real.shape, -1, dtype=np.int64)
-            words[real] = _flat(rows.column("word_labels"))
+            words = column("word_labels", -1)
+            long = np.flatnonzero(full > (self.max_seq_len or full.max()))
+            if len(long):
+                words[long, self.max_seq_len - 1] = -1  # the kept [SEP]
             phrases, entities = _spans(rows.column("phrase_spans")), _spans(rows.column("entity_spans"))
             mlm = np.full(real.shape, IGNORE, dtype=np.int64)
             for i, n in enumerate(lengths):
@@ -189,12 +213,20 @@ class TaskData:
         if mlm is not None:
             batch["mlm_labels"] = torch.from_numpy(mlm)
         if spec.kind == "token":
-            labels = np.full(real.shape, IGNORE, dtype=np.int64)
-            labels[real] = _flat(rows.column("labels"))
-            batch["token_labels"] = torch.from_numpy(labels)
+            batch["token_labels"] = torch.from_numpy(column("labels", IGNORE))
         elif spec.kind == "sequence":
             batch["labels"] = torch.from_numpy(rows.column("label").to_numpy().astype(np.int64))
         return batch
+
+
+    def _crop(self, values: np.ndarray, full: np.ndarray, fill: int) -> np.ndarray:
+        """Rows longer than max_seq_len keep their first max_seq_len - 1 values and their last."""
+        limit = self.max_seq_len
+        if limit is None or values.shape[1] <= limit:
+            return values
+        long = np.flatnonzero(full > limit)
+        values[long, limit - 1] = values[long, full[long] - 1]
+        return values[:, :limit]
 
 
 class _Stream(torch.utils.data.IterableDataset):

@@ -72,7 +72,9 @@ class FinetuneConfig:
     task_id: int = 0  # the task embedding id (0 as in ERNIE 2.0's released fine-tuning)
     t2s: bool = False  # Traditional -> Simplified Chinese (OpenCC) before tokenizing
     precision: str = "auto"  # auto: bf16 on a GPU, fp32 on CPU
-    dropout: Optional[float] = None  # override the model's hidden dropout
+    dropout: float = 0.1  # hidden and attention dropout, the same for every init (not the pre-training's)
+    weight_init: str = "local"  # for init = random: local | bert (trainer/model.py)
+    reset_pooler: bool = False  # start the pooler fresh rather than from the init
     overwrite: bool = False
 
 
@@ -160,8 +162,9 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
                         "positions")
     if init.config.use_task_id and not 0 <= config.task_id < init.config.task_type_vocab_size:
         raise DataError(f"task id {config.task_id} is outside the model's {init.config.task_type_vocab_size} task ids")
-    if config.dropout is not None:
-        init.config.hidden_dropout_prob = config.dropout
+    # every init fine-tunes with the same dropout: a run pre-trained without dropout would otherwise
+    # fine-tune without it while the random baseline keeps 0.1
+    init.config.hidden_dropout_prob = init.config.attention_probs_dropout_prob = config.dropout
     train_data = encode(train, config.kind, tok, label_ids, config.max_seq_len, config.t2s)
     dev_data = encode(dev, config.kind, tok, label_ids, config.max_seq_len, config.t2s)
     test = read_split(config.test, config.kind, columns, labelled=False) if config.test else None
@@ -214,7 +217,7 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
 def _train_seed(config, seed, init: Init, tok, train_data, dev_data, label_names, info, out, device, autocast,
                 lr, total, per_epoch, eval_every, metric, writer, emit) -> dict:
     num_labels = 1 if config.kind == "regression" else len(label_names)
-    model = build_model(init, config.kind, num_labels, seed).to(device)
+    model = build_model(init, config.kind, num_labels, seed, config.weight_init, config.reset_pooler).to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.checkpoint import read_weights, resolve_checkpoint
-from trainer.model import ErnieConfig, ErnieModel, init_weights
+from trainer.model import WEIGHT_INITS, ErnieConfig, ErnieModel, init_weights, local_attention_init
 
 IGNORE = -100
 HF_TYPES = ("ernie", "bert")
@@ -162,15 +162,24 @@ def load_init(init: Union[str, Path], vocab: Optional[Union[str, Path]] = None, 
                     "model (config.json) or a fine-tuned model (finetune.json)")
 
 
-def build_model(init: Init, kind: str, num_labels: int, seed: int) -> ErnieForFinetuning:
+def build_model(init: Init, kind: str, num_labels: int, seed: int, weight_init: str = "local",
+                reset_pooler: bool = False) -> ErnieForFinetuning:
     """The fine-tuning model with the init's encoder; the classifier starts fresh (seeded), unless
-    the init is a fine-tuned model of the same kind and labels."""
+    the init is a fine-tuned model of the same kind and labels. A random init is `weight_init`'s
+    (local, as pre-training starts, or bert); `reset_pooler` starts the pooler fresh."""
     check_weights(init)
     torch.manual_seed(seed)
     model = ErnieForFinetuning(init.config, kind, num_labels)
-    if init.weights is not None:
+    if init.weights is None:
+        if weight_init not in WEIGHT_INITS:
+            raise InitError(f"weight init {weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
+        if weight_init == "local":
+            local_attention_init(model.ernie)
+    else:
         expected = model.ernie.state_dict()
         weights = _complete(init.weights, expected)
+        if reset_pooler:
+            weights = {**weights, **{k: v for k, v in expected.items() if k.startswith("pooler.")}}
         model.ernie.load_state_dict({k: weights[k] for k in expected}, strict=True)
     return model
 

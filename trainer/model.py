@@ -7,6 +7,7 @@ non-persistent buffers and take no part). Attention runs through
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
@@ -215,6 +216,61 @@ class ErnieModel(nn.Module):
         return x, self.pooler(x)
 
 
+WEIGHT_INITS = ("local", "bert")
+LOCAL_OFFSETS = (-1, 1, -2, 2)  # head h of every layer starts looking at offset LOCAL_OFFSETS[h] (h < 4)
+
+
+def local_attention_init(model: "ErnieModel", scale: float = 1.5) -> None:
+    """Start the encoder with attention that reads word order: the `local` weight init.
+
+    Why: an MLM from random (BERT) init sits on the unigram plateau until its heads learn to look
+    at neighbouring positions; at CPU budgets that takes longer than the run (see
+    docs/BENCHMARKS.md, "Leaving the unigram plateau"). This init gives them that structure at step 0,
+    and training is free to change it:
+    - the position table holds a sinusoid (Vaswani et al. 2017) in the first half of the hidden
+      dimensions, whose pairs (sin, cos) at frequency w turn by a fixed angle per position;
+    - word, segment and task embeddings start at zero in those dimensions, so they do not drown the
+      position code;
+    - in every layer, heads 0..3 get query = the position code and key = the code turned by
+      w * d for offset d in LOCAL_OFFSETS, so q_i . k_j peaks at j = i + d: head 0 looks at the
+      previous token, head 1 at the next, heads 2 and 3 two away; other heads keep BERT's init.
+      `scale` sets how peaked (1.5: about 0.37 of a head's attention on its offset at init).
+    The parameters and shapes are BERT's, so export to HF ErnieModel is unchanged.
+    """
+    config = model.config
+    hidden, heads = config.hidden_size, config.num_attention_heads
+    head_dim, half = hidden // heads, hidden // 2
+    pairs = min(head_dim, half) // 2
+    positions = torch.arange(config.max_position_embeddings, dtype=torch.float32)[:, None]
+    freqs = torch.exp(torch.arange(0, hidden, 2, dtype=torch.float32) * (-math.log(10000.0) / hidden))[: half // 2]
+    code = torch.zeros(config.max_position_embeddings, hidden)
+    code[:, 0:half:2], code[:, 1:half:2] = torch.sin(positions * freqs), torch.cos(positions * freqs)
+    std = config.initializer_range
+    embeddings = model.embeddings
+    with torch.no_grad():
+        embeddings.position_embeddings.weight.copy_(code * std * math.sqrt(2))  # the same RMS as the words'
+        for table in (embeddings.word_embeddings, embeddings.token_type_embeddings,
+                      getattr(embeddings, "task_type_embeddings", None)):
+            if table is not None:
+                table.weight[:, :half] = 0
+        for layer in model.encoder.layer:
+            attention = layer.attention.self
+            for head, offset in list(enumerate(LOCAL_OFFSETS))[:heads]:
+                cos, sin = torch.cos(freqs[:pairs] * -offset) * scale, torch.sin(freqs[:pairs] * -offset) * scale
+                query, key = attention.query.weight, attention.key.weight
+                for w in (query, key):
+                    w[head * head_dim:(head + 1) * head_dim].normal_(0.0, std)
+                even, odd = torch.arange(pairs) * 2, torch.arange(pairs) * 2 + 1
+                base = head * head_dim
+                query[base + even, even] += scale
+                query[base + odd, odd] += scale
+                # key_j = R(w * -offset) code_j = code_{j - offset}: q_i . k_j peaks at j = i + offset
+                key[base + even, even] += cos
+                key[base + even, odd] += sin
+                key[base + odd, even] -= sin
+                key[base + odd, odd] += cos
+
+
 def num_params(config: ErnieConfig) -> int:
     """Weights of the encoder layers' matrix multiplies, each used once per token."""
     h, i = config.hidden_size, config.intermediate_size
@@ -230,4 +286,5 @@ def flops_per_token(config: ErnieConfig, seq_len: int, mlm_fraction: float = 0.1
     return 6 * n + 12 * config.num_hidden_layers * h * seq_len
 
 
-__all__ = ["SIZES", "ErnieConfig", "ErnieModel", "flops_per_token", "init_weights", "num_params"]
+__all__ = ["LOCAL_OFFSETS", "SIZES", "WEIGHT_INITS", "ErnieConfig", "ErnieModel", "flops_per_token", "init_weights",
+           "local_attention_init", "num_params"]

@@ -11,8 +11,15 @@ The `auto` allocation follows the olfmlm replication of ERNIE 2.0 (Aroca-Ouellet
 task gets u steps in each stage after its arrival and the rest, (j + 2) units plus the rounding
 remainder, in its arrival stage. Equal budgets give stages of 2, 4, ..., 2n units.
 
-The learning rate is Noam per task, on the task's own step counter, with warmup over the first
-`warmup_steps` of every task (ERNIE 2.0: "warmup over the first 4,000 steps for every task").
+The learning rate is per task, on the task's own step counter, with warmup over the first
+`warmup_steps` of every task (ERNIE 2.0: "warmup over the first 4,000 steps for every task"), then
+one of three shapes (`lr_schedule`):
+- `linear` (the default): decay to 0 when the task's budget is spent, as BERT's and RoBERTa's
+  schedules do, and as Cramming (Geiping & Goldstein 2022) and "How to Train BERT with an Academic
+  Budget" (Izsak et al. 2021) found best for short budgets: the lr reaches 0 exactly when training
+  stops, so the last steps are not wasted at a high lr;
+- `noam`: inverse-sqrt decay after warmup (the Transformer's; ERNIE's released configs);
+- `constant`: the peak after warmup.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import numpy as np
 from schemas.tasks import PAPER_TASKS
 
 MODES = ("continual_multitask", "multitask", "sequential")
+LR_SCHEDULES = ("linear", "noam", "constant")
 Table = list[dict[str, int]]
 
 
@@ -38,6 +46,7 @@ class ScheduleConfig:
     warmup_steps: Union[None, int, dict[str, int]] = None  # per task: one value, task -> value, or
     # None: default_warmup(the task's budget)
     lr: float = 5e-5  # peak
+    lr_schedule: str = "linear"  # | "noam" | "constant"; see the module docstring
     seed: int = 0
 
 
@@ -49,13 +58,23 @@ class TaskSteps(dict):
         return self[task]
 
 
-def task_lr(task_step: int, warmup: int, peak: float) -> float:
-    """Noam: linear warmup to `peak` at step `warmup`, then inverse-sqrt decay; 0 before step 1."""
+def task_lr(task_step: int, warmup: int, peak: float, kind: str = "noam", budget: Optional[int] = None) -> float:
+    """Linear warmup to `peak` at step `warmup`, then `kind`: noam (inverse-sqrt decay), linear
+    (to 0 at step `budget`, the task's last) or constant; 0 before step 1."""
     if warmup < 1 or task_step < 0:
         raise ValueError(f"task_lr: need warmup >= 1 and task_step >= 0, got {warmup}, {task_step}")
+    if kind not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule: expected one of {', '.join(LR_SCHEDULES)}, got {kind!r}")
     if task_step == 0:
         return 0.0
-    return peak * min(task_step / warmup, (warmup / task_step) ** 0.5)
+    if task_step <= warmup:
+        return peak * task_step / warmup
+    if kind == "noam":
+        return peak * (warmup / task_step) ** 0.5
+    if kind == "constant" or budget is None:
+        return peak
+    # linear: the step after the budget's last would be at 0; the last step trains at peak / (budget - warmup + 1)
+    return peak * max(0.0, (budget + 1 - task_step) / (budget + 1 - warmup))
 
 
 def default_warmup(budget: int) -> int:
@@ -111,6 +130,8 @@ def build_table(config: ScheduleConfig) -> Table:
     tasks = list(config.tasks)
     if not tasks or len(set(tasks)) != len(tasks):
         raise ValueError(f"tasks: expected distinct task names, got {tasks}")
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule: expected one of {', '.join(LR_SCHEDULES)}, got {config.lr_schedule!r}")
     if config.mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {config.mode!r}")
     if config.stages is not None:
@@ -201,7 +222,8 @@ class Schedule:
 
     def lr(self, task: str) -> float:
         """The learning rate of `task` at its latest step (call after next_task)."""
-        return task_lr(self.task_steps[task], self.warmups[task], self.config.lr)
+        return task_lr(self.task_steps[task], self.warmups[task], self.config.lr, self.config.lr_schedule,
+                       self.budgets[task])
 
     def state_dict(self) -> dict:
         """JSON-able state; load it into a Schedule built from the same config to resume exactly."""

@@ -25,7 +25,8 @@ from trainer.config import ConfigError, TrainConfig, default_lr
 from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
-from trainer.model import ErnieConfig, flops_per_token
+from trainer.model import WEIGHT_INITS, ErnieConfig, flops_per_token, local_attention_init
+from trainer.probe import HeldOutProbe, heldout_indices
 from trainer.schedule import Schedule, ScheduleConfig
 from trainer.tasks import read_tasks
 
@@ -97,10 +98,16 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     torch.manual_seed(config.seed)
     # task embeddings: the default's room (16), more when the run's task ids go past it
     task_types = max(ErnieConfig.task_type_vocab_size, 1 + max(s.task_id for s in specs.values()))
+    dropout = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout,
+                                                 "attention_probs_dropout_prob": config.dropout}
     model_config = ErnieConfig.from_size(config.size, first.vocab_size, pad_token_id=first.special_ids["pad"],
                                          max_position_embeddings=max(512, max(s.max_seq_len for s in specs.values())),
-                                         **{"task_type_vocab_size": task_types, **config.model})
+                                         **{"task_type_vocab_size": task_types, **dropout, **config.model})
     model = ErnieForPretraining(model_config, specs)
+    if config.weight_init not in WEIGHT_INITS:
+        raise ConfigError(f"weight_init {config.weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
+    if config.weight_init == "local":
+        local_attention_init(model.ernie)
     loaded = load_init_weights(model, config.init) if config.init and checkpoint is None else None
     model = model.to(device)
     lr = config.lr or default_lr(model_config.hidden_size)
@@ -111,20 +118,30 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
                                   lr=lr, betas=tuple(config.betas), eps=config.eps)
     schedule = Schedule(ScheduleConfig(tasks=list(specs), budgets=dict(config.budgets), mode=config.mode,
                                        stages=config.stages, max_steps=config.max_steps,
-                                       warmup_steps=config.warmup_steps, lr=lr, seed=config.seed))
+                                       warmup_steps=config.warmup_steps, lr=lr, lr_schedule=config.lr_schedule,
+                                       seed=config.seed))
     masking = MaskingConfig(**config.masking)
-    data = {name: Loader(TaskData(spec, config.seed, rank, world, masking=masking,
-                                  mlm_on_every_batch=config.mlm_always), config.tokens_per_batch, config.loader_workers)
-            for name, spec in specs.items()}
+    task_data = {name: TaskData(spec, config.seed, rank, world, masking=masking, mlm_on_every_batch=config.mlm_always,
+                                max_seq_len=config.max_seq_len) for name, spec in specs.items()}
+    probe, eval_every = None, config.eval_every or max(1, schedule.total_steps // 10)
+    if config.heldout_examples:  # the MLM task's held-out examples: never trained on, probed every eval_every steps
+        name = next((n for n, s in specs.items() if s.kind == "mlm"), None)
+        held = heldout_indices(len(task_data[name]), config.heldout_examples) if name else []
+        if len(held):
+            task_data[name].hold_out(held)
+            if rank == 0:
+                spec = specs[name]
+                probe = HeldOutProbe(spec.shards, held, spec.special_ids, spec.task_id, max_len=config.max_seq_len)
+    data = {name: Loader(d, config.tokens_per_batch, config.loader_workers) for name, d in task_data.items()}
     precision = resolve_precision(config.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
                 if precision != "fp32" else nullcontext())
 
-    start = 0
+    start, tokens_seen = 0, 0
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, model, optimizer, device)
-        start = state["step"]
+        start, tokens_seen = state["step"], state.get("tokens_seen", 0)
         schedule.load_state_dict(state["schedule"])
         for name, cursor in state["data"].items():
             data[name].load_state_dict(cursor)
@@ -134,7 +151,9 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     plan = {"config": config.to_dict(), "stages": schedule.plan_summary(), "boundaries": schedule.boundaries(),
             "world_size": world, "precision": precision, "lr": lr, "warmup_steps": dict(schedule.warmups),
             "budgets": dict(schedule.budgets), "model": asdict(model_config), "init": loaded,
-            "vocab_fingerprint": first.vocab_fingerprint}
+            "vocab_fingerprint": first.vocab_fingerprint, "eval_every": eval_every if probe else None,
+            "heldout": None if probe is None else {"task": name, "examples": len(probe.indices),
+                                                   "targets": probe.num_targets, "unigram_floor": probe.unigram_floor}}
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
@@ -149,7 +168,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     flops = flops_per_token(model_config, first.max_seq_len)
     try:
         for step in range(start, schedule.total_steps):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             task = schedule.next_task(step)  # also advances the task's own step counter
             lr = schedule.lr(task)  # Noam warmup on that counter
             for group in optimizer.param_groups:
@@ -181,9 +200,13 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
                 reduced = torch.tensor([loss_value, tokens], dtype=torch.float64, device=device)
                 dist.all_reduce(reduced)
                 loss_value, tokens = float(reduced[0]) / world, int(reduced[1])
+            tokens_seen += tokens
             log = StepLog(step + 1, task, schedule.stage(step), loss_value, lr, tokens, seconds,
                           {**{k: v for k, v in extra.items() if k != "loss"}, "grad_norm": float(grad_norm),
-                           "tokens_per_s": tokens / seconds if seconds else 0.0})
+                           "tokens_per_s": tokens / seconds if seconds else 0.0, "tokens_seen": tokens_seen,
+                           "cpu_seconds": round(time.process_time() - cpu_started, 4)})
+            if probe is not None and ((step + 1) % eval_every == 0 or step + 1 == schedule.total_steps):
+                log.extra.update({f"heldout_{k}": v for k, v in probe.evaluate(model, device).items()})
             if device.type == "cuda":
                 log.extra["mfu"] = flops * tokens / seconds / _peak_flops(device, precision)
             if rank == 0:
@@ -191,6 +214,9 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
                 if writer is not None:
                     writer.add_scalar(f"loss/{task}", loss_value, step + 1)
                     writer.add_scalar(f"lr/{task}", lr, step + 1)
+                    for key in ("heldout_mask_accuracy", "heldout_shuffled_accuracy", "heldout_unigram_floor"):
+                        if key in log.extra:
+                            writer.add_scalar(key.replace("_", "/", 1), log.extra[key], step + 1)
                 if (step + 1) % config.log_every == 0:
                     metrics.flush()
             if on_step:
@@ -198,7 +224,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
             if not math.isfinite(loss_value):
                 raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
             if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == schedule.total_steps:
-                _save(out, step + 1, model, optimizer, schedule, data, config, rank, world)
+                _save(out, step + 1, model, optimizer, schedule, data, config, rank, world, tokens_seen)
         if keep_model is not None:
             keep_model.append(model)
     finally:
@@ -209,12 +235,12 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     return out
 
 
-def _save(out, step, model, optimizer, schedule, data, config, rank, world) -> None:
+def _save(out, step, model, optimizer, schedule, data, config, rank, world, tokens_seen=0) -> None:
     """Every rank's data cursor is the same function of the step, so rank 0 writes for all."""
     if world > 1:
         dist.barrier()
     if rank == 0:
-        save_checkpoint(out, step, model, optimizer, {"step": step,
+        save_checkpoint(out, step, model, optimizer, {"step": step, "tokens_seen": tokens_seen,
                                                       "schedule": schedule.state_dict(),
                                                       "data": {n: d.state_dict() for n, d in data.items()},
                                                       "config": config.to_dict(),
