@@ -31,7 +31,9 @@ def losses(run: Path) -> list[dict]:
 
 
 def test_every_head_learns_through_the_continual_schedule(tiny_tasks, tmp_path):
-    run = pretrain(tiny_config(tiny_tasks, tmp_path / "run", max_steps=420))
+    # learning from scratch, as measured: BERT's init and noam (the local init starts the token tasks
+    # lower, at 0.55 rather than 0.75 for token_document, so their relative fall is smaller)
+    run = pretrain(tiny_config(tiny_tasks, tmp_path / "run", max_steps=420, weight_init="bert", lr_schedule="noam"))
     rows = losses(run)
     assert [r["step"] for r in rows] == list(range(1, 421))
     plan = json.loads((run / "plan.json").read_text())

@@ -84,7 +84,8 @@ def main() -> None:
               help="local (default): heads start out reading the previous/next tokens, which gets a small model "
                    "off the unigram plateau in minutes; bert: plain normal(0, 0.02).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help="Hidden and attention dropout in pre-training [default: 0.1; short runs learn faster with 0].")
+              help="Hidden and attention dropout in pre-training [default: 0, as Cramming for short runs; "
+                   "examples/base.toml: BERT's 0.1].")
 @click.option("--mask-prob", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Share of tokens the MLM predicts [default: 0.15].")
 @click.option("--masking", "masking", multiple=True, callback=_masking_pairs, metavar="KEY=VALUE",
@@ -238,8 +239,8 @@ def _seeds(ctx, param, value):
 @click.option("--task-id", type=click.IntRange(0), default=0, show_default=True, help="The task embedding id.")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
               help="Hidden and attention dropout, the same for every init (whatever the pre-training used).")
-@click.option("--weight-init", type=click.Choice(["local", "bert"]), default="local", show_default=True,
-              help="For --init random: the weights pre-training starts from (local), or BERT's normal(0, 0.02).")
+@click.option("--weight-init", type=click.Choice(["bert", "local"]), default="bert", show_default=True,
+              help="For --init random: BERT's normal(0, 0.02), or the weights pre-training starts from (local).")
 @click.option("--reset-pooler", is_flag=True, help="Start the pooler (dense + tanh on [CLS]) fresh, not from --init.")
 @click.option("--t2s", is_flag=True, help="Convert Traditional to Simplified Chinese before tokenizing (OpenCC).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)

@@ -42,7 +42,8 @@ class TrainConfig:
     precision: str = "auto"  # auto (fp32 on CPU, bf16 on GPU) | fp32 | bf16 | fp16
     mlm_always: bool = True  # add the MLM loss to every batch
     masking: dict[str, Any] = field(default_factory=dict)  # MaskingConfig overrides
-    dropout: Optional[float] = None  # hidden and attention dropout in pre-training; None: the model's (0.1)
+    dropout: Optional[float] = 0.0  # hidden and attention dropout in pre-training (Cramming: none in short
+    # runs); None: the model's (0.1); examples/base.toml keeps BERT's 0.1
     max_seq_len: Optional[int] = None  # crop examples to this many tokens (None: as built)
     eval_every: int = 0  # held-out probe every N steps (0: ten times a run)
     heldout_examples: int = 128  # examples of the MLM task held out for the probe (0: no probe)

@@ -73,7 +73,7 @@ class FinetuneConfig:
     t2s: bool = False  # Traditional -> Simplified Chinese (OpenCC) before tokenizing
     precision: str = "auto"  # auto: bf16 on a GPU, fp32 on CPU
     dropout: float = 0.1  # hidden and attention dropout, the same for every init (not the pre-training's)
-    weight_init: str = "local"  # for init = random: local | bert (trainer/model.py)
+    weight_init: str = "bert"  # for init = random: bert (normal(0, 0.02)) | local (what pre-training starts from)
     reset_pooler: bool = False  # start the pooler fresh rather than from the init
     overwrite: bool = False
 

@@ -162,11 +162,11 @@ def load_init(init: Union[str, Path], vocab: Optional[Union[str, Path]] = None, 
                     "model (config.json) or a fine-tuned model (finetune.json)")
 
 
-def build_model(init: Init, kind: str, num_labels: int, seed: int, weight_init: str = "local",
+def build_model(init: Init, kind: str, num_labels: int, seed: int, weight_init: str = "bert",
                 reset_pooler: bool = False) -> ErnieForFinetuning:
     """The fine-tuning model with the init's encoder; the classifier starts fresh (seeded), unless
     the init is a fine-tuned model of the same kind and labels. A random init is `weight_init`'s
-    (local, as pre-training starts, or bert); `reset_pooler` starts the pooler fresh."""
+    (bert, or local: the weights pre-training starts from); `reset_pooler` starts the pooler fresh."""
     check_weights(init)
     torch.manual_seed(seed)
     model = ErnieForFinetuning(init.config, kind, num_labels)
