@@ -40,7 +40,7 @@ LONG_DOC_CHARS = 100_000
 
 
 def builder(task: str) -> ModuleType:
-    """The task module called `task` (task_builders.registry): a paper task or a plugin."""
+    """The task module called `task` (task_builders.registry): a built-in task or a plugin."""
     return registry.load(task)
 
 

@@ -63,7 +63,7 @@ def main() -> None:
     decontaminate  documents -> documents without fine-tuning eval-set text
     dedup    documents datasets -> one documents dataset without their duplicates
     vocab    documents -> a WordPiece vocab (tokenizer.json + vocab.txt)
-    build    documents + vocab -> task shards for the seven pre-training tasks
+    build    documents + vocab -> task shards for the pre-training tasks (the seven, NSP, plugins)
     inspect  show what a dataset or task holds
 
     \b

@@ -26,7 +26,7 @@ echo "== vocab: English (uncased; with the DuReader queries/titles, the only sea
 corpus vocab "$OUT/documents-en" "$OUT/searchlog" --out "$OUT/vocab-en" --vocab-size 12000 --overwrite
 corpus vocab "$OUT/documents-zh" "$OUT/searchlog" --out "$OUT/vocab-zh" --vocab-size 12000 --overwrite
 
-echo "== build: all seven tasks for English (+ ir_relevance from DuReader), six for Chinese (no case)"
+echo "== build: all seven tasks for English (+ ir_relevance from DuReader), six for Chinese (no case), and next_sentence (the BERT baseline)"
 corpus build --task all --docs "$OUT/documents-en" --docs "$OUT/searchlog" --vocab "$OUT/vocab-en" --out "$OUT/tasks-en" \
   --max-seq-len 256 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
 corpus build --task all --docs "$OUT/documents-zh" --docs "$OUT/searchlog" --vocab "$OUT/vocab-zh" \

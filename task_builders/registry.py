@@ -1,14 +1,15 @@
 """Tasks by name. A task is a module (see task_builders.base for what it declares), found by:
 
 1. the `ernie.tasks` entry point group: `name = "package.module"` in a distribution's
-   pyproject.toml ([project.entry-points."ernie.tasks"]); the seven paper tasks are declared
-   there in this project's pyproject.toml, a plugin in its own;
+   pyproject.toml ([project.entry-points."ernie.tasks"]); the seven paper tasks and the BERT
+   baseline next_sentence are declared there in this project's pyproject.toml, a plugin in its own;
 2. modules on the Python path named in the ERNIE_TASKS environment variable (comma-separated
    module paths) or passed to register(); worker processes inherit the variable;
 3. a module path given as the name itself: `--task my_package.my_task`.
 
-The seven paper tasks are also found in task_builders/ when this checkout runs without being
-installed (PYTHONPATH=.), where the installed metadata, if any, is another copy's.
+The built-in tasks (BUILT_IN: the seven paper tasks, then next_sentence) are also found in
+task_builders/ when this checkout runs without being installed (PYTHONPATH=.), where the
+installed metadata, if any, is another copy's.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from schemas.tasks import HEADS, PAPER_TASKS, task_schema
 GROUP = "ernie.tasks"
 ENV = "ERNIE_TASKS"
 DATASETS = ("documents", "searchlog")
+BUILT_IN = (*PAPER_TASKS, "next_sentence")  # the modules of task_builders/ that are tasks
 _registered: dict[str, str] = {}  # name -> module path, from register()
 
 
@@ -36,7 +38,7 @@ def register(module_path: str) -> str:
 
 def available() -> dict[str, str]:
     """Task name -> module path: the paper's tasks first in the paper's order, then the others by name."""
-    found = {name: f"task_builders.{name}" for name in PAPER_TASKS}
+    found = {name: f"task_builders.{name}" for name in BUILT_IN}
     found.update({ep.name: ep.value.split(":")[0] for ep in entry_points(group=GROUP)})
     for path in filter(None, (p.strip() for p in os.environ.get(ENV, "").split(","))):
         found[_import(path).NAME] = path  # the task's name, whatever its module is called

@@ -29,6 +29,15 @@ def test_base_example_is_the_papers_setup():
     assert (model.num_hidden_layers, model.hidden_size, model.num_attention_heads) == (12, 768, 12)
 
 
+def test_bert_example_is_mlm_plus_nsp_from_step_one_with_basic_masking():
+    """The BERT arm of the comparison: knowledge_masking and next_sentence in one multitask stage."""
+    from trainer.masking import MaskingConfig
+
+    bert = load_config(ROOT / "examples" / "bert_en.toml", {})
+    assert list(bert.tasks) == ["knowledge_masking", "next_sentence"] and bert.mode == "multitask"
+    assert bert.mlm_always and MaskingConfig(**bert.masking).level_probs == (1.0, 0.0, 0.0)
+
+
 def test_flags_override_the_file(tmp_path):
     config = load_config(ROOT / "examples" / "tiny_en.toml",
                          {"max_steps": 5, "out": str(tmp_path), "seed": None, "tasks": {"ir_relevance": "x"}})
