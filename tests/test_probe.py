@@ -156,3 +156,23 @@ def test_the_new_flags_reach_the_run(tiny_tasks, tmp_path):
     bad = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={tiny_tasks['knowledge_masking']}",
                                     "--masking", "mask_rate=0.2", "--out", str(tmp_path / "bad")])
     assert bad.exit_code != 0 and "mask_prob" in bad.output
+    unknown = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={tiny_tasks['knowledge_masking']}",
+                                        "--weight", "sentence_reorder=0.3", "--out", str(tmp_path / "bad2")])
+    assert unknown.exit_code == 1 and "weights: unknown task(s) sentence_reorder" in unknown.output
+
+
+def test_a_task_weight_scales_only_the_tasks_own_loss(tiny_tasks):
+    from trainer.heads import ErnieForPretraining
+    from trainer.tasks import read_tasks
+
+    specs = read_tasks({k: tiny_tasks[k] for k in ("knowledge_masking", "sentence_reorder")})
+    torch.manual_seed(0)
+    model = ErnieForPretraining(ErnieConfig.from_size("tiny", specs["knowledge_masking"].vocab_size,
+                                                      hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0),
+                                specs).eval()
+    batch = TaskData(specs["sentence_reorder"], seed=1, mlm_on_every_batch=True).next_batch(1024)
+    full, parts = model(batch)
+    half, parts_half = model({**batch, "task_weight": 0.5})
+    assert parts_half["task_loss"] == pytest.approx(parts["task_loss"])
+    assert float(half) == pytest.approx(0.5 * parts["task_loss"] + parts["mlm_loss"], rel=1e-5)
+    assert float(full) == pytest.approx(parts["task_loss"] + parts["mlm_loss"], rel=1e-5)

@@ -45,6 +45,19 @@ def _masking_pairs(ctx, param, values):
     return pairs
 
 
+def _weight_pairs(ctx, param, values):
+    pairs = {}
+    for value in values:
+        task, sep, number = value.partition("=")
+        try:
+            pairs[task] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: use TASK=WEIGHT, e.g. sentence_reorder=0.3") from None
+        if not sep or not task or pairs[task] < 0:
+            raise click.BadParameter(f"{value!r}: use TASK=WEIGHT with a weight >= 0")
+    return pairs
+
+
 @click.group(cls=TrainErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option("0.1.0", prog_name="ernie-train")
 def main() -> None:
@@ -92,6 +105,8 @@ def main() -> None:
               help="A masking setting (repeatable): mask_prob, replace_mask, replace_random, basic_prob, phrase_prob, "
                    "entity_prob; e.g. BERT's plain word-piece masking: --masking basic_prob=1 --masking phrase_prob=0 "
                    "--masking entity_prob=0.")
+@click.option("--weight", "weights", multiple=True, callback=_weight_pairs, metavar="TASK=W",
+              help="Weight of a task's own loss (repeatable; default 1; the MLM on its batches keeps weight 1).")
 @click.option("--max-seq-len", type=click.IntRange(8), default=None,
               help="Crop examples to this many tokens (their first ones, then [SEP]) [default: as built].")
 @click.option("--eval-every", type=click.IntRange(0), default=None,
@@ -105,7 +120,7 @@ def main() -> None:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed, mode, tokens_per_batch, lr,
-             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, max_seq_len, eval_every, heldout_examples,
+             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, weights, max_seq_len, eval_every, heldout_examples,
              init, precision, quiet) -> None:
     """Continual multi-task pre-training.
 
@@ -135,6 +150,7 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
                                        "eval_every": eval_every, "heldout_examples": heldout_examples,
                                        "precision": precision, "init": init})
     config.masking = {**config.masking, **masking, **({} if mask_prob is None else {"mask_prob": mask_prob})}
+    config.weights = {**config.weights, **weights}
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import os

@@ -28,6 +28,7 @@ class TrainConfig:
     mode: str = "continual_multitask"  # | multitask | sequential
     budgets: dict[str, int] = field(default_factory=dict)  # steps per task (default: equal shares)
     stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
+    weights: dict[str, float] = field(default_factory=dict)  # task -> weight of its own loss (default 1; not MLM's)
     lr: Optional[float] = None  # peak; None: default_lr(hidden size)
     lr_schedule: str = "linear"  # after warmup: linear (to 0 at the task's last step) | noam | constant
     warmup_steps: Optional[int] = None  # per task, on its own step counter; None: min(4000, 10% of its budget)
@@ -57,7 +58,7 @@ class TrainConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-SECTIONS = {"schedule": ("mode", "budgets", "stages"),
+SECTIONS = {"schedule": ("mode", "budgets", "stages", "weights"),
             "optim": ("lr", "lr_schedule", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
             "train": ("max_steps", "tokens_per_batch", "grad_accum", "loader_workers", "precision", "mlm_always",
                       "save_every", "dropout", "max_seq_len", "eval_every", "heldout_examples",

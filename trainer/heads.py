@@ -96,8 +96,8 @@ class ErnieForPretraining(nn.Module):
     batch: "task" (a name in specs), "input_ids", "token_type_ids", "task_type_ids",
     "attention_mask" (LongTensor [B, T]); "mlm_labels" [B, T] (IGNORE = -100; required for mlm
     tasks, optional for the others); "token_labels" [B, T] for token tasks; "labels" [B] for
-    sequence tasks. loss = the task's loss + the MLM loss when mlm_labels is given (an mlm task's
-    own loss is the MLM loss). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
+    sequence tasks; optionally "task_weight" (a float, default 1). loss = task_weight x the task's loss
+    + the MLM loss when mlm_labels is given (an mlm task's own loss is the MLM loss, unweighted). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
     mlm_selected_accuracy when mlm_labels is given (over every selected position, the 10% that
     80/10/10 leaves unchanged included, so a copy of the input scores ~10%: see trainer/probe.py for
     the held-out accuracy at [MASK]); plain floats.
@@ -143,7 +143,8 @@ class ErnieForPretraining(nn.Module):
                 h, target = pooled, batch["labels"].reshape(-1)
             task_loss, correct = _loss_and_correct(head(self.cls.dropout(h)), target)
             accuracy = correct / max(target.numel(), 1)
-            loss = task_loss + mlm_loss if mlm_labels is not None else task_loss
+            weighted = float(batch.get("task_weight", 1.0)) * task_loss
+            loss = weighted + mlm_loss if mlm_labels is not None else weighted
         stats.update(loss=loss.detach(), task_loss=task_loss.detach(), accuracy=accuracy)
         values = torch.stack([v.float() for v in stats.values()]).tolist()  # one device sync
         return loss, dict(zip(stats, values))

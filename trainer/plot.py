@@ -21,6 +21,26 @@ def _smoothed(values: list[float], smooth: int) -> list[float]:
             for i in range(len(values))]
 
 
+def _plot_probe(axis, probes: list[dict]) -> None:
+    """What the model has learned: held-out accuracy at [MASK], with shuffled context, and the
+    unigram floor (trainer/probe.py)."""
+    steps = [r["step"] for r in probes]
+    floor = probes[-1]["heldout_unigram_floor"]
+    axis.plot(steps, [r["heldout_mask_accuracy"] for r in probes], marker="o", ms=3, label="real context")
+    axis.plot(steps, [r["heldout_shuffled_accuracy"] for r in probes], marker="o", ms=3, linestyle=":",
+              label="context shuffled")
+    axis.axhline(floor, color="grey", linewidth=1, label=f"unigram floor ({floor:.3f})")
+    axis.axhline(3 * floor, color="grey", linestyle="--", linewidth=1, label="3x floor (off the plateau)")
+    left = next((r for r in probes if r.get("heldout_left_plateau")), None)
+    if left:
+        axis.axvline(left["step"], color="green", linewidth=0.8)
+        axis.text(left["step"], axis.get_ylim()[1], " left the plateau", va="top", fontsize=8, color="green")
+    axis.set_xlabel("step")
+    axis.set_ylabel("accuracy at [MASK], held-out examples")
+    axis.set_title("what the MLM has learned (held out)")
+    axis.legend(fontsize=8)
+
+
 def plot_run(run: Path, png: Path, smooth: int = 20) -> Path:
     """Two panels: each task's own loss (its head's loss; the MLM loss for knowledge_masking) and the
     MLM loss measured on each task's batches. Their sum, which the optimizer sees, hides the task's
@@ -42,9 +62,12 @@ def plot_run(run: Path, png: Path, smooth: int = 20) -> Path:
                 values.append(value)
     plan_path = Path(run) / "plan.json"
     boundaries = json.loads(plan_path.read_text())["boundaries"] if plan_path.exists() else []
-    figure, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+    probes = [r for r in rows if "heldout_mask_accuracy" in r]
+    figure, axes = plt.subplots(1, 3 if probes else 2, figsize=(22 if probes else 15, 5.5))
     titles = {"task_loss": "task loss (each task's own head)", "mlm_loss": "MLM loss on each task's batches"}
     colors = {}
+    if probes:
+        _plot_probe(axes[2], probes)
     for axis, key in zip(axes, curves):
         for task, (steps, values) in sorted(curves[key].items()):
             line, = axis.plot(steps, _smoothed(values, smooth), label=task, linewidth=1.4, color=colors.get(task))

@@ -97,6 +97,9 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
 
     torch.manual_seed(config.seed)
     # task embeddings: the default's room (16), more when the run's task ids go past it
+    unknown = sorted(set(config.weights) - set(specs))
+    if unknown:
+        raise ConfigError(f"weights: unknown task(s) {', '.join(unknown)} (tasks: {', '.join(specs)})")
     task_types = max(ErnieConfig.task_type_vocab_size, 1 + max(s.task_id for s in specs.values()))
     dropout = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout,
                                                  "attention_probs_dropout_prob": config.dropout}
@@ -177,6 +180,7 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
             tokens, losses, extra = 0, [], {}
             for micro in range(config.grad_accum):
                 batch = data[task].next_batch()
+                batch["task_weight"] = float(config.weights.get(task, 1.0))
                 tokens += int(batch["attention_mask"].sum())
                 batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
                 sync = nullcontext() if world == 1 or micro == config.grad_accum - 1 else net.no_sync()
