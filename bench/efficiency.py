@@ -103,16 +103,16 @@ def summarize(name: str, run: Path, cmd: list[str]) -> dict:
                           **{k[len("heldout_"):]: v for k, v in row.items() if k.startswith("heldout_")}})
     left = next((c for c in curve if c["left_plateau"]), None)
     return {"recipe": name, "flags": RECIPES[name], "command": " ".join(cmd[1:]), "curve": curve,
-            "left_at": None if left is None else {k: left[k] for k in ("step", "tokens", "minutes")},
+            "left_at": None if left is None else {k: left[k] for k in ("step", "tokens", "minutes", "cpu_minutes")},
             "last": curve[-1] if curve else None, "train_minutes": seconds / 60, "cpu_minutes": cpu / 60}
 
 
 def table(results: dict[str, dict]) -> str:
-    lines = ["| recipe | left the plateau at (tokens / train minutes) | last: tokens | [MASK] accuracy | "
+    lines = ["| recipe | left the plateau at (tokens / CPU minutes) | last: tokens | [MASK] accuracy | "
              "shuffled | floor | loss / shuffled loss |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         last, left = r["last"], r["left_at"]
-        where = "not yet" if left is None else f"{left['tokens'] / 1e6:.2f} M / {left['minutes']:.1f}"
+        where = "not yet" if left is None else f"{left['tokens'] / 1e6:.2f} M / {left['cpu_minutes']:.1f}"
         lines.append(f"| {name} | {where} | {last['tokens'] / 1e6:.2f} M | {last['mask_accuracy']:.3f} | "
                      f"{last['shuffled_accuracy']:.3f} | {last['unigram_floor']:.3f} | "
                      f"{last['mask_loss']:.2f} / {last['shuffled_loss']:.2f} |")

@@ -93,7 +93,8 @@ def prepare(lang: str, work: Path, args) -> dict:
         log(f"{lang}: vocab")
         sh(CORPUS + ["vocab", str(clean), *map(str, logs), "--out", str(vocab), "--vocab-size",
                      str(args.vocab_size), "--overwrite"])
-    wanted = [t for t in CMTL[lang] + ["next_sentence"] if "bert" in args.arms or t != "next_sentence"]
+    wanted = ["knowledge_masking"] + (CMTL[lang][1:] if "cmtl" in args.arms else []) + (
+        ["next_sentence"] if "bert" in args.arms else [])
     missing = [t for t in wanted if not (tasks / t / "manifest.json").exists()]
     if missing:
         log(f"{lang}: build {', '.join(missing)}")
