@@ -230,6 +230,8 @@ def main() -> None:
                         help="random (BERT's init, no pre-training), random-local (the weights pre-training starts "
                              "from), mlm_only, bert, cmtl")
     parser.add_argument("--budgets", default="2e6,5e6,10e6", help="pre-training tokens, comma-separated")
+    parser.add_argument("--arm-budgets", action="append", default=[], metavar="ARM=B1/B2",
+                        help="this arm only at these of the budgets, e.g. bert=2e6/8e6 (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "out" / "learning"))
     parser.add_argument("--size", default="tiny")
     parser.add_argument("--tokens-per-batch", type=int, default=4096)
@@ -249,6 +251,8 @@ def main() -> None:
     args.arms = args.arms.split(",")
     args.lrs = [float(x) for x in args.lrs.split(",")]
     budgets = [float(b) for b in args.budgets.split(",")]
+    args.arm_budgets = {arm: [float(b) for b in value.split("/")]
+                        for arm, _, value in (item.partition("=") for item in args.arm_budgets)}
     out = Path(args.out)
     record = json.loads(Path(args.json).read_text()) if Path(args.json).exists() and not args.smoke else {}
     record.setdefault("runs", {})
@@ -256,7 +260,8 @@ def main() -> None:
         work = out / lang
         removed = prepare(lang, work, args)
         files = eval_files(lang, work, args)
-        jobs = [(arm, b) for b in budgets for arm in args.arms if not arm.startswith("random")]
+        jobs = [(arm, b) for b in budgets for arm in args.arms if not arm.startswith("random")
+                and b in args.arm_budgets.get(arm, budgets)]
         pending = [(a, b, pretrain_cmd(lang, a, b, work, args)) for a, b in jobs]
         pending = [(a, b, c) for a, b, c in pending if not (Path(c[c.index("--out") + 1]) / "checkpoints").exists()]
 
@@ -290,7 +295,7 @@ def main() -> None:
         record.setdefault("decontamination", {})[lang] = removed
     record["settings"] = {k: v for k, v in vars(args).items() if k not in ("json", "png")}
     if args.smoke:
-        print(json.dumps(record["runs"], indent=1)[:2000])
+        print(table(record))
         return
     Path(args.json).write_text(json.dumps(record, indent=2, default=str))
     print(table(record))
