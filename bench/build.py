@@ -67,22 +67,17 @@ def sentences_of(docs: Path) -> list[str]:
 
 
 def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
-    """The builder alone over all rows, in the engine's batches, in this process."""
-    from corpus_tools.tasks.build import _run_unit, _Unit, builder
+    """The builder alone over all rows, in a build's batches, in this process."""
     from corpus_tools.run.dataset import shard_paths
+    from corpus_tools.tasks.build import builder, run_builder
     from schemas.validate import read_table
     from task_builders.base import settings_for
 
-    module = builder(task)
-    own = settings_for(module, settings)  # the task's Settings: common values plus its options
-    units = []
-    for shard in shard_paths(docs):
-        rows = read_table(shard).num_rows
-        units += [_Unit(task, module.__name__, own, str(vocab), True, str(shard), s, min(rows, s + 256))
-                  for s in range(0, rows, 256)]
-    _run_unit(units[0])  # load models and caches outside the timing
+    own = settings_for(builder(task), settings)  # the task's Settings: common values plus its options
+    tables = [read_table(shard) for shard in shard_paths(docs)]
+    run_builder(task, tables[0].slice(0, 8), vocab, own)  # load models and caches outside the timing
     started = time.perf_counter()
-    examples = sum(_run_unit(u)[0].num_rows for u in units)
+    examples = sum(part.num_rows for table in tables for part in run_builder(task, table, vocab, own)[0])
     return time.perf_counter() - started, examples
 
 

@@ -204,13 +204,7 @@ def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any
     opened once; its rows go through the builder in batches, in order."""
     index, path = unit
     module, ctx = _context(spec.task, spec.module, spec.settings, spec.vocab, spec.lowercase)
-    source = read_table(path)
-    parts: list[pa.Table] = []
-    counts: Counter = Counter()
-    for start, stop in _cut(source, module.DATASET, *spec.batching):
-        part, part_counts = _run_batch(module, ctx, spec.task, source.slice(start, stop - start))
-        parts.append(part)
-        counts.update(part_counts)
+    parts, counts = _run_batches(module, ctx, spec.task, read_table(path), spec.batching)
     schema = schema_for(spec.task, spec.meta, module.SCHEMA)
     table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
     validate(table, vocab_size=spec.vocab_size)
@@ -223,6 +217,26 @@ def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any
     entry = Store(spec.out).write_table(shard_name(index), table)
     entry["stats"] = dict(sorted((+counts).items()))
     return index, entry
+
+
+def run_builder(task: str, table: pa.Table, vocab_path: Union[str, Path], settings: TaskSettings,
+                lowercase: bool = True, batching: tuple[int, int] = (256, 1 << 19)) -> tuple[list[pa.Table], Counter]:
+    """A task's builder alone, in this process, over the rows of `table` in the batches a build cuts:
+    the example tables and the counters, nothing written (for benchmarks and notebooks). `settings`
+    are the task's own (`task_builders.base.settings_for`)."""
+    module, ctx = _context(task, builder(task).__name__, settings, str(vocab_path), lowercase)
+    return _run_batches(module, ctx, task, table, batching)
+
+
+def _run_batches(module: ModuleType, ctx: Context, task: str, source: pa.Table,
+                 batching: tuple[int, int]) -> tuple[list[pa.Table], Counter]:
+    parts: list[pa.Table] = []
+    counts: Counter = Counter()
+    for start, stop in _cut(source, module.DATASET, *batching):
+        part, part_counts = _run_batch(module, ctx, task, source.slice(start, stop - start))
+        parts.append(part)
+        counts.update(part_counts)
+    return parts, counts
 
 
 def _cut(table: pa.Table, dataset: str, rows: int, chars: int) -> Iterator[tuple[int, int]]:
