@@ -12,25 +12,23 @@ The NER layout (MSRA-NER as UER/ERNIE ship it: `text_a` holds space-separated ch
 `label` the same number of BIO tags) is recognised per row and the characters are joined back
 into the sentence.
 
-A UTF-8 BOM, the double-encoded BOM that MRPC's MSR file starts with ("ï»¿"), and CRLF line
-ends are removed. A missing file, a file with no recognisable text column or an unreadable row
-format is an `InputError` (one line)."""
+The file is read by `schemas/eval_files.py`, the reader fine-tuning uses too (encoding, BOMs, line
+ends, TSV/CSV/JSON rows), so decontamination sees the texts and lines that fine-tuning sees. A
+missing file, a file with no recognisable text column or an unreadable row is an `InputError`
+(one line)."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
+from schemas.eval_files import read_rows
 from schemas.errors import InputError
 
 TEXT_COLUMNS = ("sentence", "text", "text_a", "text_b", "sentence1", "sentence2", "question", "question1",
                 "question2", "premise", "hypothesis", "passage", "context", "query", "content", "review",
                 "#1 string", "#2 string")
-_BOMS = ("\ufeff", "\u00ef\u00bb\u00bf")  # UTF-8 BOM decoded, and decoded twice (MRPC's MSR file)
 _TAG = re.compile(r"^(O|[BIESM]-\S+)$")
 
 
@@ -52,65 +50,19 @@ def read_eval(path: Union[str, Path], file: int = 0) -> list[EvalText]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such eval file")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start}); eval files must be UTF-8") from None
-    for bom in _BOMS:
-        if text.startswith(bom):
-            text = text[len(bom):]
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-    suffix = path.suffix.lower()
-    rows = _json_rows(path, lines) if suffix in (".jsonl", ".json") else _delimited_rows(path, lines, suffix)
-    header, body = next(rows, (None, None))[1], rows
-    if not header:
-        raise InputError(f"{path}: empty eval file")
-    columns = [i for i, name in enumerate(header) if name.strip().lower() in TEXT_COLUMNS]
+    table = read_rows(path)
+    columns = [i for i, name in enumerate(table.header) if name.strip().lower() in TEXT_COLUMNS]
     if not columns:
-        shown = ", ".join(repr(h) for h in header[:8])
+        shown = ", ".join(repr(h) for h in table.header[:8])
         raise InputError(f"{path}: no text column in the header ({shown}); expected one of "
                          f"{', '.join(TEXT_COLUMNS[:8])}, ... (a header row is required)")
     out: list[EvalText] = []
-    for number, row in body:
+    for number, cells in table.rows:
+        row = [c if isinstance(c, str) else "" for c in cells]
         for i in columns:
             if i < len(row) and row[i] and row[i].strip():
                 out.append(EvalText(file, number, _ner_sentence(row, i)))
     return out
-
-
-def _delimited_rows(path: Path, lines: list[str], suffix: str) -> Iterator[tuple[int, list[str]]]:
-    if suffix == ".csv":
-        reader = csv.reader(io.StringIO("\n".join(lines)))
-        start = 1
-        try:
-            for row in reader:
-                if row:
-                    yield start, row
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise InputError(f"{path}:{reader.line_num}: bad CSV ({exc})") from None
-        return
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            yield number, line.split("\t")
-
-
-def _json_rows(path: Path, lines: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """JSON lines as rows: the keys of the first object are the header."""
-    keys: list[str] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{path}:{number}: not a JSON object")
-        if not keys:
-            keys = list(record)
-            yield 0, keys
-        yield number, [v if isinstance(v, str) else "" for v in (record.get(k) for k in keys)]
 
 
 def _ner_sentence(row: list[str], column: int) -> str:
