@@ -369,7 +369,22 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
               f"fingerprint {result.fingerprint[:16]}… -> {escape(str(out_dir))}")
 
 
-@main.command()
+class TaskListCommand(click.Command):
+    """A command whose help lists the registered tasks (plugins included) where it says {tasks}."""
+
+    def format_help_text(self, ctx, formatter) -> None:
+        if self.help and "{tasks}" in self.help:
+            from corpus_tools.tasks.options import task_summaries
+
+            tasks = task_summaries()
+            width = max(len(name) for name, _ in tasks) + 2
+            indent = self.help[:self.help.index("{tasks}")].rsplit("\n", 1)[-1]  # the placeholder's
+            self.help = self.help.replace("{tasks}", f"\n{indent}".join(f"{name:<{width}}{summary}"
+                                                                         for name, summary in tasks))
+        super().format_help_text(ctx, formatter)
+
+
+@main.command(cls=TaskListCommand)
 @click.option("--task", "tasks", multiple=True, required=True, metavar="NAME|all",
               help="A task to build (repeatable), or `all` for every task that applies to the input.")
 @click.option("--docs", multiple=True, required=True, type=click.Path(path_type=Path),
@@ -393,13 +408,7 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
 
     \b
     Tasks (labels; the metadata of every shard carries names, class counts and tables):
-      knowledge_masking   word boundaries, phrase and entity spans (masking is dynamic)
-      capitalization      is each word capitalized? (en only; input lower-cased)
-      token_document      does each word occur in another segment of its document?
-      sentence_reorder    permutation class of shuffled segments (m=3: 5 classes, balanced)
-      sentence_distance   0 adjacent, 1 same document, 2 other document
-      discourse_relation  the discourse marker stripped from the second sentence, or [no-conn]
-      ir_relevance        0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)
+      {tasks}
 
     \b
     A plugin task (a package with an `ernie.tasks` entry point, or a module named in

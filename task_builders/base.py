@@ -4,6 +4,8 @@
     DATASET                     "documents" or "searchlog": what it reads
     LANGS                       languages it applies to, e.g. ("en",) for capitalization
     HEAD                        "token", "sequence" or "masked_lm": the head the trainer gives it
+    SUMMARY                     optional: its labels in one line, for `build --help` (default: the
+                                first line of the module's docstring)
     Settings                    a frozen dataclass extending TaskSettings: its own options, each a
                                 `build` flag and `--opt key=value` (help and bounds in the field
                                 metadata: help, min, max, max_open, path = "file" | "dir"); all

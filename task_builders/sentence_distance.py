@@ -25,6 +25,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "sentence_distance"
+SUMMARY = "0 adjacent, 1 same document, 2 other document"
 VERSION = 1
 DATASET = "documents"
 LANGS = ("en", "zh")

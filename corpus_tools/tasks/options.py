@@ -1,6 +1,7 @@
 """`build`'s task options, made from the Settings dataclasses of the registered tasks (the seven
 and any plugin): one flag per field (max_segments -> --max-segments, help and bounds from the
-field's metadata), and `--opt key=value` for any of them."""
+field's metadata), and `--opt key=value` for any of them; and the list of tasks `build --help`
+shows, from the same registry."""
 from __future__ import annotations
 
 import dataclasses
@@ -102,3 +103,25 @@ def parse_opts(values: tuple[str, ...], ctx: click.Context | None = None) -> dic
                                      param_hint="--opt")
         parsed[key] = options[key].type.convert(text, None, ctx)
     return parsed
+
+
+def task_summaries() -> list[tuple[str, str]]:
+    """(name, one line on its labels) of every registered task, in the registry's order: its SUMMARY,
+    else the first line of its docstring without the leading "name:"."""
+    try:
+        names = list(registry.available())
+    except InputError:
+        names = list(PAPER_TASKS)
+    out = []
+    for name in names:
+        try:
+            module = registry.load(name)
+        except InputError as exc:
+            out.append((name, f"(cannot be loaded: {exc})"))
+            continue
+        summary = getattr(module, "SUMMARY", None)
+        if not summary:
+            first = (module.__doc__ or "").strip().splitlines()[:1]
+            summary = first[0].removeprefix(f"{name}:").strip() if first else ""
+        out.append((name, summary))
+    return out
