@@ -126,6 +126,9 @@ class _Chunk:
     decontamination: Optional[dict]
     removed: dict
 
+    def where(self) -> str:
+        return f"shard {shard_name(self.index)} (chunk {self.chunk} of input unit {self.unit})"
+
 
 def _chunk_name(unit: int, chunk: int, what: str) -> str:
     return f"{STATE_DIR}/unit-{unit:05d}-{chunk:05d}.{what}"
@@ -195,7 +198,8 @@ def _number_lines(units: list[Unit], config: IngestConfig, pool: Pool) -> list[U
     (decompression only: a small share of the cleaning time), so ids and origins are those of a
     whole-file read."""
     framed = [u for u in units if u.kind == "zst-frames"]
-    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, label="count", pool=pool)}
+    counts = {framed[k].index: n for k, n in run_units(count_lines, framed, label="count", pool=pool,
+                                                                 describe=Unit.where)}
     first: dict[str, int] = {}
     out = []
     for unit in units:
@@ -223,7 +227,8 @@ def _read_units(spec: _Spec, units: list[Unit], job: Job, state: Progress, repor
     report(state)
     if summaries:
         job.started()
-    for _, done in run_units(partial(_read_unit, spec), todo, label="read", pool=pool):
+    for _, done in run_units(partial(_read_unit, spec), todo, label="read", pool=pool,
+                                describe=Unit.where):
         summaries[done["unit"]] = done
         job.started()
         _count(state, done)
@@ -258,7 +263,8 @@ def _write_shards(spec: _Spec, chunks: list[_Chunk], job: Job, pool: Pool):
             yield chunk.index, job.done[name]
         else:
             todo.append(chunk)
-    for _, (index, entry) in run_units(partial(_write_shard, spec), todo, label="write", pool=pool):
+    for _, (index, entry) in run_units(partial(_write_shard, spec), todo, label="write", pool=pool,
+                                           describe=_Chunk.where):
         yield index, entry
 
 

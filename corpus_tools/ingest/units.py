@@ -65,6 +65,12 @@ class Unit:
     after: tuple[tuple[int, int], ...] = ()  # ... and the frames after them
     bytes: int = 0  # input bytes the unit reads, for progress
 
+    def where(self) -> str:
+        """The unit's input in words, for an error: its files and, for part of a file, the byte range."""
+        about = self.describe()
+        span = f" bytes {about['start']}-{about['stop']}" if "start" in about else ""
+        return f"{', '.join(self.paths)}{span}"
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "paths": [Path(p).name for p in self.paths], "bytes": self.bytes}
         if self.kind == "lines":

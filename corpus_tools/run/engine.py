@@ -27,6 +27,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
+from schemas.errors import InputError
+
 
 def pool_context():
     """fork where it is safe (Linux): workers start at once with the parent's imports, where spawn
@@ -142,50 +144,27 @@ def _ray_map(fn: Callable[..., Any], items: Iterable[Any], workers: int,
 
 
 RETRIES = 3  # runs of one unit after its worker died, before the job gives up
-# Test-only fault hook: "LABEL:INDEX:MARKER" makes the worker that starts unit INDEX of the
-# run_units call labelled LABEL kill itself with SIGKILL, once: it first creates the file MARKER,
-# and a worker that finds MARKER present runs the unit normally. Only pool and Ray workers obey
-# it, never the driver. The tests use it to check that a killed unit runs again.
-KILL_HOOK = "ERNIE_TEST_KILL_WORKER"
-# Test-only: "LABEL:N" makes the driver kill itself with SIGKILL once it has taken N results of the
-# run_units call labelled LABEL, as a crash or `kill -9` would; the tests then check --resume.
-KILL_DRIVER_HOOK = "ERNIE_TEST_KILL_DRIVER"
 
 
-class UnitFailed(Exception):
-    """A unit's worker died more than RETRIES times."""
-
-
-def _call(fn: Callable[[Any], Any], label: str, hook: str, index: int, unit: Any, in_worker: bool = True) -> Any:
-    if hook and in_worker:
-        want_label, want_index, marker = hook.split(":", 2)
-        if want_label == label and int(want_index) == index:
-            try:
-                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pass
-            else:
-                os.close(fd)
-                os.kill(os.getpid(), signal.SIGKILL)
-    return fn(unit)
+class UnitFailed(InputError):
+    """A unit's worker died more than RETRIES times: the unit, not the code, is the likely cause
+    (memory, a crash in a native library), so it is named in one line, as bad input is."""
 
 
 def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, engine: str = "local",
-              label: str = "unit", pool: Optional[Pool] = None) -> Iterator[tuple[int, Any]]:
+              label: str = "unit", pool: Optional[Pool] = None,
+              describe: Callable[[Any], str] = str) -> Iterator[tuple[int, Any]]:
     """Yield (index, fn(units[index])) as units finish, in any order; every unit exactly once. On
-    `pool`'s workers if given (then its workers and engine count), else on workers of this call."""
+    `pool`'s workers if given (then its workers and engine count), else on workers of this call.
+    `describe(unit)` names a unit in the error when its worker keeps dying (its input and range)."""
     if pool is None:
         with Pool(workers, engine) as pool:
-            yield from run_units(fn, units, label=label, pool=pool)
+            yield from run_units(fn, units, label=label, pool=pool, describe=describe)
         return
-    hook = os.environ.get(KILL_HOOK, "")
-    want_label, _, after = os.environ.get(KILL_DRIVER_HOOK, "").partition(":")
-    results = _ray_units(fn, units, pool.workers, label, hook) if pool.engine == "ray" else _local_units(
-        fn, units, pool, label, hook)
-    for taken, result in enumerate(results, 1):
-        yield result
-        if want_label == label and taken == int(after):
-            os.kill(os.getpid(), signal.SIGKILL)
+    if pool.engine == "ray":
+        yield from _ray_units(fn, units, pool.workers, label, describe)
+    else:
+        yield from _local_units(fn, units, pool, label, describe)
 
 
 def _die_with_parent() -> None:
@@ -196,46 +175,57 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _local_units(fn, units, pool: Pool, label, hook) -> Iterator[tuple[int, Any]]:
+def _local_units(fn, units, pool: Pool, label, describe) -> Iterator[tuple[int, Any]]:
     if len(units) <= 1 or pool.executor() is None:
         for index, unit in enumerate(units):
-            yield index, _call(fn, label, hook, index, unit, in_worker=False)
+            yield index, fn(unit)
         return
     todo = deque(range(len(units)))
     deaths = [0] * len(units)
+    alone: set[int] = set()  # in flight when a worker died: each runs alone until it finishes
     while todo:
         executor = pool.executor()
         running: dict[Future, int] = {}
         try:
             while todo or running:
-                while todo and len(running) < 2 * pool.workers:
+                while todo and len(running) < 2 * pool.workers and not (running and (
+                        todo[0] in alone or alone.intersection(running.values()))):
                     index = todo.popleft()
-                    running[executor.submit(_call, fn, label, hook, index, units[index])] = index
+                    running[executor.submit(fn, units[index])] = index
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=running.__getitem__):
                     if isinstance(future.exception(), BrokenProcessPool):
                         raise BrokenProcessPool
+                    alone.discard(running[future])
                     yield running.pop(future), future.result()
         except BrokenProcessPool:
             # A worker died and took the pool with it: which unit it ran is unknown, so every unit
-            # in flight runs again, in a new pool; one that keeps killing its worker stops the job.
+            # in flight runs again, in a new pool, each alone; one that kills its worker when it runs
+            # alone RETRIES + 1 times stops the job, named.
             pool.close()
-            for index in sorted(running.values(), reverse=True):
+            if len(running) == 1:
+                index = next(iter(running.values()))
                 deaths[index] += 1
+                if deaths[index] > RETRIES:
+                    raise _failed(label, index, units[index], deaths[index], describe) from None
+            alone.update(running.values())
+            for index in sorted(running.values(), reverse=True):
                 todo.appendleft(index)
-            if max(deaths) > RETRIES:
-                raise UnitFailed(f"{label} {deaths.index(max(deaths))}: its worker died {max(deaths)} times") from None
         except BaseException:
             pool.close()  # units in flight are not waited for by a pool that lives on
             raise
+
+
+def _failed(label: str, index: int, unit: Any, deaths: int, describe: Callable[[Any], str]) -> UnitFailed:
+    return UnitFailed(f"{describe(unit)} ({label} unit {index}): the worker process running it died {deaths} "
+                      "times (killed by the system, e.g. out of memory, or a crash in a native library); rerun "
+                      "with fewer --workers, or leave this input out")
 
 
 def _ray_init(workers: int):
     try:
         import ray
     except ImportError:
-        from schemas.errors import InputError
-
         raise InputError("--engine ray needs Ray: pip install 'ernie-stack[ray]'") from None
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):
@@ -245,11 +235,11 @@ def _ray_init(workers: int):
     return ray
 
 
-def _ray_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
+def _ray_units(fn, units, workers, label, describe) -> Iterator[tuple[int, Any]]:
     ray = _ray_init(workers)
 
     def call(index: int, unit: Any) -> Any:  # ray.remote takes functions, not partials
-        return _call(fn, label, hook, index, unit)
+        return fn(unit)
 
     # max_retries re-runs a task whose worker process or node died; an exception in fn is a bug or
     # bad input, not retried.
@@ -264,7 +254,11 @@ def _ray_units(fn, units, workers, label, hook) -> Iterator[tuple[int, Any]]:
         finished, _ = ray.wait(list(running), num_returns=1)
         for ref in finished:
             index = running.pop(ref)
-            yield index, ray.get(ref)
+            try:
+                result = ray.get(ref)
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.OutOfMemoryError):  # on every run
+                raise _failed(label, index, units[index], RETRIES + 1, describe) from None
+            yield index, result
 
 
 def where() -> str:

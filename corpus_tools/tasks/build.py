@@ -185,7 +185,8 @@ def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resu
         else:
             todo.append((index, shard["path"]))
     with job.running():
-        for _, (index, entry) in run_units(partial(_build_shard, spec), todo, workers, engine, "build"):
+        for _, (index, entry) in run_units(partial(_build_shard, spec), todo, workers, engine, "build",
+                                           describe=lambda unit: f"input shard {unit[1]}"):
             job.add(index, entry)
             state.rows_done += entry["stats"].get("rows", 0)
             state.examples += entry["rows"]
