@@ -126,7 +126,7 @@ def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
             prepared.append(Drop("empty"))
             continue
         title = normalize(raw.title, settings.nfkc)
-        lang = detect_lang(title + " " + " ".join(p for _, p in pairs[:20]))
+        lang = detect_lang(title + " " + " ".join(p for _, p in pairs[:20]), raw.declared_lang or "en")
         if keep and lang not in keep:
             prepared.append(Drop("lang", lang))
             continue

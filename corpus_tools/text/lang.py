@@ -3,7 +3,8 @@
 Han text is labelled by script ("zh", or "ja" when kana are present): the n-gram model tends to call short
 Chinese "wuu" or "yue", and splitting and tokenizing Chinese only needs the script. Everything else goes to
 py3langid (langid.py's model, 97 languages, shipped inside the package as numpy arrays; no pickle). Short
-or ambiguous Latin text, where the model is not confident, stays "en" as before. Datasets hold en and zh
+or ambiguous Latin text, where the model is not confident, gets the language its source declares (a wiki
+dump's xml:lang), else "en". Datasets hold en and zh
 (SUPPORTED); ingest drops the rest and counts them by language.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 SAMPLE_CHARS = 4000  # the script count looks at this much
 MODEL_CHARS = 400  # the identifier reads this much (its cost grows with the length; 400 and 1,000 agree on the samples)
-MIN_CONFIDENCE = 0.5  # below this (normalized probability), Latin text stays "en"
-MIN_LETTERS = 20  # shorter text is too short to identify: Latin stays "en"
+MIN_CONFIDENCE = 0.5  # below this (normalized probability), Latin text gets the fallback
+MIN_LETTERS = 20  # shorter text is too short to identify: Latin gets the fallback
 
 
 @lru_cache(maxsize=1)
@@ -32,10 +33,11 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect_lang(text: str) -> str:
+def detect_lang(text: str, fallback: str = "en") -> str:
     """An ISO 639 code: "zh" when Han characters make up at least 30% of the words (a Han character
     counts as a word; "ja" if there are at least as many kana), else py3langid's answer on the first
-    MODEL_CHARS characters, except that unconfident or very short Latin text is "en"."""
+    MODEL_CHARS characters, except that unconfident or very short Latin text is `fallback` (the
+    language its source declares; "en" when it declares none)."""
     sample = text[:SAMPLE_CHARS]
     han = len(_CJK.findall(sample))
     latin_words = _LATIN_WORD.findall(sample)
@@ -46,10 +48,10 @@ def detect_lang(text: str) -> str:
     latin = sum(len(w) for w in latin_words)
     mostly_latin = latin >= 0.5 * max(letters, 1)
     if letters < MIN_LETTERS and mostly_latin:
-        return "en"
+        return fallback
     lang, confidence = _identifier().classify(text[:MODEL_CHARS])
     if confidence < MIN_CONFIDENCE and mostly_latin:
-        return "en"
+        return fallback
     return lang
 
 

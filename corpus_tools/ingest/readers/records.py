@@ -30,6 +30,8 @@ class RawDoc:
     meta: dict[str, Any] = field(default_factory=dict)
     origin: str = ""  # "path:line", for rejects and error messages
     link_namespaces: tuple[str, ...] = ()  # wikitext: the wiki's names of File/Media/Category (siteinfo)
+    declared_lang: str = ""  # the language the source declares (a wiki dump's xml:lang): short or
+    # unconfident text gets it, not "en"
 
 
 @dataclass(slots=True)

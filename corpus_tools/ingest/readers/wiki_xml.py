@@ -83,6 +83,7 @@ def _child_text(elem: Optional[Element], name: str) -> str:
     return (child.text or "") if child is not None else ""
 
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Namespaces whose links are not running text: Media (-2), File (6), Category (14).
 LINK_NAMESPACE_KEYS = ("-2", "6", "14")
 
@@ -96,6 +97,7 @@ class _Site:
         self.host = DEFAULT_HOST
         self.prefixes: tuple[str, ...] = ()
         self.link_namespaces: tuple[str, ...] = ()
+        self.lang = ""  # the language the dump declares (<mediawiki xml:lang="ltg">)
 
     def read(self, siteinfo: Element) -> None:
         base = urlsplit(_child_text(siteinfo, "base").strip())
@@ -141,6 +143,7 @@ def _page(page: Element, site: _Site, path: Path) -> RawDoc | Drop:
         },
         origin=f"{path}:page {page_id}",
         link_namespaces=site.link_namespaces,
+        declared_lang=site.lang,
     )
 
 
@@ -163,6 +166,7 @@ def _parse(fh, path: Path, site: _Site, label: Optional[str] = None) -> Iterator
                 if _local(elem.tag) != "mediawiki":
                     raise InputError(f"{where}: not a MediaWiki XML dump (root element <{_local(elem.tag)}>, "
                                      "expected <mediawiki>)")
+                site.lang = (elem.get(XML_LANG) or site.lang).strip().lower()
             if event != "end":
                 continue
             name = _local(elem.tag)
