@@ -8,6 +8,7 @@ from typing import Any, Iterator, Sequence, Union
 import pyarrow as pa
 
 from corpus_tools.run.shards import MANIFEST, OutputError, sha256_file
+from schemas.digests import check_sha256
 from schemas.errors import InputError
 from schemas import metadata
 from schemas.validate import SchemaError, read_table, validate
@@ -34,8 +35,12 @@ def shard_paths(path: Union[str, Path]) -> list[Path]:
     return found
 
 
-def open_shard(shard: Path, expect: str | None = None, **checks) -> tuple[pa.Table, dict[str, str]]:
-    """A memory-mapped, validated shard and its metadata; errors name the file."""
+def open_shard(shard: Path, expect: str | None = None, verify: bool = False,
+               **checks) -> tuple[pa.Table, dict[str, str]]:
+    """A memory-mapped, validated shard and its metadata; errors name the file. `verify` first checks
+    the file's sha256 against its manifest (one read of the file)."""
+    if verify:
+        check_sha256(shard)
     table = read_table(shard)
     try:
         return table, validate(table, expect=expect, **checks)
@@ -78,5 +83,6 @@ def documents_shards(datasets: Sequence[Union[str, Path]], role: str) -> list[di
             table, meta = open_shard(path)
             if meta.get(metadata.SCHEMA) != "documents":
                 raise InputError(f"{path}: a {meta.get(metadata.SCHEMA)} dataset; {role} takes documents datasets")
-            found.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path)})
+            found.append({"path": str(path.resolve()), "rows": table.num_rows,
+                          "sha256": check_sha256(path, sha256_file(path))})
     return found

@@ -12,11 +12,11 @@ from typing import Any, Iterator, Union
 import pyarrow as pa
 from pyarrow import fs
 
+from schemas.digests import MANIFEST, sha256_file  # noqa: F401 - the manifest's name and digest, for the jobs
 from schemas.validate import read_table
 
 from schemas.errors import OutputError  # noqa: F401  (re-exported: corpus_tools.run.shards.OutputError)
 
-MANIFEST = "manifest.json"
 STATS = "stats.json"
 REJECTS = "rejects.jsonl"
 STATE_DIR = ".state"  # per-shard sidecars used by --resume
@@ -182,14 +182,6 @@ def write_text(path: Path, text: str) -> None:
 def write_json(path: Path, value: Any) -> None:
     path = Path(path)
     Store(path.parent).write_json(path.name, value)
-
-
-def sha256_file(path: Union[str, Path]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_manifest(out: Union[Path, str, Store]) -> dict[str, Any] | None:

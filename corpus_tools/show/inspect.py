@@ -27,7 +27,7 @@ def summarize(path: Union[str, Path], rows: int = 3, check: bool = True) -> dict
     schema: pa.Schema | None = None
     for shard in paths:
         if check:
-            table, meta = open_shard(shard)
+            table, meta = open_shard(shard, verify=True)
         else:
             table = read_table(shard)
             meta = metadata.decode(table.schema)

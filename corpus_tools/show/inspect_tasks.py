@@ -48,7 +48,7 @@ def summarize_task(path: Union[str, Path], rows: int = 3, check: bool = True,
     recorded: Counter = Counter()  # the label histograms of the shard metadata
     for shard in paths:
         if check:
-            table, meta = open_shard(shard, vocab_fingerprint=found.fingerprint if found else None,
+            table, meta = open_shard(shard, verify=True, vocab_fingerprint=found.fingerprint if found else None,
                                      vocab_size=found.size if found else None)
         else:
             table = read_table(shard)

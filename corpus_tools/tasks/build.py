@@ -31,6 +31,7 @@ from schemas.errors import InputError
 from corpus_tools.run.stats import merge, nest
 from task_builders.vocab import SPECIAL_TOKENS, Vocab, load_vocab
 from schemas import metadata, schema_for
+from schemas.digests import check_sha256
 from schemas.tasks import shard_task_id
 from schemas.validate import read_table, validate
 from task_builders import registry
@@ -132,8 +133,8 @@ def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:
         for path in shard_paths(dataset):
             table, meta = open_shard(path)
             langs = sorted(set(pc.unique(table.column("lang").cast(pa.string())).to_pylist()))
-            shards.append({"path": str(path.resolve()), "rows": table.num_rows, "sha256": sha256_file(path),
-                           "langs": langs})
+            shards.append({"path": str(path.resolve()), "rows": table.num_rows,
+                           "sha256": check_sha256(path, sha256_file(path)), "langs": langs})
     return shards
 
 
