@@ -174,11 +174,19 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
     return out
 
 
+# One style for every chart of a page: the same fonts at the same sizes, and the page shows every SVG at
+# its own size (no CSS scaling), so a wide class-balance chart has the histograms' letters. Fixed ids
+# and no date: the same data gives the same page.
+STYLE = {"font.size": 8, "axes.titlesize": 10, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
+         "svg.fonttype": "none", "svg.hashsalt": "ernie-report"}
+CHART = (3.6, 2.4)  # inches: three histograms side by side on the page
+
+
 def _svg(figure) -> str:
     buffer = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # glyphs the fonts lack: the browser draws the text (svg.fonttype none)
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     import matplotlib.pyplot as plt
 
     plt.close(figure)
@@ -189,25 +197,27 @@ def _svg(figure) -> str:
 def histogram_svg(values: list[int], title: str) -> str:
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(4.2, 2.8))
-    if values:
-        axes.hist(values, bins=min(40, max(5, len(set(values)))), color="#4c78a8")
-        axes.set_yscale("log" if max(values) > 50 * (sorted(values)[len(values) // 2] or 1) else "linear")
-    axes.set_title(title, fontsize=10)
-    axes.set_ylabel("records", fontsize=8)
-    return _svg(figure)
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=CHART)
+        if values:
+            axes.hist(values, bins=min(40, max(5, len(set(values)))), color="#4c78a8")
+            axes.set_yscale("log" if max(values) > 50 * (sorted(values)[len(values) // 2] or 1) else "linear")
+        axes.set_title(title)
+        axes.set_ylabel("records")
+        return _svg(figure)
 
 
 def bars_svg(counts: dict[str, int], title: str, limit: int = 40) -> str:
     import matplotlib.pyplot as plt
 
     items = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
-    figure, axes = plt.subplots(figsize=(min(11, 2 + 0.28 * len(items)), 2.8) if len(items) > 8 else (4.2, 2.8))
-    axes.bar(range(len(items)), [v for _, v in items], color="#f58518")
-    axes.set_xticks(range(len(items)), [k for k, _ in items], rotation=60 if len(items) > 4 else 0,
-                    ha="right" if len(items) > 4 else "center", fontsize=7)
-    axes.set_title(title, fontsize=10)
-    return _svg(figure)
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(min(10.5, 2 + 0.28 * len(items)), CHART[1]) if len(items) > 8 else CHART)
+        axes.bar(range(len(items)), [v for _, v in items], color="#f58518")
+        axes.set_xticks(range(len(items)), [k for k, _ in items], rotation=60 if len(items) > 4 else 0,
+                        ha="right" if len(items) > 4 else "center")
+        axes.set_title(title)
+        return _svg(figure)
 
 
 def render(report: dict[str, Any]) -> str:
@@ -215,7 +225,6 @@ def render(report: dict[str, Any]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    matplotlib.rcParams["svg.fonttype"] = "none"
     e = html.escape
     parts = [f"<p>{report['rows']:,} records in {report['shards']} shard(s)"
              + (f"; task <b>{e(report['task'])}</b>, {report['num_classes']} classes" if "task" in report else "")
