@@ -106,6 +106,10 @@ class Context:
     vocab: Vocab
     settings: TaskSettings
     resources: Any = None
+    # What a builder keeps from one batch to the next of the same input shard (sentence_distance's
+    # reservoir of negatives). Build gives every input shard an empty one, and a shard's batches run in
+    # order in one worker, so what is kept never depends on the worker count.
+    state: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         self.cls = self.vocab.id("[CLS]")

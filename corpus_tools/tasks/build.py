@@ -7,6 +7,7 @@ worker count and engine. Each builder in task_builders/ is a pure function of it
 document. Input shards are hashed and validated once per build, whatever the number of tasks."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -206,7 +207,8 @@ def _build_shard(spec: _Spec, unit: tuple[int, str]) -> tuple[int, dict[str, Any
     opened once; its rows go through the builder in batches, in order."""
     index, path = unit
     module, ctx = _context(spec.task, spec.module, spec.settings, spec.vocab, spec.lowercase)
-    parts, counts = _run_batches(module, ctx, spec.task, read_table(path), spec.batching)
+    parts, counts = _run_batches(module, dataclasses.replace(ctx, state={}), spec.task, read_table(path),
+                                 spec.batching)
     schema = schema_for(spec.task, spec.meta, module.SCHEMA)
     table = pa.concat_tables(parts).replace_schema_metadata(schema.metadata) if parts else schema.empty_table()
     validate(table, vocab_size=spec.vocab_size)
@@ -227,7 +229,7 @@ def run_builder(task: str, table: pa.Table, vocab_path: Union[str, Path], settin
     the example tables and the counters, nothing written (for benchmarks and notebooks). `settings`
     are the task's own (`task_builders.base.settings_for`)."""
     module, ctx = _context(task, builder(task).__name__, settings, str(vocab_path), lowercase)
-    return _run_batches(module, ctx, task, table, batching)
+    return _run_batches(module, dataclasses.replace(ctx, state={}), task, table, batching)
 
 
 def _run_batches(module: ModuleType, ctx: Context, task: str, source: pa.Table,
