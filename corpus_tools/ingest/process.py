@@ -1,5 +1,7 @@
-"""The per-batch work that runs in worker processes: markup -> paragraphs, normalization,
-language, Traditional -> Simplified, sentence splitting, dedup hashes and MinHash signatures.
+"""The per-batch work that runs in worker processes, as named steps over a `Draft` (as datatrove's
+pipeline steps): normalize (garbage, markup -> paragraphs, normalization) -> language (and
+Traditional -> Simplified) -> sentences -> decontaminate; then the row, its dedup hash and MinHash
+signature. The search-log path takes the same garbage check, normalization and language step.
 
 Pure functions of their input: the same batch gives the same output in any process."""
 from __future__ import annotations
@@ -78,21 +80,120 @@ Result = Union[Doc, Drop, Reject, Contaminated]
 
 
 def process_batch(items: list[Item], settings: TextSettings) -> list[Result]:
-    """Clean one batch; output order follows input order."""
+    """Clean one batch; output order follows input order. Documents go through the named steps
+    normalize -> language -> sentences -> decontaminate, then become rows; a search record takes
+    the first two (`_search_row`)."""
     if items and isinstance(items[0], SearchRecord):
         return [_search_row(item, settings) for item in items]
-    return _documents(items, settings)
+    batch: list[Union[Draft, Result]] = [normalize_step(raw, settings) for raw in items]
+    batch = [language_step(item, settings) if isinstance(item, Draft) else item for item in batch]
+    drafts = [item for item in batch if isinstance(item, Draft)]
+    sentences_step(drafts, settings)
+    decontaminate_step(drafts, settings)
+    return [to_result(item, settings) if isinstance(item, Draft) else item for item in batch]
+
+
+@dataclass(slots=True)
+class Draft:
+    """A document between the cleaning steps: filled in step by step."""
+
+    raw: RawDoc
+    title: str  # normalized (and, for zh with --t2s, simplified)
+    sections: list[tuple[str, str]]  # (heading, paragraph), normalized, each with a letter
+    lang: str = ""  # language_step
+    paragraphs: list[list[str]] = field(default_factory=list)  # sentences_step: the non-empty paragraphs ...
+    headings: list[str] = field(default_factory=list)  # ... and their headings
+    forced_splits: int = 0  # sentences_step: sentences cut at max_sentence_chars
+    finding: Optional[Finding] = None  # decontaminate_step: eval text found in it
+
+
+def normalize_step(raw: RawDoc, settings: TextSettings) -> Union[Draft, Drop, Reject]:
+    """Garbage is rejected; markup becomes (heading, paragraph) sections, normalized; paragraphs
+    without a letter go, and a document left without any is dropped as empty."""
+    junk = _garbage(raw.origin, raw.text)
+    if junk is not None:
+        return junk
+    try:
+        sections = to_sections(raw.markup, raw.text, raw.link_namespaces)
+    except Exception as exc:  # malformed markup is quarantined, never fatal
+        return Reject(raw.origin, "markup_error", f"{type(exc).__name__}: {exc}"[:200], snippet(raw.text))
+    pairs = [(normalize(h, settings.nfkc), normalize(p, settings.nfkc)) for h, p in sections]
+    pairs = [(h, p) for h, p in pairs if has_letters(p)]
+    if not pairs:
+        return Drop("empty")
+    return Draft(raw, normalize(raw.title, settings.nfkc), pairs)
+
+
+def language_step(draft: Draft, settings: TextSettings) -> Union[Draft, Drop]:
+    """The document's language from its title and first paragraphs (short or unconfident text: the
+    language its source declares); a language not kept is dropped; zh is simplified with --t2s."""
+    sample = draft.title + " " + " ".join(p for _, p in draft.sections[:20])
+    lang, dropped = _language(sample, settings, draft.raw.declared_lang or "en")
+    if dropped is not None:
+        return dropped
+    draft.lang = lang
+    if settings.t2s and lang == "zh":
+        draft.title = to_simplified(draft.title)
+        draft.sections = [(to_simplified(h), to_simplified(p)) for h, p in draft.sections]
+    return draft
+
+
+def sentences_step(drafts: list[Draft], settings: TextSettings) -> None:
+    """Sentences per paragraph, one splitter call per language for the whole batch; sentences over
+    max_sentence_chars are cut (counted); paragraphs left empty go with their headings."""
+    for lang in sorted({d.lang for d in drafts}):
+        members = [d for d in drafts if d.lang == lang]
+        split = iter(splitter(lang, settings.spacy_model, settings.zh_splitter).split(
+            [paragraph for d in members for _, paragraph in d.sections]))
+        for draft in members:
+            for (heading, _), sentences in zip(draft.sections, [next(split) for _ in draft.sections]):
+                sentences, cuts = bound_sentences(sentences, settings.max_sentence_chars)
+                draft.forced_splits += cuts
+                if sentences:
+                    draft.paragraphs.append(sentences)
+                    draft.headings.append(heading)
+
+
+def decontaminate_step(drafts: list[Draft], settings: TextSettings) -> None:
+    """Eval-set text in the batch's documents, before dedup and its hashes (see contamination.py)."""
+    sets = settings.decontaminate
+    if sets is None or not drafts:
+        return
+    for draft, finding in zip(drafts, check([d.paragraphs for d in drafts], load_index(sets),
+                                            sets.config.granularity)):
+        draft.finding = finding
+
+
+def to_result(draft: Draft, settings: TextSettings) -> Union[Doc, Contaminated, Drop]:
+    """The documents row, its exact hash and MinHash signature; or the removal the steps decided."""
+    raw, finding = draft.raw, draft.finding
+    paragraphs, headings = draft.paragraphs, draft.headings
+    if finding is not None and finding.drop:
+        return Contaminated(raw.doc_id, finding)
+    if finding is not None:  # sentence granularity: what is left
+        paragraphs, headings = finding.paragraphs, [headings[k] for k in finding.keep]
+    if not paragraphs:
+        return Drop("empty")
+    text = "\n".join(" ".join(p) for p in paragraphs)
+    meta = {**raw.meta, "origin": _origin(raw.origin)}
+    row = {"doc_id": raw.doc_id, "source": raw.source, "lang": draft.lang, "title": draft.title,
+           "paragraphs": paragraphs, "headings": headings,
+           "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
+    sig = signature(text, draft.lang, settings.dedup) if settings.dedup.near else None
+    return Doc(row, exact_hash(text), sig, text, finding, draft.forced_splits)
+
+
+def _language(sample: str, settings: TextSettings, fallback: str = "en") -> tuple[str, Optional[Drop]]:
+    """The language of `sample`, and the Drop when it is not one the settings keep."""
+    lang = detect_lang(sample, fallback)
+    keep = parse_langs(settings.lang)
+    return lang, (Drop("lang", lang) if keep and lang not in keep else None)
 
 
 def _origin(origin: str) -> str:
     """file name:line, without the directory, so outputs do not depend on where inputs live."""
     path, _, rest = origin.rpartition(":")
     return f"{PurePath(path).name}:{rest}" if path else origin
-
-
-def _clean(text: str, settings: TextSettings, lang: Optional[str] = None) -> str:
-    text = normalize(text, settings.nfkc)
-    return to_simplified(text) if settings.t2s and lang == "zh" else text
 
 
 def _has_word(text: str) -> bool:
@@ -107,95 +208,8 @@ def _garbage(origin: str, text: str) -> Optional[Reject]:
                   snippet(text))
 
 
-def _documents(raws: list[RawDoc], settings: TextSettings) -> list[Result]:
-    prepared: list[Union[tuple, Result]] = []
-    keep = parse_langs(settings.lang)
-    for raw in raws:
-        junk = _garbage(raw.origin, raw.text)
-        if junk is not None:
-            prepared.append(junk)
-            continue
-        try:
-            sections = to_sections(raw.markup, raw.text, raw.link_namespaces)
-        except Exception as exc:  # malformed markup is quarantined, never fatal
-            prepared.append(Reject(raw.origin, "markup_error", f"{type(exc).__name__}: {exc}"[:200], snippet(raw.text)))
-            continue
-        pairs = [(normalize(h, settings.nfkc), normalize(p, settings.nfkc)) for h, p in sections]
-        pairs = [(h, p) for h, p in pairs if has_letters(p)]
-        if not pairs:
-            prepared.append(Drop("empty"))
-            continue
-        title = normalize(raw.title, settings.nfkc)
-        lang = detect_lang(title + " " + " ".join(p for _, p in pairs[:20]), raw.declared_lang or "en")
-        if keep and lang not in keep:
-            prepared.append(Drop("lang", lang))
-            continue
-        if settings.t2s and lang == "zh":
-            title = to_simplified(title)
-            pairs = [(to_simplified(h), to_simplified(p)) for h, p in pairs]
-        prepared.append((raw, lang, title, pairs))
-
-    split: dict[int, list[list[str]]] = {}
-    for lang in sorted({p[1] for p in prepared if isinstance(p, tuple)}):
-        members = [i for i, p in enumerate(prepared) if isinstance(p, tuple) and p[1] == lang]
-        paragraphs = [para for i in members for _, para in prepared[i][3]]
-        if not paragraphs:
-            continue
-        sentences = iter(splitter(lang, settings.spacy_model, settings.zh_splitter).split(paragraphs))
-        for i in members:
-            split[i] = [next(sentences) for _ in prepared[i][3]]
-
-    built: dict[int, tuple[list[list[str]], list[str]]] = {}
-    forced: dict[int, int] = {}
-    for i, item in enumerate(prepared):
-        if isinstance(item, tuple):
-            paragraphs, headings, forced[i] = [], [], 0
-            for (heading, _), sentences in zip(item[3], split[i]):
-                sentences, cuts = bound_sentences(sentences, settings.max_sentence_chars)
-                forced[i] += cuts
-                if sentences:
-                    paragraphs.append(sentences)
-                    headings.append(heading)
-            built[i] = (paragraphs, headings)
-    findings = _decontaminate(built, settings)
-
-    out: list[Result] = []
-    for i, item in enumerate(prepared):
-        if not isinstance(item, tuple):
-            out.append(item)
-            continue
-        raw, lang, title, _ = item
-        paragraphs, headings = built[i]
-        finding = findings.get(i)
-        if finding is not None and finding.drop:
-            out.append(Contaminated(raw.doc_id, finding))
-            continue
-        if finding is not None:  # sentence granularity: what is left
-            paragraphs, headings = finding.paragraphs, [headings[k] for k in finding.keep]
-        if not paragraphs:
-            out.append(Drop("empty"))
-            continue
-        text = "\n".join(" ".join(p) for p in paragraphs)
-        meta = {**raw.meta, "origin": _origin(raw.origin)}
-        row = {"doc_id": raw.doc_id, "source": raw.source, "lang": lang, "title": title,
-               "paragraphs": paragraphs, "headings": headings,
-               "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
-        sig = signature(text, lang, settings.dedup) if settings.dedup.near else None
-        out.append(Doc(row, exact_hash(text), sig, text, finding, forced[i]))
-    return out
-
-
-def _decontaminate(built: dict[int, tuple[list[list[str]], list[str]]], settings: TextSettings) -> dict[int, Finding]:
-    """Eval-set text in the batch's documents, before dedup and its hashes (see contamination.py)."""
-    sets = settings.decontaminate
-    if sets is None or not built:
-        return {}
-    order = sorted(built)
-    findings = check([built[i][0] for i in order], load_index(sets), sets.config.granularity)
-    return {i: f for i, f in zip(order, findings) if f is not None}
-
-
 def _search_row(record: SearchRecord, settings: TextSettings) -> Result:
+    """A search record: the garbage check, normalization and the language step of the documents, then its row."""
     junk = _garbage(record.origin, record.query + record.title)
     if junk is not None:
         return junk
@@ -203,10 +217,9 @@ def _search_row(record: SearchRecord, settings: TextSettings) -> Result:
     title = normalize(record.title, settings.nfkc)
     if not _has_word(query) or not _has_word(title):  # nothing but spaces or punctuation
         return Drop("empty")
-    lang = detect_lang(query + " " + title)
-    keep = parse_langs(settings.lang)
-    if keep and lang not in keep:
-        return Drop("lang", lang)
+    lang, dropped = _language(query + " " + title, settings)
+    if dropped is not None:
+        return dropped
     if settings.t2s and lang == "zh":
         query, title = to_simplified(query), to_simplified(title)
     meta = {**record.meta, "origin": _origin(record.origin)}
