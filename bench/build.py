@@ -31,9 +31,9 @@ NON_NLP = ("capitalization", "token_document", "sentence_reorder", "sentence_dis
 
 def make_docs(folder: Path, lang: str, copies: int) -> Path:
     """A documents dataset: the samples repeated `copies` times (ids renumbered, dedup off)."""
-    from corpus_tools.dedup import DedupConfig
-    from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.process import TextSettings
+    from corpus_tools.dedup.minhash import DedupConfig
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.process import TextSettings
 
     source = DATA / ("enwiki_extracted/wiki_00.jsonl" if lang == "en" else "zhwiki_extracted/wiki_00.jsonl")
     lines = source.read_text(encoding="utf-8").splitlines()
@@ -51,7 +51,7 @@ def make_docs(folder: Path, lang: str, copies: int) -> Path:
 
 
 def make_vocab(folder: Path, docs: Path, lang: str) -> Path:
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
 
     out = folder / f"vocab-{lang}"
@@ -61,28 +61,23 @@ def make_vocab(folder: Path, docs: Path, lang: str) -> Path:
 
 
 def sentences_of(docs: Path) -> list[str]:
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
 
     return list(iter_sentences(docs))
 
 
 def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
-    """The builder alone over all rows, in the engine's batches, in this process."""
-    from corpus_tools.build import _run_unit, _Unit, builder
-    from corpus_tools.dataset import shard_paths
+    """The builder alone over all rows, in a build's batches, in this process."""
+    from corpus_tools.run.dataset import shard_paths
+    from corpus_tools.tasks.build import builder, run_builder
     from schemas.validate import read_table
     from task_builders.base import settings_for
 
-    module = builder(task)
-    own = settings_for(module, settings)  # the task's Settings: common values plus its options
-    units = []
-    for shard in shard_paths(docs):
-        rows = read_table(shard).num_rows
-        units += [_Unit(task, module.__name__, own, str(vocab), True, str(shard), s, min(rows, s + 256))
-                  for s in range(0, rows, 256)]
-    _run_unit(units[0])  # load models and caches outside the timing
+    own = settings_for(builder(task), settings)  # the task's Settings: common values plus its options
+    tables = [read_table(shard) for shard in shard_paths(docs)]
+    run_builder(task, tables[0].slice(0, 8), vocab, own)  # load models and caches outside the timing
     started = time.perf_counter()
-    examples = sum(_run_unit(u)[0].num_rows for u in units)
+    examples = sum(part.num_rows for table in tables for part in run_builder(task, table, vocab, own)[0])
     return time.perf_counter() - started, examples
 
 
@@ -134,7 +129,7 @@ def part_knowledge_masking(folder: Path, copies: int) -> None:
 
 RUN = """
 import json, resource, sys, time
-from corpus_tools.build import build
+from corpus_tools.tasks.build import build
 from task_builders.base import BuildSettings
 t = time.perf_counter()
 build([sys.argv[1]], [sys.argv[2]], sys.argv[3], sys.argv[4], BuildSettings(max_seq_len=512), workers=int(sys.argv[5]), overwrite=True)
@@ -167,7 +162,7 @@ def part_memory(folder: Path, copies: int) -> None:
     vocab = make_vocab(folder, small, "en")
     print("\n### 4. Peak RSS when the input grows tenfold (goal: flat)\n")
     print("| task | input docs | seconds | peak RSS main MB | peak RSS worker MB |\n|---|---|---|---|---|")
-    from corpus_tools.dataset import shard_paths
+    from corpus_tools.run.dataset import shard_paths
     from schemas.validate import read_table
 
     for docs in (small, large):

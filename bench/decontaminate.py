@@ -31,9 +31,9 @@ EVAL = [DATA / "eval" / p for p in ("sst2/glue_dev.tsv", "sst2/train_head2000.ts
 
 INGEST = """
 import json, resource, sys, time
-from corpus_tools.decontaminate import eval_sets
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.process import TextSettings
+from corpus_tools.decontam.decontaminate import eval_sets
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.process import TextSettings
 out, workers, source, against = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -48,11 +48,12 @@ print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "kept": 
 
 INTERLEAVED = """
 import json, sys, time
-from corpus_tools.contamination import load_index
-from corpus_tools.decontaminate import eval_sets
-from corpus_tools.formats import ReadOptions, reader
-from corpus_tools.process import TextSettings, process_batch
-from corpus_tools.readers.records import RawDoc
+from corpus_tools.decontam.contamination import load_index
+from corpus_tools.decontam.decontaminate import eval_sets
+from corpus_tools.ingest.formats import reader
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.process import TextSettings, process_batch
+from corpus_tools.ingest.readers.records import RawDoc
 from pathlib import Path
 items = [r for r in reader("text").read(Path(sys.argv[1]), ReadOptions()) if isinstance(r, RawDoc)]
 batches = [items[i:i + 64] for i in range(0, len(items), 64)]
@@ -72,9 +73,9 @@ print(json.dumps({**spent, "index_seconds": index_seconds, "batches": len(batche
 
 COMMAND = """
 import json, resource, sys, time
-from corpus_tools.decontaminate import decontaminate
-from corpus_tools.contamination import load_index
-from corpus_tools.decontaminate import eval_sets
+from corpus_tools.decontam.decontaminate import decontaminate
+from corpus_tools.decontam.contamination import load_index
+from corpus_tools.decontam.decontaminate import eval_sets
 t = time.perf_counter()
 index = load_index(eval_sets(sys.argv[4:]))
 build = time.perf_counter() - t

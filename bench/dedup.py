@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 RUN = """
 import json, pickle, resource, sys, time
-from corpus_tools.dedup import DedupConfig
-from corpus_tools.dedup_stages import find_duplicates, find_duplicates_sequential
+from corpus_tools.dedup.minhash import DedupConfig
+from corpus_tools.dedup.stages import find_duplicates, find_duplicates_sequential
 def rss(who): return resource.getrusage(who).ru_maxrss / 1024
 method, workers, work, out, tables = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 base = rss(resource.RUSAGE_SELF)
@@ -67,8 +67,8 @@ def _variant(item: tuple[int, str, str, int]) -> tuple[str, str, str]:
 def _table(job: tuple[str, list[tuple[int, str, str, int]]]) -> str:
     import pyarrow as pa
 
-    from corpus_tools.dedup import DedupConfig, exact_hash, signature
-    from corpus_tools.shards import write_table
+    from corpus_tools.dedup.minhash import DedupConfig, exact_hash, signature
+    from corpus_tools.run.shards import write_table
 
     path, items = job
     docs = [_variant(i) for i in items]

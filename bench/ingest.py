@@ -113,7 +113,7 @@ def run(fmt: str, inputs: list[Path], workers: int, out: Path, unit_mb=None) -> 
     code = (
         "import json, resource, sys, time\n"
         "t = time.perf_counter()\n"
-        "from corpus_tools.ingest import IngestConfig, ingest\n"
+        "from corpus_tools.ingest.ingest import IngestConfig, ingest\n"
         "r = ingest(sys.argv[3:], sys.argv[1], IngestConfig(fmt=sys.argv[2], workers=WORKERS UNITS), overwrite=True)\n"
         "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(json.dumps({'seconds': time.perf_counter() - t, 'kept': r.stats.get('kept', 0),"

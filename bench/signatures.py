@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from datasketch import MinHash  # noqa: E402
 
-from corpus_tools.dedup import SCHEME, SEED, DedupConfig, shingle_hashes, signature  # noqa: E402
+from corpus_tools.dedup.minhash import SCHEME, SEED, DedupConfig, shingle_hashes, signature  # noqa: E402
 
 
 def fresh(text: str, lang: str, config: DedupConfig):

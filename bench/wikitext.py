@@ -12,7 +12,7 @@ process, on one core, and is timed in CPU seconds.
   HTML escaping of the output (`--html-safe` escapes `<` and `&`, which would count as residue).
 - ingest: the whole `ingest` of the sample XML grown to --ingest-mb (pages repeated under new
   ids, as bench/ingest.py does), workers=1, after a warm-up ingest that loads the models.
-- residue: `corpus_tools.report.residue_counts` (the counter of `ernie-corpus report`) over each
+- residue: `corpus_tools.show.report.residue_counts` (the counter of `ernie-corpus report`) over each
   side's output, headings included, one record per page; and parentheses left empty where a
   template was dropped, which RESIDUE does not count.
 
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import defusedxml.ElementTree as safe_et
 
-from corpus_tools.formats import ReadOptions
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.markup import to_sections
-from corpus_tools.readers import wiki_xml
-from corpus_tools.readers.records import RawDoc
-from corpus_tools.report import residue_counts
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.readers import wiki_xml
+from corpus_tools.ingest.readers.records import RawDoc
+from corpus_tools.show.report import residue_counts
 from ingest import grow  # bench/ingest.py
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,12 +13,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from corpus_tools import __version__
-from corpus_tools.dedup import DedupConfig
-from corpus_tools.engine import ENGINES
-from corpus_tools.formats import FORMATS, ReadOptions
-from corpus_tools.process import TextSettings
-from corpus_tools.sources import DEFAULT_MAX_LINE_CHARS
-from corpus_tools.task_options import add_task_options, parse_opts
+from corpus_tools.dedup.minhash import DedupConfig
+from corpus_tools.run.engine import ENGINES
+from corpus_tools.ingest.formats import FORMATS
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.process import TextSettings
+from corpus_tools.ingest.sources import DEFAULT_MAX_LINE_CHARS
+from corpus_tools.tasks.options import add_task_options, parse_opts
 from schemas.cli_errors import OneLineErrors, err
 from schemas.errors import InputError
 
@@ -150,10 +151,10 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
     Example:
       ernie-corpus ingest ../shared/data/enwiki_xml --out data/docs-en --workers 2
     """
-    from corpus_tools.decontaminate import DecontaminationConfig, eval_sets
-    from corpus_tools.ingest import IngestConfig, ingest as run_ingest
+    from corpus_tools.decontam.decontaminate import DecontaminationConfig, eval_sets
+    from corpus_tools.ingest.ingest import IngestConfig, ingest as run_ingest
 
-    from corpus_tools.lang import parse_langs
+    from corpus_tools.text.lang import parse_langs
 
     try:
         parse_langs(lang)
@@ -246,8 +247,8 @@ def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, worke
     Example:
       ernie-corpus decontaminate data/docs --against glue/SST-2/dev.tsv --against clue/dev.tsv --out data/docs-clean
     """
-    from corpus_tools.dataset import dataset_kind
-    from corpus_tools.decontaminate import DecontaminationConfig, decontaminate as run, eval_sets
+    from corpus_tools.run.dataset import dataset_kind
+    from corpus_tools.decontam.decontaminate import DecontaminationConfig, decontaminate as run, eval_sets
 
     config = DecontaminationConfig(granularity=granularity, ngram_en=ngram_en, ngram_zh=ngram_zh)
     eval_sets(against, config)  # bad eval files and inputs fail in one line before the progress bar
@@ -314,8 +315,8 @@ def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, eng
       ernie-corpus dedup data/docs-2024-01 data/docs-2024-02 --out data/docs-2024 --workers 4
       ernie-corpus dedup data/docs-2024-03 --against data/docs-2024 --out data/docs-2024-03-new
     """
-    from corpus_tools.dataset import dataset_kind
-    from corpus_tools.dedup_datasets import dedup as run
+    from corpus_tools.run.dataset import dataset_kind
+    from corpus_tools.dedup.datasets import dedup as run
 
     for dataset in (*datasets, *against):
         if dataset_kind(dataset) != "documents":
@@ -357,7 +358,7 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
     """
     from itertools import chain
 
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
 
     with err.status("training WordPiece vocab"):
@@ -368,7 +369,22 @@ def vocab(docs, out_dir, vocab_size, cased, min_frequency, overwrite) -> None:
               f"fingerprint {result.fingerprint[:16]}… -> {escape(str(out_dir))}")
 
 
-@main.command()
+class TaskListCommand(click.Command):
+    """A command whose help lists the registered tasks (plugins included) where it says {tasks}."""
+
+    def format_help_text(self, ctx, formatter) -> None:
+        if self.help and "{tasks}" in self.help:
+            from corpus_tools.tasks.options import task_summaries
+
+            tasks = task_summaries()
+            width = max(len(name) for name, _ in tasks) + 2
+            indent = self.help[:self.help.index("{tasks}")].rsplit("\n", 1)[-1]  # the placeholder's
+            self.help = self.help.replace("{tasks}", f"\n{indent}".join(f"{name:<{width}}{summary}"
+                                                                         for name, summary in tasks))
+        super().format_help_text(ctx, formatter)
+
+
+@main.command(cls=TaskListCommand)
 @click.option("--task", "tasks", multiple=True, required=True, metavar="NAME|all",
               help="A task to build (repeatable), or `all` for every task that applies to the input.")
 @click.option("--docs", multiple=True, required=True, type=click.Path(path_type=Path),
@@ -392,13 +408,7 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
 
     \b
     Tasks (labels; the metadata of every shard carries names, class counts and tables):
-      knowledge_masking   word boundaries, phrase and entity spans (masking is dynamic)
-      capitalization      is each word capitalized? (en only; input lower-cased)
-      token_document      does each word occur in another segment of its document?
-      sentence_reorder    permutation class of shuffled segments (m=3: 5 classes, balanced)
-      sentence_distance   0 adjacent, 1 same document, 2 other document
-      discourse_relation  the discourse marker stripped from the second sentence, or [no-conn]
-      ir_relevance        0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)
+      {tasks}
 
     \b
     A plugin task (a package with an `ernie.tasks` entry point, or a module named in
@@ -409,7 +419,7 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
     Example:
       ernie-corpus build --task all --docs data/docs --docs data/searchlog --vocab data/vocab --out data/tasks
     """
-    from corpus_tools.build import build as run_build
+    from corpus_tools.tasks.build import build as run_build
     from task_builders import registry
     from task_builders.base import BuildSettings
 
@@ -472,10 +482,10 @@ def inspect(path, rows, as_json, check, vocab_path) -> None:
     labels spelled out, with label histograms. Shards also open directly with pyarrow
     (pa.ipc.open_stream), polars (pl.read_ipc_stream) or datasets.Dataset.from_file.
     """
-    from corpus_tools.dataset import dataset_kind
-    from corpus_tools.inspect import summarize
-    from corpus_tools.inspect_tasks import summarize_task
-    from corpus_tools.render import render_summary, render_task
+    from corpus_tools.run.dataset import dataset_kind
+    from corpus_tools.show.inspect import summarize
+    from corpus_tools.show.inspect_tasks import summarize_task
+    from corpus_tools.show.render import render_summary, render_task
 
     is_task = dataset_kind(path) not in ("documents", "searchlog")
     summary = summarize_task(path, rows, check, vocab_path) if is_task else summarize(path, rows=rows, check=check)
@@ -507,7 +517,7 @@ def report(path, out_file, vocab_path, overwrite) -> None:
     Example:
       ernie-corpus report out/demo/documents-en --out documents-en.html
     """
-    from corpus_tools.report import write_report
+    from corpus_tools.show.report import write_report
 
     with err.status("collecting the report"):
         result = write_report(path, out_file, overwrite=overwrite, vocab=vocab_path)

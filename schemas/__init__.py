@@ -9,10 +9,10 @@ import importlib
 
 __version__ = "0.1.0"
 
-_MODULES = ("documents", "labels", "metadata", "searchlog", "tasks", "validate", "errors")
+_MODULES = ("documents", "labels", "metadata", "searchlog", "tasks", "validate", "errors", "eval_files")
 _NAMES = {"SchemaError": "schemas.errors", "read_table": "schemas.validate", "schema_for": "schemas.validate"}
 
-__all__ = ["documents", "errors", "labels", "metadata", "searchlog", "tasks", "validate", "SchemaError", "read_table",
+__all__ = ["documents", "errors", "eval_files", "labels", "metadata", "searchlog", "tasks", "validate", "SchemaError", "read_table",
            "schema_for"]
 
 

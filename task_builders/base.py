@@ -4,6 +4,8 @@
     DATASET                     "documents" or "searchlog": what it reads
     LANGS                       languages it applies to, e.g. ("en",) for capitalization
     HEAD                        "token", "sequence" or "masked_lm": the head the trainer gives it
+    SUMMARY                     optional: its labels in one line, for `build --help` (default: the
+                                first line of the module's docstring)
     Settings                    a frozen dataclass extending TaskSettings: its own options, each a
                                 `build` flag and `--opt key=value` (help and bounds in the field
                                 metadata: help, min, max, max_open, path = "file" | "dir"); all
@@ -104,6 +106,10 @@ class Context:
     vocab: Vocab
     settings: TaskSettings
     resources: Any = None
+    # What a builder keeps from one batch to the next of the same input shard (sentence_distance's
+    # reservoir of negatives). Build gives every input shard an empty one, and a shard's batches run in
+    # order in one worker, so what is kept never depends on the worker count.
+    state: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         self.cls = self.vocab.id("[CLS]")

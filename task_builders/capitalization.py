@@ -20,6 +20,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, lower_same_length, pack_tokens, single, start_words
 
 NAME = "capitalization"
+SUMMARY = "is each word capitalized? (en only; input lower-cased)"
 VERSION = 1
 DATASET = "documents"
 LANGS = ("en",)

@@ -37,6 +37,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "discourse_relation"
+SUMMARY = "the discourse marker stripped from the second sentence, or [no-conn]"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")

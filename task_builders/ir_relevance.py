@@ -15,6 +15,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "ir_relevance"
+SUMMARY = "0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)"
 VERSION = 1
 DATASET = "searchlog"
 LANGS = ("en", "zh")

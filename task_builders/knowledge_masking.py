@@ -33,6 +33,7 @@ from task_builders.nlp import Analysis, Backend, backend_for
 from task_builders.sequences import encode, pack
 
 NAME = "knowledge_masking"
+SUMMARY = "word boundaries, phrase and entity spans (masking is dynamic)"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")

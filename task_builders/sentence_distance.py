@@ -9,11 +9,16 @@ take the classes in the cycle 0, 1, 2 from a random start (ctx.rng(doc_id)); a c
 impossible for an anchor falls back to the next one in the cycle, counted as
 fallback.no_far_sentence (documents of two or three sentences) or fallback.no_other_document.
 
-Negatives come from the batch only (the in-shard reservoir; the batch layout is fixed by the
-input shard and the batch size, so the choice depends on seed, doc_id and the batch contents,
-never on the worker count): another document of the batch, preferably of the same language
-(else counted as negative.other_lang), then one of its sentences. One-sentence documents give
-no anchor (counted as one_sentence_doc) but serve as negatives. Empty sentences are skipped.
+Negatives: another document of the batch of the same language, then one of its sentences; where
+the batch has none (a whole book is a batch of its own), a sentence from the in-shard reservoir:
+up to RESERVOIR sentences per language sampled (reservoir sampling, seeded) from the earlier
+batches of the same input shard, counted as negative.reservoir; else another document of the batch
+in another language, or the reservoir's other languages (counted as negative.other_lang). The
+batch layout is fixed by the input shard and the batch size, and a shard's batches run in order,
+so the choice depends on seed, doc_id and the shard's contents, never on the worker count.
+One-sentence documents give no anchor (counted as one_sentence_doc) but serve as negatives. Empty
+sentences are skipped. (v1 drew from the batch only: the Gutenberg samples gave no other-document
+class at all.)
 """
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pair
 
 NAME = "sentence_distance"
-VERSION = 1
+SUMMARY = "0 adjacent, 1 same document, 2 other document"
+VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
 HEAD = "sequence"
@@ -33,6 +39,7 @@ SCHEMA = task_schema(HEAD)
 Settings = TaskSettings  # no options of its own
 
 ADJACENT, SAME_DOCUMENT, OTHER_DOCUMENT = 0, 1, 2
+RESERVOIR = 1024  # sentences per language kept from the shard's earlier batches, for negatives
 
 
 def labels(settings) -> Labels:
@@ -60,6 +67,36 @@ def _negative_pool(index: int, langs: list[str], sizes: list[int]) -> tuple[list
     return (same, True) if same else (others, False)
 
 
+class Reservoir:
+    """A seeded uniform sample of at most RESERVOIR sentences (token ids) per language from the
+    documents seen so far (Algorithm R): the negatives of a batch without another document."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.kept: dict[str, list[list[int]]] = {}
+        self.seen: dict[str, int] = {}
+
+    def add(self, lang: str, sentences: list[list[int]]) -> None:
+        kept = self.kept.setdefault(lang, [])
+        for sentence in sentences:
+            self.seen[lang] = seen = self.seen.get(lang, 0) + 1
+            if len(kept) < RESERVOIR:
+                kept.append(sentence)
+            else:
+                slot = int(self.rng.integers(seen))
+                if slot < RESERVOIR:
+                    kept[slot] = sentence
+
+    def langs(self) -> list[str]:
+        return sorted(lang for lang, kept in self.kept.items() if kept)
+
+    def pick(self, rng: np.random.Generator, lang: str) -> tuple[list[int], bool]:
+        """A sentence of `lang` if any (True), else of another language (False)."""
+        same = lang in self.langs()
+        kept = self.kept[lang] if same else [s for other in self.langs() for s in self.kept[other]]
+        return kept[int(rng.integers(len(kept)))], same
+
+
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     doc_ids = table.column("doc_id").to_pylist()
@@ -69,19 +106,26 @@ def build(table: pa.Table, ctx: Context) -> Output:
     ids = iter([e.ids for e in encode(ctx, flat)])
     sentences = [[e for e in (next(ids) for p in paragraphs for _ in p) if e] for paragraphs in documents]
     sizes = [len(doc) for doc in sentences]
+    reservoir = ctx.state.setdefault("reservoir", Reservoir(ctx.rng("sentence_distance.reservoir")))
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):
         if len(doc) < 2:
             out.counts["one_sentence_doc" if doc else "dropped.no_tokens"] += 1
             continue
         rng = ctx.rng(doc_id)
         pool, same_lang = _negative_pool(index, langs, sizes)
+        from_reservoir = not same_lang and (langs[index] in reservoir.langs() or not pool and reservoir.langs())
         start = int(rng.integers(3))
         for i in range(len(doc) - 1):
-            label = _label(start + i, len(doc) > len(_near(len(doc), i)), bool(pool), out)
+            label = _label(start + i, len(doc) > len(_near(len(doc), i)), bool(pool) or from_reservoir, out)
             if label == ADJACENT:
                 b = doc[i + 1]
             elif label == SAME_DOCUMENT:
                 b = doc[_far(rng, len(doc), i)]
+            elif from_reservoir:
+                b, same = reservoir.pick(rng, langs[index])
+                out.counts["negative.reservoir"] += 1
+                if not same:
+                    out.counts["negative.other_lang"] += 1
             else:
                 other = sentences[_pick(rng, pool)]
                 b = other[int(rng.integers(len(other)))]
@@ -90,6 +134,8 @@ def build(table: pa.Table, ctx: Context) -> Output:
             input_ids, types = pair(ctx, doc[i], b)
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
             out.counts["anchors"] += 1
+    for lang, doc in zip(langs, sentences):  # after the batch: a document is never its own negative
+        reservoir.add(lang, doc)
     return out
 
 

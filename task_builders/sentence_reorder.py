@@ -32,6 +32,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pack, segments
 
 NAME = "sentence_reorder"
+SUMMARY = "permutation class of shuffled segments (m=3: 5 classes, balanced)"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")

@@ -32,6 +32,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import encode, pack_tokens, single
 
 NAME = "token_document"
+SUMMARY = "does each word occur in another segment of its document?"
 VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")

@@ -62,7 +62,7 @@ def data() -> Path:
 @pytest.fixture(scope="session")
 def docs_en(data, tmp_path_factory) -> Path:
     """An English documents dataset from real samples: WikiExtractor articles, a Gutenberg book, Reddit."""
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
 
     def make(folder: Path) -> None:
         ingest([data / "enwiki_extracted" / "wiki_00.jsonl", data / "gutenberg" / "84-0.txt",
@@ -75,7 +75,7 @@ def docs_en(data, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def docs_zh(data, tmp_path_factory) -> Path:
     """A Chinese documents dataset: zhwiki articles and the first 400 CLUE documents."""
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
 
     def make(folder: Path) -> None:
         clue = folder / "clue.txt"
@@ -88,7 +88,7 @@ def docs_zh(data, tmp_path_factory) -> Path:
 
 
 def _t2s():
-    from corpus_tools.process import TextSettings
+    from corpus_tools.ingest.process import TextSettings
 
     return TextSettings(t2s=True)
 
@@ -96,7 +96,7 @@ def _t2s():
 @pytest.fixture(scope="session")
 def searchlog(data, tmp_path_factory) -> Path:
     """The DuReader search records as a searchlog dataset."""
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     return once(tmp_path_factory, "searchlog", lambda folder: ingest([data / "dureader"], folder / "dureader")) \
         / "dureader"
@@ -104,7 +104,7 @@ def searchlog(data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def vocab_en(docs_en, tmp_path_factory) -> Path:
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
 
     return once(tmp_path_factory, "vocab_en",
@@ -113,7 +113,7 @@ def vocab_en(docs_en, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def vocab_zh(docs_zh, searchlog, tmp_path_factory) -> Path:
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
     from itertools import chain
 
@@ -127,9 +127,9 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
     a dozen Wikipedia articles, the mixed Reddit comments and the DuReader search log."""
     from itertools import chain
 
-    from corpus_tools.build import build
-    from corpus_tools.dataset import iter_sentences
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.tasks.build import build
+    from corpus_tools.run.dataset import iter_sentences
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
     from task_builders.vocab import train_vocab
     from task_builders.base import BuildSettings
 

@@ -30,7 +30,7 @@ def shard_digests(out: Path) -> list[tuple[str, str]]:
 
 def build_task(task: str, docs, vocab, out: Path, workers: int = 1, **settings) -> pa.Table:
     """Build one task into out/<task> and return all its rows (validated on write)."""
-    from corpus_tools.build import build
+    from corpus_tools.tasks.build import build
     from task_builders.base import BuildSettings
 
     docs = docs if isinstance(docs, (list, tuple)) else [docs]

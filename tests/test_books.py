@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools import formats
-from corpus_tools.formats import ReadOptions
-from corpus_tools.markup import to_sections
-from corpus_tools.markup.book import book_paragraphs, heading_level, strip_boilerplate
-from corpus_tools.readers import books
-from corpus_tools.readers.records import Drop, RawDoc
+from corpus_tools.ingest import formats
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.markup.book import book_paragraphs, heading_level, strip_boilerplate
+from corpus_tools.ingest.readers import books
+from corpus_tools.ingest.readers.records import Drop, RawDoc
 
 # file -> (first paragraph starts with, last paragraph starts with)
 BOOKS = {

@@ -8,11 +8,11 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
-from corpus_tools.build import build
+from corpus_tools.tasks.build import build
 from corpus_tools.cli import main
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.shards import write_table
-from corpus_tools.sources import InputError
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.run.shards import write_table
+from corpus_tools.ingest.sources import InputError
 from schemas import schema_for
 from task_builders.base import BuildSettings
 from tests.helpers import read_dataset, shard_digests, stats

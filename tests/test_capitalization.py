@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-from corpus_tools import build as build_module
-from corpus_tools.dataset import iter_sentences
-from corpus_tools.sources import InputError
+from corpus_tools.tasks import build as build_module
+from corpus_tools.run.dataset import iter_sentences
+from corpus_tools.ingest.sources import InputError
 from task_builders.vocab import load_vocab, train_vocab
 from tests.helpers import build_task, read_dataset
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.shards import write_table
+from corpus_tools.run.shards import write_table
 
 
 def cli(*args):

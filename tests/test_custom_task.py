@@ -25,7 +25,7 @@ PLUGIN = ROOT / "examples" / "custom_task"
 def sections(data, tmp_path_factory) -> Path:
     """The first 20 pages of the Wikipedia XML sample (five articles with headed sections, 48
     headed paragraphs), as a documents dataset."""
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     root = tmp_path_factory.mktemp("sections")
     text = (data / "enwiki_xml" / "enwiki-10k.xml").read_text(encoding="utf-8")
@@ -135,3 +135,15 @@ def test_a_broken_plugin_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("ERNIE_TASKS", "no_such_module_here")
     with pytest.raises(InputError, match=r"^task module 'no_such_module_here' cannot be imported"):
         registry.load("sentence_reorder")
+
+
+def test_build_help_lists_the_plugin_beside_the_seven_tasks():
+    """The task list of `build --help` comes from the registry: a plugin is in it, with its summary."""
+    env = {**os.environ, "ERNIE_TASKS": "heading_match",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), str(PLUGIN), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "corpus_tools.cli", "build", "--help"], capture_output=True,
+                            text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    tasks = result.stdout.split("Tasks (labels")[1].split("A plugin task")[0]
+    assert [line.split()[0] for line in tasks.strip().splitlines()[1:]] == [*PAPER_TASKS, "heading_match"]
+    assert "heading_match       does this paragraph belong under this section heading?" in tasks

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.contamination import DecontaminationConfig
-from corpus_tools.decontaminate import decontaminate
-from corpus_tools.eval_sets import read_eval
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.process import TextSettings
-from corpus_tools.decontaminate import eval_sets
+from corpus_tools.decontam.contamination import DecontaminationConfig
+from corpus_tools.decontam.decontaminate import decontaminate
+from corpus_tools.decontam.eval_sets import read_eval
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.process import TextSettings
+from corpus_tools.decontam.decontaminate import eval_sets
 from tests.helpers import read_dataset, shard_digests, stats
 
 REVIEWS, CLUE_DOCS = 120, 60

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.dedup_datasets import dedup
-from corpus_tools.shards import write_table
+from corpus_tools.dedup.datasets import dedup
+from corpus_tools.run.shards import write_table
 from schemas import metadata, schema_for
 from tests.helpers import read_dataset, shard_digests, stats
 

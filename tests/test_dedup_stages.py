@@ -10,10 +10,11 @@ import pyarrow as pa
 import pytest
 from datasketch import MinHashLSH
 
-from corpus_tools import dedup_buckets, dedup_clusters, dedup_resolve, dedup_stages
-from corpus_tools.dedup import DedupConfig, exact_hash, lean, signature
-from corpus_tools.dedup_stages import find_duplicates, find_duplicates_sequential
-from corpus_tools.shards import write_table
+from corpus_tools.dedup import buckets as dedup_buckets, clusters as dedup_clusters, resolve as dedup_resolve
+from corpus_tools.dedup import stages as dedup_stages
+from corpus_tools.dedup.minhash import DedupConfig, exact_hash, lean, signature
+from corpus_tools.dedup.stages import find_duplicates, find_duplicates_sequential
+from corpus_tools.run.shards import write_table
 from schemas.validate import read_table
 
 CONFIG = DedupConfig()
@@ -219,7 +220,7 @@ def test_signatures_equal_a_plain_datasketch_minhash_on_real_text(data):
     MinHash made afresh for every document, or signatures kept from earlier runs stop matching."""
     from datasketch import MinHash
 
-    from corpus_tools.dedup import SCHEME, SEED, shingle_hashes
+    from corpus_tools.dedup.minhash import SCHEME, SEED, shingle_hashes
 
     reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:40]
     clue = (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:40]

@@ -8,11 +8,11 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from corpus_tools.dedup import DedupConfig
-from corpus_tools.formats import ReadOptions
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.process import TextSettings
-from corpus_tools.shards import OutputError
+from corpus_tools.dedup.minhash import DedupConfig
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.process import TextSettings
+from corpus_tools.run.shards import OutputError
 from schemas.validate import validate
 from tests.helpers import read_dataset, shard_digests, stats
 
@@ -139,7 +139,7 @@ def test_searchlog_dataset_from_dureader(data, tmp_path):
 
 
 def test_documents_and_search_logs_cannot_mix(data, tmp_path):
-    from corpus_tools.sources import InputError
+    from corpus_tools.ingest.sources import InputError
 
     with pytest.raises(InputError, match="separate outputs"):
         ingest([data / "dureader" / "search.dev.json", data / "zh_corpus"], tmp_path / "x", IngestConfig())
@@ -185,27 +185,43 @@ def test_output_on_a_filesystem_uri_is_written_through_pyarrow_fs(clue_head, tmp
 
 
 def test_a_killed_worker_process_reruns_its_unit_with_the_same_output(clue_head, tmp_path, monkeypatch):
-    from corpus_tools.engine import KILL_HOOK
+    from tests.faults import kill_worker
 
     path, _, _ = clue_head
     config = IngestConfig(fmt="text", shard_size=50, unit_bytes=path.stat().st_size // 4)
     ingest([path], tmp_path / "calm", config)
     marker = tmp_path / "killed-once"
-    monkeypatch.setenv(KILL_HOOK, f"read:2:{marker}")  # the worker reading unit 2 kills itself (kill -9)
+    kill_worker(monkeypatch, "corpus_tools.ingest.ingest", "read", 2, marker)  # the worker reading unit 2: kill -9
     ingest([path], tmp_path / "killed", dataclasses.replace(config, workers=2))
     assert marker.exists()
     assert shard_digests(tmp_path / "killed") == shard_digests(tmp_path / "calm")
     assert stats(tmp_path / "killed")["kept"] == stats(tmp_path / "calm")["kept"]
 
 
-def test_resume_after_the_driver_is_killed_continues_from_finished_units(clue_head, tmp_path):
-    from corpus_tools.engine import KILL_DRIVER_HOOK
+def test_a_unit_that_kills_its_worker_every_time_ends_in_a_one_line_error_naming_its_input(clue_head, tmp_path,
+                                                                                           monkeypatch):
+    from click.testing import CliRunner
 
+    from corpus_tools.cli import main
+    from tests.faults import kill_worker
+
+    path, _, _ = clue_head
+    size = path.stat().st_size // 4
+    kill_worker(monkeypatch, "corpus_tools.ingest.ingest", "read", 1)  # every run of unit 1: kill -9
+    result = CliRunner().invoke(main, ["ingest", str(path), "--out", str(tmp_path / "out"), "--format", "text",
+                                       "--workers", "2", "--unit-bytes", str(size), "--quiet"])
+    assert result.exit_code == 1, result.output
+    line = result.output.strip()
+    assert "\n" not in line and line.startswith("error: ") and "internal error" not in line
+    assert f"{path} bytes " in line and "(read unit 1)" in line and "died 4 times" in line
+
+
+def test_resume_after_the_driver_is_killed_continues_from_finished_units(clue_head, tmp_path):
     path, _, _ = clue_head
     size = path.stat().st_size // 5
     ingest([path], tmp_path / "calm", IngestConfig(fmt="text", shard_size=50, unit_bytes=size))
     out = tmp_path / "out"
-    died = _ingest_process(path, out, size, {KILL_DRIVER_HOOK: "read:3"})
+    died = _ingest_process(path, out, size, kill_driver_after=("read", 3))
     assert died.returncode == -9, died.stderr[-2000:]
     finished = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("unit-?????.json")}
     assert len(finished) >= 3 and not (out / "stats.json").exists()
@@ -214,19 +230,23 @@ def test_resume_after_the_driver_is_killed_continues_from_finished_units(clue_he
     assert shard_digests(out) == shard_digests(tmp_path / "calm")
 
 
-def _ingest_process(path, out, unit_bytes: int, env: dict):
-    """`ernie-corpus ingest` in its own process (so that it can be killed), two workers."""
+def _ingest_process(path, out, unit_bytes: int, kill_driver_after: tuple[str, int]):
+    """`ernie-corpus ingest` in its own process (so that it can be killed), two workers; the driver
+    kills itself after taking N results of the run_units call labelled LABEL (tests/faults.py)."""
     import os
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    code = ("import sys; from corpus_tools.ingest import IngestConfig, ingest; "
+    label, after = kill_driver_after
+    code = ("import sys; from tests.faults import kill_driver; "
+            f"kill_driver('corpus_tools.ingest.ingest', {label!r}, {after}); "
+            "from corpus_tools.ingest.ingest import IngestConfig, ingest; "
             f"ingest([sys.argv[1]], sys.argv[2], IngestConfig(fmt='text', shard_size=50, unit_bytes={unit_bytes}, "
             "workers=2))")
     return subprocess.run([sys.executable, "-c", code, str(path), str(out)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=300)
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, cwd=ROOT)
 
 
 def test_zstd_frames_cut_mid_line_give_the_same_documents(clue_head, tmp_path):

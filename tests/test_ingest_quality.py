@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.ingest import IngestConfig, ingest
-from corpus_tools.formats import ReadOptions
-from corpus_tools.normalize import normalize
-from corpus_tools.process import TextSettings
-from corpus_tools.sources import InputError
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.text.normalize import normalize
+from corpus_tools.ingest.process import TextSettings
+from corpus_tools.ingest.sources import InputError
 from helpers import read_dataset, rejects, stats
 
 

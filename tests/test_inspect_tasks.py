@@ -9,9 +9,9 @@ import pyarrow.compute as pc
 import pytest
 from click.testing import CliRunner
 
-from corpus_tools.build import builder
+from corpus_tools.tasks.build import builder
 from corpus_tools.cli import main
-from corpus_tools.shards import write_table
+from corpus_tools.run.shards import write_table
 from schemas.validate import read_table
 
 
@@ -65,3 +65,23 @@ def test_validate_refuses_another_vocab(tiny_tasks, vocab_en):
     result = inspect(tiny_tasks["sentence_reorder"], "--vocab", vocab_en)
     assert result.exit_code == 1 and "built with vocab" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_shard_changed_after_it_was_written_fails_its_manifest_sha256_even_with_labels_in_range(tiny_tasks,
+                                                                                                  tmp_path):
+    import shutil
+
+    copy = tmp_path / "sentence_reorder"
+    shutil.copytree(tiny_tasks["sentence_reorder"], copy)
+    shard = sorted(copy.glob("part-*.arrow"))[0]
+    table = read_table(shard)
+    labels = pc.add(table.column("label"), 1)
+    shifted = pc.if_else(pc.equal(labels, 5), 0, labels).cast(pa.int32())  # every label still in [0, 5)
+    tampered = table.set_column(table.schema.get_field_index("label"), table.schema.field("label"), shifted)
+    write_table(tmp_path / "tampered.arrow", tampered)
+    shutil.move(tmp_path / "tampered.arrow", shard)
+    result = inspect(copy)
+    assert result.exit_code == 1, result.output
+    line = result.output.strip()
+    assert "\n" not in line and line.startswith(f"error: {shard}: its sha256 ") and "its manifest records" in line
+    assert inspect(copy, "--no-validate").exit_code == 0  # what --validate adds

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.dataset import iter_sentences
+from corpus_tools.run.dataset import iter_sentences
 from task_builders.nlp import HanlpBackend, JiebaBackend, SpacyBackend, backend_for
 from schemas.errors import InputError
 from task_builders.vocab import load_vocab
@@ -34,7 +34,7 @@ def _articles(source: Path, titles: tuple[str, ...], out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def small_en(data, tmp_path_factory) -> Path:
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     folder = tmp_path_factory.mktemp("km_en")
     articles = _articles(data / "enwiki_extracted" / "wiki_00.jsonl", EN_ARTICLES, folder / "wiki.jsonl")
@@ -44,8 +44,8 @@ def small_en(data, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def small_zh(data, tmp_path_factory) -> Path:
-    from corpus_tools.ingest import IngestConfig, ingest
-    from corpus_tools.process import TextSettings
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.process import TextSettings
 
     folder = tmp_path_factory.mktemp("km_zh")
     clue = folder / "clue.txt"

@@ -19,13 +19,13 @@ import pytest
 
 from click.testing import CliRunner
 
-from corpus_tools.build import build
+from corpus_tools.tasks.build import build
 from corpus_tools.cli import main
-from corpus_tools.dedup_datasets import dedup
-from corpus_tools.engine import KILL_DRIVER_HOOK, KILL_HOOK
-from corpus_tools.ingest import IngestConfig, ingest
+from corpus_tools.dedup.datasets import dedup
+from corpus_tools.ingest.ingest import IngestConfig, ingest
 from task_builders.base import BuildSettings
 from tests.conftest import ROOT
+from tests.faults import kill_worker
 from tests.helpers import shard_digests, stats
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'ernie-stack[ray]')")
@@ -168,7 +168,7 @@ def local(inputs, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_vocab(local, tmp_path_factory):
-    from corpus_tools.dataset import iter_sentences
+    from corpus_tools.run.dataset import iter_sentences
     from task_builders.vocab import train_vocab
 
     out = tmp_path_factory.mktemp("ray-vocab") / "vocab"
@@ -202,7 +202,7 @@ def test_two_nodes_give_the_local_shards_with_work_on_both_nodes(cluster, inputs
 def test_a_killed_ray_worker_reruns_its_unit(cluster, inputs, local, tmp_path, monkeypatch):
     paths, unit_bytes = inputs
     marker = tmp_path / "killed-once"
-    monkeypatch.setenv(KILL_HOOK, f"write:1:{marker}")  # the Ray worker writing shard 1 kills itself (kill -9)
+    kill_worker(monkeypatch, "corpus_tools.ingest.ingest", "write", 1, marker)  # the Ray worker writing shard 1: kill -9
     ingest(paths, tmp_path / "docs", _config(unit_bytes, workers=2, engine="ray"))
     assert marker.exists()
     assert shard_digests(tmp_path / "docs") == shard_digests(local)
@@ -212,11 +212,12 @@ def test_a_killed_ray_worker_reruns_its_unit(cluster, inputs, local, tmp_path, m
 def test_resume_on_ray_after_the_driver_is_killed(cluster, inputs, local, tmp_path):
     paths, unit_bytes = inputs
     out = tmp_path / "docs"
-    code = ("import sys; from corpus_tools.ingest import IngestConfig, ingest; "
+    code = ("import sys; from tests.faults import kill_driver; kill_driver('corpus_tools.ingest.ingest', 'read', 2); "
+            "from corpus_tools.ingest.ingest import IngestConfig, ingest; "
             f"ingest(sys.argv[1:3], sys.argv[3], IngestConfig(shard_size=10, unit_bytes={unit_bytes}, "
             "workers=2, engine='ray'))")
     died = subprocess.run([sys.executable, "-c", code, *map(str, paths), str(out)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), KILL_DRIVER_HOOK: "read:2"}, timeout=300)
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, cwd=ROOT)
     assert died.returncode == -9, died.stderr[-2000:]
     finished = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("unit-?????.json")}
     assert len(finished) >= 2

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from corpus_tools import formats
-from corpus_tools.formats import ReadOptions
-from corpus_tools.markup import to_sections
-from corpus_tools.markup.markdown import markdown_paragraphs
-from corpus_tools.readers import reddit
-from corpus_tools.readers.records import Drop, RawDoc, Reject
+from corpus_tools.ingest import formats
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.markup.markdown import markdown_paragraphs
+from corpus_tools.ingest.readers import reddit
+from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject
 
 COMMENTS = "pushshift_comments_mixed.jsonl"
 SUBMISSIONS = "pushshift_submissions_mixed.jsonl"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_tools.cli import main
-from corpus_tools.report import EXAMPLES_PER_CLASS, RESIDUE, collect
+from corpus_tools.show.report import EXAMPLES_PER_CLASS, RESIDUE, collect
 
 # Residue this branch's ingest leaves at zero on every sample. Still found (issue 8, items 1 and
 # 5, ingest): "HTML tag" (<ref name=...>, <br>, <nowiki> in WikiExtractor output of en and zh
@@ -24,7 +24,7 @@ CLEAN = ("wiki template {{ }}", "image parameter |px", "escape sequence", "word/
 def other_samples(data, tmp_path_factory):
     """The samples the session fixtures do not read: MediaWiki XML, WikiExtractor <doc> files, the
     other Reddit dumps and the first 300 IMDb reviews (Gutenberg books: 84-0 is in docs_en)."""
-    from corpus_tools.ingest import ingest
+    from corpus_tools.ingest.ingest import ingest
 
     folder = tmp_path_factory.mktemp("report")
     imdb = folder / "imdb.txt"
@@ -75,6 +75,26 @@ def test_report_page_for_documents_and_tasks(docs_zh, tiny_tasks, tmp_path):
     page = tmp_path / "reorder.html"
     assert CliRunner().invoke(main, ["report", str(tiny_tasks["discourse_relation"]), "--out", str(page)]).exit_code == 0
     assert "[no-conn]" in page.read_text(encoding="utf-8") and "class balance" in page.read_text(encoding="utf-8")
+
+
+def test_the_charts_of_a_page_share_one_style_and_one_scale_and_the_page_is_reproducible(tiny_tasks, tmp_path):
+    """The class-balance chart (often a few wide bars) and the histograms: the same font sizes, each SVG
+    shown at its own size (no CSS width that would enlarge one), and the same bytes on a second run."""
+    pages = []
+    for name in ("a.html", "b.html"):
+        result = CliRunner().invoke(main, ["report", str(tiny_tasks["sentence_distance"]), "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        pages.append((tmp_path / name).read_text(encoding="utf-8"))
+    html = pages[0]
+    assert pages[1] == html
+    assert not re.search(r"svg\s*{[^}]*(?<![-\w])width\s*:", html)  # no chart is stretched to a CSS width
+    charts = re.findall(r"<svg.*?</svg>", html, re.S)
+    balance = [c for c in charts if "class balance" in c]
+    assert len(charts) >= 2 and len(balance) == 1
+    sizes = [set(re.findall(r"font-size: ([0-9.]+)px", c)) for c in charts]
+    assert all(s <= {"7", "8", "10"} for s in sizes) and "10" in set.intersection(*sizes)  # titles alike
+    for chart in charts:  # at most a page wide (1100 px = 825 pt)
+        assert float(re.search(r'width="([0-9.]+)pt"', chart).group(1)) <= 825
 
 
 def test_report_command_runs_from_a_shell(searchlog, tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.formats import ReadOptions
-from corpus_tools.readers import clicklog, dureader, jsonl, sogouq, text
-from corpus_tools.readers.records import Drop, Reject, SearchRecord
-from corpus_tools.sources import InputError, read_head
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.readers import clicklog, dureader, jsonl, sogouq, text
+from corpus_tools.ingest.readers.records import Drop, Reject, SearchRecord
+from corpus_tools.ingest.sources import InputError, read_head
 
 SPLITS = ("search.train.json", "search.dev.json", "search.test.json")
 

@@ -123,6 +123,7 @@ def _docs(*documents: list[str]) -> pa.Table:
 
 
 def test_impossible_classes_fall_back_and_are_counted(ctx):
+    ctx = Context(ctx.task, ctx.vocab, ctx.settings)  # a new shard: nothing in the reservoir yet
     alone = sentence_distance.build(_docs([f"Sentence number {n} is here." for n in range(6)]), ctx)
     assert len(alone) == 5 and set(alone.columns["label"]) <= {0, 1}
     assert alone.counts["fallback.no_other_document"] > 0
@@ -139,3 +140,29 @@ def test_choices_depend_on_seed_and_batch_only(ctx):
     assert first.columns == again.columns
     other = Context("sentence_distance", ctx.vocab, BuildSettings(max_seq_len=64, seed=7))
     assert sentence_distance.build(docs, other).columns != first.columns
+
+
+def test_a_document_alone_in_its_batch_draws_negatives_from_the_shards_earlier_batches(ctx):
+    ctx = Context(ctx.task, ctx.vocab, ctx.settings)
+    first = _docs(*[[f"Earlier document {d} sentence {n}." for n in range(5)] for d in range(2)])
+    alone = _docs([f"Lonely book line {n} goes on." for n in range(9)])
+    sentence_distance.build(first, ctx)
+    out = sentence_distance.build(alone, ctx)
+    assert "fallback.no_other_document" not in out.counts and out.counts["negative.reservoir"] > 0
+    assert sorted(Counter(out.columns["label"]).values()) == [2, 3, 3]  # 8 anchors, the cycle 0, 1, 2
+    negatives = [_pair(ids, ctx.vocab)[1] for ids, label in zip(out.columns["input_ids"], out.columns["label"])
+                 if label == 2]
+    assert negatives and all(b.startswith("earlierdocument") for b in negatives)
+    again = Context(ctx.task, ctx.vocab, ctx.settings)  # the same shard again: the same choices
+    sentence_distance.build(first, again)
+    assert sentence_distance.build(alone, again).columns == out.columns
+
+
+def test_whole_books_get_all_three_classes(data, vocab_en, tmp_path):
+    """The three Gutenberg samples, each longer than a batch: 67/33/0% before the reservoir."""
+    from corpus_tools.ingest.ingest import ingest
+
+    ingest([data / "gutenberg"], tmp_path / "books")
+    table = build_task("sentence_distance", tmp_path / "books", vocab_en, tmp_path / "tasks")
+    shares = Counter(table.column("label").to_pylist())
+    assert min(shares[label] / table.num_rows for label in range(3)) > 0.2, shares

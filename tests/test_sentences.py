@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from corpus_tools.markup import to_sections
-from corpus_tools.normalize import normalize
-from corpus_tools.readers.books import read as read_book
-from corpus_tools.formats import ReadOptions
-from corpus_tools.sentences import splitter, split_zh
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.text.normalize import normalize
+from corpus_tools.ingest.readers.books import read as read_book
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.text.sentences import splitter, split_zh
 
 ABBREVIATED = re.compile(r"\b(?:Mr|Mrs|Dr|St)\.|\bU\.S\.|\d+\.\d+")
 

@@ -7,11 +7,12 @@ import importlib.util
 
 import pytest
 
-from corpus_tools.ingest import IngestConfig, ingest
-from task_builders.nlp import DEFAULT_SPACY_COPIES, INSTALL_HINT, SpacyBackend, resolve_spacy_model
-from corpus_tools.sources import InputError
+from corpus_tools.ingest.ingest import IngestConfig, ingest
+from nlp_libs.spacy_loading import DEFAULT_SPACY_COPIES, INSTALL_HINT, resolve_spacy_model
+from task_builders.nlp import SpacyBackend
+from corpus_tools.ingest.sources import InputError
 from task_builders.vocab import train_vocab
-from corpus_tools.dataset import iter_sentences
+from corpus_tools.run.dataset import iter_sentences
 
 
 def test_the_default_model_resolves_to_the_installed_copy_and_finds_entities(data):
@@ -33,7 +34,7 @@ def test_without_any_copy_the_error_names_a_command_that_works(monkeypatch):
 
 
 def test_a_build_that_fails_before_its_first_shard_is_replaced_by_a_plain_rerun(data, tmp_path):
-    from corpus_tools.build import build
+    from corpus_tools.tasks.build import build
     from task_builders.base import BuildSettings
 
     reviews = tmp_path / "reviews.txt"

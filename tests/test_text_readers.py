@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from corpus_tools.formats import ReadOptions
-from corpus_tools.readers import jsonl, text
-from corpus_tools.readers.records import Drop, RawDoc, Reject
-from corpus_tools.sources import InputError, read_head
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.readers import jsonl, text
+from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject
+from corpus_tools.ingest.sources import InputError, read_head
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ def test_two_process_ddp_matches_one_process(tiny_tasks, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing_dir", "no_shards", "vocab_mismatch", "unknown_task"])
 def test_mistakes_get_one_line_errors(case, tiny_tasks, vocab_zh, docs_zh, tmp_path):
-    from corpus_tools.build import build
+    from corpus_tools.tasks.build import build
     from task_builders.base import BuildSettings
 
     empty = tmp_path / "empty"

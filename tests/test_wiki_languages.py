@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 
-from corpus_tools.formats import ReadOptions
-from corpus_tools.markup import to_sections
-from corpus_tools.markup.extracted import extracted_paragraphs
-from corpus_tools.markup.wikitext import wikitext_paragraphs
-from corpus_tools.readers import wiki_xml
-from corpus_tools.readers.records import RawDoc
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.markup.extracted import extracted_paragraphs
+from corpus_tools.ingest.markup.wikitext import wikitext_paragraphs
+from corpus_tools.ingest.readers import wiki_xml
+from corpus_tools.ingest.readers.records import RawDoc
 
 RESIDUE = re.compile(r"Kategoreja:|Fails:|Category:|File:|\{\{|\[\[|\]\]|\|\s*\d+px|\bthumb\b|</?[a-z]+\b[^>]*>|-\{")
 
@@ -95,3 +95,24 @@ def test_wikiextractor_section_titles_become_headings_not_sentences(data):
     assert [p for _, p in sections] == [" ".join(p.split()) for p in paragraphs[:4]]
     lists = "\n".join(["Novels:", "We the Living", "Anthem", "Atlas Shrugged", paragraphs[4]])
     assert [h for h, _ in extracted_paragraphs(lists)] == [""] * 5  # a list of short lines is not headings
+
+
+def test_short_or_unconfident_pages_of_a_dump_get_its_declared_language_not_english(data, tmp_path):
+    """A Latgalian dump (xml:lang="ltg"): a stub too short to identify is ltg, so it is dropped as
+    ltg with the rest, not kept as English; the English dump keeps it as en."""
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
+    from corpus_tools.text.lang import detect_lang
+
+    assert detect_lang("Rēzekne.") == "en" and detect_lang("Rēzekne.", "ltg") == "ltg"
+    stub = ("<page><title>Ludza</title><ns>0</ns><id>990001</id><revision><id>1</id>"
+            "<text>Ludza, 1177.</text></revision></page>\n")  # 10 letters: too short to identify
+    counts = {}
+    for lang, localize in (("ltg", True), ("en", False)):
+        path = _dump(data, tmp_path / f"{lang}wiki.xml", localize=localize)
+        path.write_text(path.read_text(encoding="utf-8").replace("</mediawiki>", stub + "</mediawiki>"),
+                        encoding="utf-8")
+        docs = [d for d in wiki_xml.read(path, ReadOptions()) if isinstance(d, RawDoc)]
+        assert {d.declared_lang for d in docs} == {lang}
+        counts[lang] = ingest([path], tmp_path / f"docs-{lang}", IngestConfig(fmt="wiki-xml")).stats
+    assert counts["ltg"]["dropped_lang"] == {"ltg": 1} and "dropped_lang" not in counts["en"]
+    assert counts["en"]["kept"] == counts["ltg"]["kept"] + 1

@@ -13,12 +13,13 @@ import defusedxml.ElementTree as safe_et
 import pytest
 import zstandard
 
-from corpus_tools.formats import ReadOptions, detect
-from corpus_tools.markup import to_sections
-from corpus_tools.markup.wikitext import DROP_SECTIONS, first_pass, wikitext_paragraphs
-from corpus_tools.readers import wiki_xml, wikiextractor
-from corpus_tools.readers.records import Drop, RawDoc, Reject
-from corpus_tools.sources import InputError, TruncatedInput
+from corpus_tools.ingest.formats import detect
+from corpus_tools.ingest.readers.options import ReadOptions
+from corpus_tools.ingest.markup import to_sections
+from corpus_tools.ingest.markup.wikitext import DROP_SECTIONS, first_pass, wikitext_paragraphs
+from corpus_tools.ingest.readers import wiki_xml, wikiextractor
+from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject
+from corpus_tools.ingest.sources import InputError, TruncatedInput
 
 OPTS = ReadOptions()
 RESIDUE = ("{{", "}}", "[[", "]]", "<ref", "|}", "{|", "<!--", "thumb|")
@@ -352,7 +353,7 @@ def test_sniff_tells_the_wikipedia_formats_apart(data, xml_sample, tmp_path):
 
 @pytest.mark.parametrize("index", [True, False], ids=["index", "scan"])
 def test_multistream_dump_read_stream_by_stream_gives_the_same_articles(xml_sample, tmp_path, index):
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
     from tests.helpers import multistream, read_dataset
 
     (tmp_path / "in").mkdir()
@@ -368,7 +369,7 @@ def test_multistream_dump_read_stream_by_stream_gives_the_same_articles(xml_samp
 def test_a_corrupt_bz2_stream_loses_only_its_own_pages_and_is_named_by_offset(xml_sample, tmp_path):
     import re
 
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
     from tests.helpers import multistream, read_dataset
 
     dump, offsets = multistream(xml_sample, tmp_path, pages=30, per_stream=5)
@@ -391,7 +392,7 @@ def test_a_corrupt_bz2_stream_loses_only_its_own_pages_and_is_named_by_offset(xm
 
 
 def test_plain_xml_dump_cut_at_page_tags_gives_the_same_articles(xml_sample, tmp_path):
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
     from tests.helpers import read_dataset, wiki_pages
 
     head, pages = wiki_pages(xml_sample, 30)

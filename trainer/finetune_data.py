@@ -5,26 +5,27 @@ CLUE and ERNIE task files. NER files are either the MSRA layout (a `text_a` colu
 space-separated characters or words and a `label` column of space-separated tags) or CoNLL (one
 token and its tag per line, blank lines between sentences).
 
-Quirks of real files: a UTF-8 BOM (or a BOM that was decoded twice, `ï»¿`, as in the MRPC sample),
-CRLF line ends, and GLUE TSVs whose quotes are text, not CSV quoting (TSVs are read with
-QUOTE_NONE). A NER line whose tag count differs from its token count is a reject (with
-`file:line`), not an error: the other lines are kept.
+Files are read by `schemas/eval_files.py`, the reader decontamination uses too: strict UTF-8, a
+UTF-8 BOM (or a BOM that was decoded twice, `ï»¿`, as in the MRPC sample) removed, CRLF and lone
+CR line ends, GLUE TSVs split at tabs (their quotes are text, not CSV quoting). A NER line whose
+tag count differs from its token count is a reject (with `file:line`), not an error: the other
+lines are kept.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from schemas.eval_files import read_lines, read_rows
+from schemas.errors import InputError
+
 KINDS = ("classification", "pair", "regression", "ner")
 TEXT_NAMES = ("sentence", "text_a", "sentence1", "question", "text", "#1 String", "query", "premise")
 PAIR_NAMES = ("text_b", "sentence2", "#2 String", "hypothesis", "passage", "title")
 LABEL_NAMES = ("label", "Quality", "labels", "score", "tags")
-BOMS = ("\ufeff", "ï»¿")
 
 
 class DataError(ValueError):
@@ -53,47 +54,20 @@ class Columns:
     label: Optional[str] = None
 
 
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    for bom in BOMS:
-        if text.startswith(bom):
-            text = text[len(bom):]
-    return text
-
-
 def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     """The header and (line number, row) of a TSV, CSV or JSON-lines file."""
-    text = _read_text(path)
-    if path.suffix.lower() in (".jsonl", ".json"):
-        rows, header = [], []
-        for number, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: not a JSON object")
-            header = header or list(row)
-            rows.append((number, {k: v for k, v in row.items()}))
-        return header, rows
-    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
-    header = [h.strip() for h in next(reader, [])]
-    if not header:
-        raise DataError(f"{path}: the file is empty")
-    rows = []
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        rows.append((reader.line_num, dict(zip(header, row))))
-    return header, rows
+    try:
+        table = read_rows(path)
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    return table.header, [(number, dict(zip(table.header, cells))) for number, cells in table.rows]
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        return read_lines(path)
+    except InputError as exc:
+        raise DataError(str(exc)) from None
 
 
 def _pick(header: Sequence[str], given: Optional[str], names: Sequence[str], what: str, path: Path,
@@ -150,8 +124,7 @@ def read_split(path: Union[str, Path], kind: str, columns: Columns = Columns(), 
 
 
 def _read_ner(path: Path, columns: Columns, labelled: bool) -> Split:
-    text = _read_text(path)
-    lines = text.split("\n")
+    lines = _lines(path)
     first = lines[0].split("\t") if lines else []
     if len(first) >= 2 and (columns.text in first or any(n in first for n in TEXT_NAMES)):
         header = [h.strip() for h in first]

@@ -1,0 +1,2 @@
+"""Task building: documents + vocab -> task shards through the task registry (build), and the
+build flags made from task settings (options)."""

@@ -1,0 +1,2 @@
+"""Text steps shared by ingest and decontamination: normalization, language identification,
+sentence splitting."""
