@@ -10,13 +10,15 @@ from trainer.config import ConfigError, load_config
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_shipped_examples_parse_with_seven_and_six_tasks():
+def test_shipped_examples_parse_with_six_tasks_each():
     en = load_config(ROOT / "examples" / "tiny_en.toml", {})
     zh = load_config(ROOT / "examples" / "tiny_zh.toml", {})
+    # English: no ir_relevance, the samples' only search log (DuReader) is Chinese
     assert list(en.tasks) == ["knowledge_masking", "capitalization", "token_document", "sentence_reorder",
-                              "sentence_distance", "discourse_relation", "ir_relevance"]
+                              "sentence_distance", "discourse_relation"]
     assert "capitalization" not in zh.tasks and len(zh.tasks) == 6
     assert en.betas == (0.9, 0.98) and en.mode == "continual_multitask" and en.size == "tiny"
+    assert en.lr_schedule == zh.lr_schedule == "linear" and en.weight_init == "local"
 
 
 def test_base_example_is_the_papers_setup():
@@ -25,6 +27,7 @@ def test_base_example_is_the_papers_setup():
 
     base = load_config(ROOT / "examples" / "base.toml", {})
     assert base.size == "base" and base.precision == "bf16" and base.warmup_steps == 4000 and len(base.tasks) == 7
+    assert (base.lr_schedule, base.weight_init, base.dropout) == ("noam", "bert", 0.1)
     model = ErnieConfig.from_size(base.size, 30000)
     assert (model.num_hidden_layers, model.hidden_size, model.num_attention_heads) == (12, 768, 12)
 

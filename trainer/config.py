@@ -29,7 +29,7 @@ class TrainConfig:
     budgets: dict[str, int] = field(default_factory=dict)  # steps per task (default: equal shares)
     stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
     weights: dict[str, float] = field(default_factory=dict)  # task -> weight of its own loss (default 1; not MLM's)
-    lr: Optional[float] = None  # peak; None: default_lr(hidden size)
+    lr: Optional[float] = None  # peak; None: runtime.default_lr(hidden size, "pretrain")
     lr_schedule: str = "linear"  # after warmup: linear (to 0 at the task's last step) | noam | constant
     warmup_steps: Optional[int] = None  # per task, on its own step counter; None: min(4000, 10% of its budget)
     weight_decay: float = 0.01
@@ -67,15 +67,6 @@ SECTIONS = {"schedule": ("mode", "budgets", "stages", "weights"),
 
 class ConfigError(ValueError):
     """A bad config file or flag; str() is one line."""
-
-
-def default_lr(hidden_size: int) -> float:
-    """A peak pre-training lr that fits the width: tiny (128) 1e-3, mini (256) 5e-4, 512 2e-4,
-    base (768) 1e-4 (BERT's), large 5e-5."""
-    for width, lr in ((128, 1e-3), (256, 5e-4), (512, 2e-4), (768, 1e-4)):
-        if hidden_size <= width:
-            return lr
-    return 5e-5
 
 
 def load_config(path: Optional[Path], overrides: dict[str, Any]) -> TrainConfig:

@@ -16,7 +16,6 @@ import os
 import shutil
 import statistics
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -30,17 +29,9 @@ from trainer.finetune_data import Columns, DataError, label_aliases, label_names
 from trainer.finetune_model import ErnieForFinetuning, Init, InitError, build_model, check_weights, load_init
 from trainer.model import ErnieConfig
 from trainer.tokenizer import FinetuneTokenizer, load_tokenizer
-from trainer.train import resolve_precision, tensorboard_writer
+from trainer.runtime import autocast, default_lr, resolve_precision, tensorboard_writer
 
 MARKER = "results.json"
-
-
-def default_lr(hidden_size: int) -> float:
-    """Peak lr by width: small models fine-tune best with larger steps (tiny 5e-4 ... base 5e-5)."""
-    for width, lr in ((128, 5e-4), (256, 2e-4), (512, 1e-4), (768, 5e-5)):
-        if hidden_size <= width:
-            return lr
-    return 3e-5
 
 
 @dataclass
@@ -63,7 +54,7 @@ class FinetuneConfig:
     epochs: float = 3.0
     max_steps: Optional[int] = None
     batch_size: int = 32
-    lr: Optional[float] = None  # None: default_lr(hidden size)
+    lr: Optional[float] = None  # None: runtime.default_lr(hidden size, "finetune")
     warmup: float = 0.1  # fraction of the steps
     weight_decay: float = 0.01
     max_seq_len: int = 128
@@ -116,8 +107,7 @@ def _device_and_autocast(precision: str):
     if precision == "fp16":
         raise ValueError("precision 'fp16': choose auto, fp32 or bf16")
     precision = resolve_precision(precision, device)
-    ctx = torch.autocast(device.type, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
-    return device, precision, ctx
+    return device, precision, autocast(device, precision)
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -174,7 +164,7 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
     _prepare_out(out, config.overwrite)
     device, precision, autocast = _device_and_autocast(config.precision)
     metric = M.MAIN[config.kind]
-    lr = config.lr or default_lr(init.config.hidden_size)
+    lr = config.lr or default_lr(init.config.hidden_size, "finetune")
     per_epoch = math.ceil(len(train_data.ids) / config.batch_size)
     total = config.max_steps or max(1, math.ceil(config.epochs * per_epoch))
     eval_every = config.eval_every or per_epoch

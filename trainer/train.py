@@ -1,6 +1,7 @@
-"""Continual multi-task pre-training: the whole loop in one function you can read top to bottom.
+"""Continual multi-task pre-training: `pretrain` is the loop, read top to bottom; `setup` builds
+what it needs (a `Run`), `train_step` is one optimizer step.
 
-Each step: the schedule picks a task (the same on every rank), the task's own Noam warmup sets
+Each step: the schedule picks a task (the same on every rank), the task's own warmup and decay set
 the learning rate, the task's data gives a batch (this rank's slice of the global batch), the
 shared encoder plus the task's head give the loss (plus MLM when mlm_always), and Adam steps.
 Checkpoints hold everything needed to continue exactly: weights, optimizer, schedule (with the
@@ -21,12 +22,13 @@ import torch
 import torch.distributed as dist
 
 from trainer.checkpoint import latest_checkpoint, load_checkpoint, read_weights, resolve_checkpoint, save_checkpoint
-from trainer.config import ConfigError, TrainConfig, default_lr
+from trainer.config import ConfigError, TrainConfig
 from trainer.data import Loader, TaskData
 from trainer.heads import ErnieForPretraining
 from trainer.masking import MaskingConfig
 from trainer.model import WEIGHT_INITS, ErnieConfig, flops_per_token, local_attention_init
 from trainer.probe import HeldOutProbe, heldout_indices
+from trainer.runtime import autocast, default_lr, peak_flops, resolve_precision, setup_distributed, tensorboard_writer
 from trainer.schedule import Schedule, ScheduleConfig
 from trainer.tasks import read_tasks
 
@@ -49,28 +51,28 @@ class StepLog:
                            "lr": self.lr, "tokens": self.tokens, "seconds": round(self.seconds, 4), **self.extra})
 
 
-def setup_distributed() -> tuple[int, int, torch.device]:
-    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: nccl on GPU, gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return rank, world, device
+@dataclass
+class Run:
+    """What the loop needs, built by `setup`: the model (and its DDP wrapper), optimizer, schedule,
+    per-task data, the held-out probe, precision, and where a resumed run starts."""
 
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ConfigError(f"precision {precision!r}: choose auto, fp32, bf16 or fp16")
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("fp16 needs a GPU; use fp32 or bf16 on CPU")
-    return precision
+    config: TrainConfig
+    out: Path
+    rank: int
+    world: int
+    device: torch.device
+    model: ErnieForPretraining
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    data: dict[str, Loader]
+    probe: Optional[HeldOutProbe]
+    eval_every: int
+    precision: str
+    scaler: torch.amp.GradScaler
+    flops: float
+    start: int = 0
+    tokens_seen: int = 0
 
 
 def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callable[[StepLog], None]] = None,
@@ -78,6 +80,94 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     """Run (or continue) pre-training; returns the run directory. `on_start` receives the plan
     (effective lr and warmups, stages, what --init loaded); `keep_model`, if given, receives the
     trained model (for tests and notebooks)."""
+    run = setup(config, resume, on_start)
+    metrics = open(run.out / "metrics.jsonl", "a", encoding="utf-8") if run.rank == 0 else None
+    writer = tensorboard_writer(run.out) if run.rank == 0 else None
+    try:
+        for step in range(run.start, run.schedule.total_steps):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            task = run.schedule.next_task(step)  # also advances the task's own step counter
+            lr = run.schedule.lr(task)  # warmup and decay on that counter
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+            loss_value, tokens, parts, grad_norm = train_step(run, task)
+            seconds = time.perf_counter() - started
+            run.tokens_seen += tokens
+            log = StepLog(step + 1, task, run.schedule.stage(step), loss_value, lr, tokens, seconds,
+                          {**{k: v for k, v in parts.items() if k != "loss"}, "grad_norm": grad_norm,
+                           "tokens_per_s": tokens / seconds if seconds else 0.0, "tokens_seen": run.tokens_seen,
+                           "cpu_seconds": round(time.process_time() - cpu_started, 4)})
+            if run.probe is not None and ((step + 1) % run.eval_every == 0 or step + 1 == run.schedule.total_steps):
+                log.extra.update({f"heldout_{k}": v for k, v in run.probe.evaluate(run.model, run.device).items()})
+            if run.device.type == "cuda":
+                log.extra["mfu"] = run.flops * tokens / seconds / peak_flops(run.device, run.precision)
+            if run.rank == 0:
+                _write_log(log, metrics, writer, config.log_every)
+            if on_step:
+                on_step(log)
+            if not math.isfinite(loss_value):
+                raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
+            if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == run.schedule.total_steps:
+                _save(run.out, step + 1, run.model, run.optimizer, run.schedule, run.data, config, run.rank,
+                      run.world, run.tokens_seen)
+        if keep_model is not None:
+            keep_model.append(run.model)
+    finally:
+        if metrics is not None:
+            metrics.close()
+        if writer is not None:
+            writer.close()
+    return run.out
+
+
+def train_step(run: Run, task: str) -> tuple[float, int, dict, float]:
+    """One optimizer step of `task` (grad_accum micro-batches): (loss, tokens, the last micro-batch's
+    metrics, grad norm); loss and tokens are reduced over ranks."""
+    config, net, optimizer, scaler = run.config, run.net, run.optimizer, run.scaler
+    net.train()
+    tokens, losses, parts = 0, [], {}
+    for micro in range(config.grad_accum):
+        batch = run.data[task].next_batch()
+        batch["task_weight"] = float(config.weights.get(task, 1.0))
+        tokens += int(batch["attention_mask"].sum())
+        batch = {k: v.to(run.device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        sync = nullcontext() if run.world == 1 or micro == config.grad_accum - 1 else net.no_sync()
+        with sync:
+            with autocast(run.device, run.precision):
+                loss, parts = net(batch)
+            scaler.scale(loss / config.grad_accum).backward()
+        losses.append(float(loss.detach()))
+    scaler.unscale_(optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.clip_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    if run.precision == "fp16" and scaler.get_scale() < 1.0:
+        _warn(f"fp16 loss scale collapsed to {scaler.get_scale():.2e}; the loss is overflowing: lower the lr "
+              "or use bf16")
+    loss_value = sum(losses) / len(losses)
+    if run.world > 1:
+        reduced = torch.tensor([loss_value, tokens], dtype=torch.float64, device=run.device)
+        dist.all_reduce(reduced)
+        loss_value, tokens = float(reduced[0]) / run.world, int(reduced[1])
+    return loss_value, tokens, parts, float(grad_norm)
+
+
+def _write_log(log: StepLog, metrics, writer, log_every: int) -> None:
+    metrics.write(log.to_json() + "\n")
+    if writer is not None:
+        writer.add_scalar(f"loss/{log.task}", log.loss, log.step)
+        writer.add_scalar(f"lr/{log.task}", log.lr, log.step)
+        for key in ("heldout_mask_accuracy", "heldout_shuffled_accuracy", "heldout_unigram_floor"):
+            if key in log.extra:
+                writer.add_scalar(key.replace("_", "/", 1), log.extra[key], log.step)
+    if log.step % log_every == 0:
+        metrics.flush()
+
+
+def setup(config: TrainConfig, resume: bool = False, on_start: Optional[Callable[[dict], None]] = None) -> Run:
+    """Check the config against the shards and the run directory, build the model, optimizer,
+    schedule, data and probe, load a checkpoint to resume, write plan.json; one-line ConfigErrors."""
     rank, world, device = setup_distributed()
     out = Path(config.out)
     specs = read_tasks(config.tasks)
@@ -94,12 +184,14 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
         check_resumable(checkpoint, config)
     if resume and config.init:
         raise ConfigError("init (--init) starts a new run from trained weights; it cannot be combined with --resume")
-
-    torch.manual_seed(config.seed)
-    # task embeddings: the default's room (16), more when the run's task ids go past it
     unknown = sorted(set(config.weights) - set(specs))
     if unknown:
         raise ConfigError(f"weights: unknown task(s) {', '.join(unknown)} (tasks: {', '.join(specs)})")
+    if config.weight_init not in WEIGHT_INITS:
+        raise ConfigError(f"weight_init {config.weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
+
+    torch.manual_seed(config.seed)
+    # task embeddings: the default's room (16), more when the run's task ids go past it
     task_types = max(ErnieConfig.task_type_vocab_size, 1 + max(s.task_id for s in specs.values()))
     dropout = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout,
                                                  "attention_probs_dropout_prob": config.dropout}
@@ -107,13 +199,11 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
                                          max_position_embeddings=max(512, max(s.max_seq_len for s in specs.values())),
                                          **{"task_type_vocab_size": task_types, **dropout, **config.model})
     model = ErnieForPretraining(model_config, specs)
-    if config.weight_init not in WEIGHT_INITS:
-        raise ConfigError(f"weight_init {config.weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
     if config.weight_init == "local":
         local_attention_init(model.ernie)
     loaded = load_init_weights(model, config.init) if config.init and checkpoint is None else None
     model = model.to(device)
-    lr = config.lr or default_lr(model_config.hidden_size)
+    lr = config.lr or default_lr(model_config.hidden_size, "pretrain")
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
@@ -127,29 +217,27 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     task_data = {name: TaskData(spec, config.seed, rank, world, masking=masking, mlm_on_every_batch=config.mlm_always,
                                 max_seq_len=config.max_seq_len) for name, spec in specs.items()}
     probe, eval_every = None, config.eval_every or max(1, schedule.total_steps // 10)
-    if config.heldout_examples:  # the MLM task's held-out examples: never trained on, probed every eval_every steps
-        name = next((n for n, s in specs.items() if s.kind == "mlm"), None)
-        held = heldout_indices(len(task_data[name]), config.heldout_examples) if name else []
+    name = next((n for n, s in specs.items() if s.kind == "mlm"), None)
+    if config.heldout_examples and name:  # the MLM task's held-out examples: never trained on
+        held = heldout_indices(len(task_data[name]), config.heldout_examples)
         if len(held):
             task_data[name].hold_out(held)
             if rank == 0:
                 spec = specs[name]
                 probe = HeldOutProbe(spec.shards, held, spec.special_ids, spec.task_id, max_len=config.max_seq_len)
-    data = {name: Loader(d, config.tokens_per_batch, config.loader_workers) for name, d in task_data.items()}
+    data = {n: Loader(d, config.tokens_per_batch, config.loader_workers) for n, d in task_data.items()}
     precision = resolve_precision(config.precision, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
-                if precision != "fp32" else nullcontext())
-
-    start, tokens_seen = 0, 0
+    run = Run(config, out, rank, world, device, model, model, optimizer, schedule, data, probe, eval_every, precision,
+              torch.amp.GradScaler(device.type, enabled=precision == "fp16"),
+              flops_per_token(model_config, first.max_seq_len))
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, model, optimizer, device)
-        start, tokens_seen = state["step"], state.get("tokens_seen", 0)
+        run.start, run.tokens_seen = state["step"], state.get("tokens_seen", 0)
         schedule.load_state_dict(state["schedule"])
-        for name, cursor in state["data"].items():
-            data[name].load_state_dict(cursor)
-    net = (torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
-           if world > 1 else model)
+        for task, cursor in state["data"].items():
+            data[task].load_state_dict(cursor)
+    if world > 1:
+        run.net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
 
     plan = {"config": config.to_dict(), "stages": schedule.plan_summary(), "boundaries": schedule.boundaries(),
             "world_size": world, "precision": precision, "lr": lr, "warmup_steps": dict(schedule.warmups),
@@ -160,83 +248,13 @@ def pretrain(config: TrainConfig, resume: bool = False, on_step: Optional[Callab
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
-            _truncate_metrics(out / "metrics.jsonl", start)
+            _truncate_metrics(out / "metrics.jsonl", run.start)
         else:
             plan["vocab"] = copy_vocab(first, out / "vocab")
         (out / "plan.json").write_text(json.dumps(plan, indent=2, default=str))
         if on_start:
             on_start(plan)
-    metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
-    writer = tensorboard_writer(out) if rank == 0 else None
-    flops = flops_per_token(model_config, first.max_seq_len)
-    try:
-        for step in range(start, schedule.total_steps):
-            started, cpu_started = time.perf_counter(), time.process_time()
-            task = schedule.next_task(step)  # also advances the task's own step counter
-            lr = schedule.lr(task)  # Noam warmup on that counter
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            net.train()
-            tokens, losses, extra = 0, [], {}
-            for micro in range(config.grad_accum):
-                batch = data[task].next_batch()
-                batch["task_weight"] = float(config.weights.get(task, 1.0))
-                tokens += int(batch["attention_mask"].sum())
-                batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
-                sync = nullcontext() if world == 1 or micro == config.grad_accum - 1 else net.no_sync()
-                with sync:
-                    with autocast:
-                        loss, parts = net(batch)
-                    scaler.scale(loss / config.grad_accum).backward()
-                losses.append(float(loss.detach()))
-                extra = parts
-            scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            if precision == "fp16" and scaler.get_scale() < 1.0:
-                _warn(f"step {step + 1}: fp16 loss scale collapsed to {scaler.get_scale():.2e}; "
-                      "the loss is overflowing: lower the lr or use bf16")
-            seconds = time.perf_counter() - started
-            loss_value = sum(losses) / len(losses)
-            if world > 1:
-                reduced = torch.tensor([loss_value, tokens], dtype=torch.float64, device=device)
-                dist.all_reduce(reduced)
-                loss_value, tokens = float(reduced[0]) / world, int(reduced[1])
-            tokens_seen += tokens
-            log = StepLog(step + 1, task, schedule.stage(step), loss_value, lr, tokens, seconds,
-                          {**{k: v for k, v in extra.items() if k != "loss"}, "grad_norm": float(grad_norm),
-                           "tokens_per_s": tokens / seconds if seconds else 0.0, "tokens_seen": tokens_seen,
-                           "cpu_seconds": round(time.process_time() - cpu_started, 4)})
-            if probe is not None and ((step + 1) % eval_every == 0 or step + 1 == schedule.total_steps):
-                log.extra.update({f"heldout_{k}": v for k, v in probe.evaluate(model, device).items()})
-            if device.type == "cuda":
-                log.extra["mfu"] = flops * tokens / seconds / _peak_flops(device, precision)
-            if rank == 0:
-                metrics.write(log.to_json() + "\n")
-                if writer is not None:
-                    writer.add_scalar(f"loss/{task}", loss_value, step + 1)
-                    writer.add_scalar(f"lr/{task}", lr, step + 1)
-                    for key in ("heldout_mask_accuracy", "heldout_shuffled_accuracy", "heldout_unigram_floor"):
-                        if key in log.extra:
-                            writer.add_scalar(key.replace("_", "/", 1), log.extra[key], step + 1)
-                if (step + 1) % config.log_every == 0:
-                    metrics.flush()
-            if on_step:
-                on_step(log)
-            if not math.isfinite(loss_value):
-                raise FloatingPointError(f"step {step + 1} ({task}): loss is {loss_value}")
-            if (config.save_every and (step + 1) % config.save_every == 0) or step + 1 == schedule.total_steps:
-                _save(out, step + 1, model, optimizer, schedule, data, config, rank, world, tokens_seen)
-        if keep_model is not None:
-            keep_model.append(model)
-    finally:
-        if metrics is not None:
-            metrics.close()
-        if writer is not None:
-            writer.close()
-    return out
+    return run
 
 
 def _save(out, step, model, optimizer, schedule, data, config, rank, world, tokens_seen=0) -> None:
@@ -320,21 +338,6 @@ def _truncate_metrics(path: Path, step: int) -> None:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         os.replace(tmp, path)
-
-
-def tensorboard_writer(out: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard not installed: metrics.jsonl still has everything
-        return None
-    return SummaryWriter(str(out / "tensorboard"))
-
-
-def _peak_flops(device: torch.device, precision: str) -> float:
-    """Dense peak of the GPU at this precision (H100/H200 SXM: 989 TFLOP/s bf16/fp16)."""
-    name = torch.cuda.get_device_name(device)
-    tensor = 989e12 if ("H100" in name or "H200" in name) else 312e12  # A100 otherwise
-    return tensor if precision in ("bf16", "fp16") else tensor / 2
 
 
 def _warn(message: str) -> None:
