@@ -178,3 +178,20 @@ def test_init_continues_pre_training_with_a_new_task(tiny_tasks, tmp_path):
     result = CliRunner().invoke(main, ["pretrain", "--task", f"knowledge_masking={tiny_tasks['knowledge_masking']}",
                                        "--init", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"), "--quiet"])
     assert result.exit_code == 1 and "not a pre-training run or checkpoint" in result.output
+
+
+def test_a_shard_changed_after_it_was_written_is_refused_in_one_line(tiny_tasks, tmp_path):
+    """pretrain checks every shard against the sha256 its manifest records (schemas/digests.py)."""
+    import shutil
+
+    from trainer.tasks import TaskError, read_task
+
+    copy = tmp_path / "sentence_reorder"
+    shutil.copytree(tiny_tasks["sentence_reorder"], copy)
+    shard = sorted(copy.glob("*.arrow"))[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit, somewhere in the columns
+    shard.write_bytes(bytes(data))
+    with pytest.raises(TaskError, match="sha256") as caught:
+        read_task("sentence_reorder", copy)
+    assert "\n" not in str(caught.value)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
+from schemas.digests import check_sha256
 from schemas import metadata
 from schemas.errors import SchemaError
 from schemas.tasks import embedding_ids, head_of
@@ -57,6 +58,7 @@ def read_task(name: str, directory: Union[str, Path], task_id: Optional[int] = N
     meta: dict[str, str] = {}
     for shard in shards:
         try:
+            check_sha256(shard)  # against manifest.json: a flipped byte in a label column is not trained on
             table = read_table(shard)
             meta = validate(table, expect=name)
         except (SchemaError, OSError) as exc:
