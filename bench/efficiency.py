@@ -189,7 +189,7 @@ def main() -> None:
 
 
 def smoke_shards(out: Path) -> Path:
-    """knowledge_masking shards of the first 300 IMDb reviews (for --smoke)."""
+    """knowledge_masking shards of the first 150 IMDb reviews (for --smoke)."""
     data = Path(os.environ.get("ERNIE_SHARED_DATA", ROOT.parent / "shared" / "data"))
     work = out / "smoke-data"
     tasks = work / "tasks" / "knowledge_masking"
@@ -197,7 +197,7 @@ def smoke_shards(out: Path) -> Path:
         return tasks
     work.mkdir(parents=True, exist_ok=True)
     text = work / "imdb.txt"
-    lines = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:300]
+    lines = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:150]
     text.write_text("\n".join(lines) + "\n", encoding="utf-8")
     corpus = [sys.executable, "-m", "corpus_tools.cli"]
     for cmd in (["ingest", str(text), "--out", str(work / "docs"), "--overwrite"],

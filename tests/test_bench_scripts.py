@@ -66,3 +66,12 @@ def test_the_loader_bench_runs_on_a_built_task_folder(tiny_tasks):
     done = run(BENCH / "train_loader.py", "--tasks", str(folder), "--size", "tiny", "--tokens", "256", "--steps", "1")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| sentence_reorder |" in done.stdout
+
+
+@pytest.mark.parametrize("name,args", [("efficiency.py", ["--smoke"]), ("learning.py", ["--smoke", "--lang", "en"])])
+def test_the_learning_benches_run_their_smoke_setting(name, args, tmp_path):
+    """Two recipes (efficiency) or two arms (learning) through the real CLIs on a slice of IMDb: a few
+    steps each, so a change to the trainer or the corpus commands cannot break them unseen."""
+    done = run(BENCH / name, *args, "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "|" in done.stdout
