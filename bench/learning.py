@@ -162,11 +162,9 @@ def read_tsv(path: Path) -> list[dict]:
 
 def write_tsv(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter="\t", quoting=csv.QUOTE_NONE,
-                                escapechar=None, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    fields = list(rows[0])
+    lines = ["\t".join(fields)] + ["\t".join(row[f] or "" for f in fields) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")  # the fields hold no tab: read at tabs
     return path
 
 
@@ -186,7 +184,7 @@ def finetune(lang: str, init: str, name: str, work: Path, files: dict, args) -> 
         out = work / "finetune" / f"{name}-lr{lr:g}"
         cmd = TRAIN + ["finetune", "--init", init, "--train", str(files["train"]), "--dev", str(files["select"]),
                        "--out", str(out), "--seeds", args.seeds, "--epochs", str(args.epochs), "--lr", f"{lr:g}",
-                       "--max-seq-len", "128", "--quiet", "--overwrite"]
+                       "--max-seq-len", "128", "--pooling", args.pooling, "--quiet", "--overwrite"]
         if init == "random":
             cmd += ["--vocab", str(work / "vocab"), "--size", args.size]
         if name == "random-local":
@@ -240,6 +238,8 @@ def main() -> None:
     parser.add_argument("--lrs", default="1e-4,2e-4,5e-4,1e-3", help="the fine-tuning lr grid")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--epochs", type=float, default=5)
+    parser.add_argument("--pooling", default="mean", choices=["mean", "cls"],
+                        help="what every init's classifier reads (mean: the token states' mean; cls: the pooler)")
     parser.add_argument("--parallel", type=int, default=2, help="pre-training and fine-tuning jobs at a time")
     parser.add_argument("--json", default=str(ROOT / "docs" / "learning.json"))
     parser.add_argument("--png", default=str(ROOT / "docs" / "learning.png"))

@@ -233,3 +233,18 @@ def test_glue_tsv_quotes_are_text(tmp_path):
     path = tmp_path / "quoted.tsv"
     path.write_text('sentence\tlabel\n"the film " is good\t1\n', encoding="utf-8")
     assert read_split(path, "classification", Columns()).examples[0].text == '"the film " is good'
+
+
+def test_mean_pooling_trains_reports_and_refuses_an_hf_classifier_export(data, vocab_en, tmp_path):
+    """--pooling mean: the classifier reads the mean of the token states; the saved model says so,
+    evaluate reads it back the same way, and export refuses it in one line (HF reads [CLS])."""
+    sst = data / "eval" / "sst2"
+    results = finetune(tiny(train=sst / "train_head2000.tsv", split_dev=400, out=tmp_path / "mean", vocab=vocab_en,
+                            epochs=3, pooling="mean"))
+    info = json.loads((tmp_path / "mean" / "best" / "finetune.json").read_text())
+    assert info["pooling"] == "mean"
+    assert results["seeds"]["1"]["dev"]["accuracy"] > results["majority"] + 0.03  # measured 0.645 vs 0.605, 2 epochs
+    scored = evaluate(str(tmp_path / "mean"), str(sst / "glue_dev.tsv"))
+    assert scored["accuracy"] > 0.55
+    refused = run_cli("export", tmp_path / "mean", "--out", tmp_path / "hf")
+    assert refused.exit_code == 1 and "--pooling cls" in refused.output and "\n" not in refused.output.strip()

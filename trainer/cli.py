@@ -258,13 +258,17 @@ def _seeds(ctx, param, value):
 @click.option("--weight-init", type=click.Choice(["bert", "local"]), default="bert", show_default=True,
               help="For --init random: BERT's normal(0, 0.02), or the weights pre-training starts from (local).")
 @click.option("--reset-pooler", is_flag=True, help="Start the pooler (dense + tanh on [CLS]) fresh, not from --init.")
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), default="cls", show_default=True,
+              help="What the classifier reads: cls, the pooler on [CLS] (HF ErnieForSequenceClassification, "
+                   "exportable); mean, the mean of the tokens' final states (better from a short MLM "
+                   "pre-training, whose [CLS] is untrained; not exportable as a classifier).")
 @click.option("--t2s", is_flag=True, help="Convert Traditional to Simplified Chinese before tokenizing (OpenCC).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT.")
 @click.option("--quiet", is_flag=True)
 def finetune(init, train, dev, test, split_dev, split_seed, kind, text, text_pair, label, labels_file, vocab, size,
              out, seeds, epochs, max_steps, batch_size, lr, warmup, max_seq_len, eval_every, patience, task_id, dropout,
-             weight_init, reset_pooler, t2s, precision, overwrite, quiet) -> None:
+             weight_init, reset_pooler, pooling, t2s, precision, overwrite, quiet) -> None:
     """Fine-tune on a labelled task and report the dev metric of every seed.
 
     \b
@@ -283,7 +287,8 @@ def finetune(init, train, dev, test, split_dev, split_seed, kind, text, text_pai
                             label=label, labels_file=labels_file, vocab=vocab, size=size, seeds=seeds, epochs=epochs,
                             max_steps=max_steps, batch_size=batch_size, lr=lr, warmup=warmup, max_seq_len=max_seq_len,
                             eval_every=eval_every, patience=patience, task_id=task_id, t2s=t2s, precision=precision,
-                            dropout=dropout, weight_init=weight_init, reset_pooler=reset_pooler, overwrite=overwrite)
+                            dropout=dropout, weight_init=weight_init, reset_pooler=reset_pooler, pooling=pooling,
+                            overwrite=overwrite)
 
     def on_event(event: dict) -> None:
         if quiet:

@@ -72,6 +72,10 @@ def export(source: Union[str, Path], out: Union[str, Path], with_mlm_head: bool 
     max_len = init.config.max_position_embeddings
     if init.finetuned is not None:
         info = init.finetuned
+        if info.get("pooling", "cls") != "cls" and info["kind"] != "ner":
+            raise ExportError(f"{init.source}: fine-tuned with --pooling {info['pooling']}, but HF's "
+                              "ErnieForSequenceClassification reads the pooler on [CLS]; fine-tune with --pooling cls "
+                              "to export a classifier, or export the pre-trained run's encoder")
         weights = read_weights(source / "model.safetensors" if (source / "model.safetensors").exists()
                         else source / "best" / "model.safetensors")
         names = info["label_names"]

@@ -66,6 +66,7 @@ class FinetuneConfig:
     dropout: float = 0.1  # hidden and attention dropout, the same for every init (not the pre-training's)
     weight_init: str = "bert"  # for init = random: bert (normal(0, 0.02)) | local (what pre-training starts from)
     reset_pooler: bool = False  # start the pooler fresh rather than from the init
+    pooling: str = "cls"  # what the classifier reads: cls (the pooler, HF's) | mean (the tokens' mean state)
     overwrite: bool = False
 
 
@@ -93,7 +94,8 @@ def load_finetuned(path: Path, device="cpu") -> tuple[ErnieForFinetuning, dict, 
         raise InitError(f"{path}: not a fine-tuned model (no finetune.json); give OUT or OUT/best of `ernie-train "
                         "finetune`")
     info = json.loads((path / "finetune.json").read_text(encoding="utf-8"))
-    model = ErnieForFinetuning(ErnieConfig(**info["model_config"]), info["kind"], max(1, len(info["label_names"])))
+    model = ErnieForFinetuning(ErnieConfig(**info["model_config"]), info["kind"], max(1, len(info["label_names"])),
+                               info.get("pooling", "cls"))
     model.load_state_dict(load_file(str(path / "model.safetensors")), strict=True)
     tok = load_tokenizer(path, expect=info["vocab_fingerprint"])
     return model.to(device).eval(), info, tok
@@ -171,7 +173,7 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
     info = {"kind": config.kind, "label_names": label_names, "max_seq_len": config.max_seq_len,
             "task_id": config.task_id, "t2s": config.t2s, "model_config": asdict(init.config),
             "vocab_fingerprint": tok.fingerprint, "init": init.source, "metric": metric, "label_ids": label_ids,
-            "columns": asdict(columns)}
+            "columns": asdict(columns), "pooling": config.pooling}
     emit({"event": "start", "init": init.source, "train": len(train_data.ids), "dev": len(dev_data.ids),
           "rejected": len(train.rejects) + len(dev.rejects), "labels": label_names, "steps": total, "lr": lr,
           "warmup_steps": int(config.warmup * total), "precision": precision, "device": str(device)})
@@ -207,7 +209,8 @@ def finetune(config: FinetuneConfig, on_event: Optional[Callable[[dict], None]] 
 def _train_seed(config, seed, init: Init, tok, train_data, dev_data, label_names, info, out, device, autocast,
                 lr, total, per_epoch, eval_every, metric, writer, emit) -> dict:
     num_labels = 1 if config.kind == "regression" else len(label_names)
-    model = build_model(init, config.kind, num_labels, seed, config.weight_init, config.reset_pooler).to(device)
+    model = build_model(init, config.kind, num_labels, seed, config.weight_init, config.reset_pooler,
+                        config.pooling).to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},

@@ -47,13 +47,20 @@ class Init:
     finetuned: Optional[dict] = None  # finetune.json of a fine-tuned model
 
 
+POOLINGS = ("cls", "mean")
+
+
 class ErnieForFinetuning(nn.Module):
     """Encoder + dropout + Linear(hidden, num_labels): on the pooled output for classification,
-    pair and regression (num_labels 1), on every position for ner."""
+    pair and regression (num_labels 1), on every position for ner. `pooling` cls is the pooler
+    on [CLS] (HF's ErnieForSequenceClassification); mean is the mean of the real tokens' final
+    states (the pooler unused), which reads what MLM trained rather than an untrained [CLS]."""
 
-    def __init__(self, config: ErnieConfig, kind: str, num_labels: int) -> None:
+    def __init__(self, config: ErnieConfig, kind: str, num_labels: int, pooling: str = "cls") -> None:
         super().__init__()
-        self.kind = kind
+        if pooling not in POOLINGS:
+            raise InitError(f"pooling {pooling!r}: choose {' or '.join(POOLINGS)}")
+        self.kind, self.pooling = kind, pooling
         self.ernie = ErnieModel(config)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, num_labels)
@@ -62,6 +69,9 @@ class ErnieForFinetuning(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         seq, pooled = self.ernie(batch["input_ids"], batch.get("token_type_ids"), batch.get("task_type_ids"),
                                  batch.get("attention_mask"))
+        if self.kind != "ner" and self.pooling == "mean":  # the mean of the real tokens' states
+            real = batch["attention_mask"].unsqueeze(-1).to(seq.dtype)
+            pooled = (seq * real).sum(1) / real.sum(1).clamp(min=1)
         logits = self.classifier(self.dropout(seq if self.kind == "ner" else pooled))
         return logits.squeeze(-1) if self.kind == "regression" else logits
 
@@ -163,13 +173,13 @@ def load_init(init: Union[str, Path], vocab: Optional[Union[str, Path]] = None, 
 
 
 def build_model(init: Init, kind: str, num_labels: int, seed: int, weight_init: str = "bert",
-                reset_pooler: bool = False) -> ErnieForFinetuning:
+                reset_pooler: bool = False, pooling: str = "cls") -> ErnieForFinetuning:
     """The fine-tuning model with the init's encoder; the classifier starts fresh (seeded), unless
     the init is a fine-tuned model of the same kind and labels. A random init is `weight_init`'s
     (bert, or local: the weights pre-training starts from); `reset_pooler` starts the pooler fresh."""
     check_weights(init)
     torch.manual_seed(seed)
-    model = ErnieForFinetuning(init.config, kind, num_labels)
+    model = ErnieForFinetuning(init.config, kind, num_labels, pooling)
     if init.weights is None:
         if weight_init not in WEIGHT_INITS:
             raise InitError(f"weight init {weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
