@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from corpus_tools.dataset import shard_paths  # noqa: E402
-from corpus_tools.inspect_tasks import find_vocab  # noqa: E402
+from corpus_tools.run.dataset import shard_paths  # noqa: E402
+from corpus_tools.show.inspect_tasks import find_vocab  # noqa: E402
 from schemas import metadata  # noqa: E402
 from schemas.validate import read_table  # noqa: E402
 

@@ -25,8 +25,8 @@ FINAL = (".", "!", "?", '."', '!"', '?"', ".)")
 def corpus(data, tmp_path_factory):
     """The first 300 IMDb reviews and the first 8 Wikipedia articles, in shards of 60 documents,
     with a vocab trained on them: documents of a few sentences and of hundreds."""
-    from corpus_tools.dataset import iter_sentences
-    from corpus_tools.ingest import IngestConfig, ingest
+    from corpus_tools.run.dataset import iter_sentences
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
     from task_builders.vocab import train_vocab
 
     root = tmp_path_factory.mktemp("nsp")
