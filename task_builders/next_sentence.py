@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pair
+from task_builders.sequences import document_sentences, pair
 
 NAME = "next_sentence"
 VERSION = 1
@@ -69,12 +69,7 @@ def labels(settings) -> Labels:
 
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
-    doc_ids = table.column("doc_id").to_pylist()
-    langs = table.column("lang").cast(pa.string()).to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    ids = iter([e.ids for e in encode(ctx, flat)])
-    sentences = [[e for e in (next(ids) for p in paragraphs for _ in p) if e] for paragraphs in documents]
+    doc_ids, langs, sentences = document_sentences(table, ctx)
     sizes = [len(doc) for doc in sentences]
     budget = ctx.settings.max_seq_len - 3
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):

@@ -19,6 +19,19 @@ def encode(ctx, texts: list[str]) -> list[Encoding]:
     return ctx.vocab.tokenizer.encode_batch(texts, add_special_tokens=False)
 
 
+def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list[int]]]]:
+    """(doc ids, languages, per document its non-empty sentences as word-piece ids, in order) of a
+    documents batch: what the pair tasks that sample sentences across documents start from."""
+    import pyarrow as pa
+
+    doc_ids = table.column("doc_id").to_pylist()
+    langs = table.column("lang").cast(pa.string()).to_pylist()
+    documents = table.column("paragraphs").to_pylist()
+    flat = [s for paragraphs in documents for p in paragraphs for s in p]
+    ids = iter([e.ids for e in encode(ctx, flat)])
+    return doc_ids, langs, [[e for e in (next(ids) for p in paragraphs for _ in p) if e] for paragraphs in documents]
+
+
 def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
     """[CLS] ids [SEP] with token types all 0."""
     return [ctx.cls, *ids, ctx.sep], [0] * (len(ids) + 2)
