@@ -320,6 +320,7 @@ def plot(record: dict, png: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     langs = sorted({r["lang"] for r in record["runs"].values()}, key=["en", "zh"].index)
     figure, axes = plt.subplots(1, len(langs), figsize=(6.5 * len(langs), 4.6), squeeze=False)
@@ -338,6 +339,8 @@ def plot(record: dict, png: Path) -> None:
                 axis.errorbar(x, [r["mean"] for r in mine], yerr=[r["std"] for r in mine], marker="o", capsize=4,
                               color=color, label=arm)
         axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("pre-training tokens (millions, log scale)")
         axis.set_ylabel("accuracy, mean of 3 seeds")
         axis.set_title(f"{lang}: {names[lang]}")
