@@ -80,7 +80,7 @@ finetune_and_score() {  # NAME INIT [flags...]: fine-tune 3 seeds, print their G
   local scores=()
   for seed in 1 2 3; do
     scores+=("$(.venv/bin/ernie-train evaluate "$OUT/sst2-$name/seed-$seed/best" --data "$SST/glue_dev.tsv" --json \
-                | .venv/bin/python -c 'import json, sys; print(f"{json.load(sys.stdin)[\"accuracy\"]:.4f}")')")
+                | .venv/bin/python -c 'import json, sys; print("%.4f" % json.load(sys.stdin)["accuracy"])')")
   done
   echo "${scores[*]}" | .venv/bin/python -c 'import statistics, sys; v = [float(x) for x in sys.stdin.read().split()]; print(" ".join(f"{x:.4f}" for x in v), f"mean {statistics.fmean(v):.4f}")' \
     | tee "$OUT/sst2-$name.txt"
