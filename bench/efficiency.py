@@ -144,11 +144,9 @@ def plot(results: dict[str, dict], png: Path) -> None:
     axes[0].set_ylabel("accuracy")
     axes[1].set_ylabel("cross-entropy (nats)")
     figure.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = png.with_name(png.name + ".tmp.png")
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    os.replace(tmp, png)
+    from trainer.plot import save_figure
+
+    save_figure(figure, png)
 
 
 def main() -> None:

@@ -346,11 +346,9 @@ def plot(record: dict, png: Path) -> None:
         axis.set_title(f"{lang}: {names[lang]}")
         axis.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = png.with_name(png.name + ".tmp.png")
-    figure.savefig(tmp, dpi=110)
-    plt.close(figure)
-    os.replace(tmp, png)
+    from trainer.plot import save_figure
+
+    save_figure(figure, png)
 
 
 if __name__ == "__main__":

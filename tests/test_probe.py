@@ -44,8 +44,7 @@ def test_a_run_logs_the_probe_and_never_trains_on_its_examples(tiny_tasks, km, t
     assert plan["heldout"]["task"] == "knowledge_masking" and plan["heldout"]["examples"] == 16
     assert plan["config"]["lr_schedule"] == "linear" and plan["config"]["weight_init"] == "local"
 
-    held = heldout_indices(len(read_table(km.shards[0])) if len(km.shards) == 1 else
-                           sum(len(read_table(s)) for s in km.shards), 16)
+    held = heldout_indices(sum(len(read_table(s)) for s in km.shards), 16)
     data = TaskData(km, seed=3)
     data.hold_out(held)
     seen = np.concatenate(data.epoch_batches(0, 1024) + data.epoch_batches(1, 1024))
@@ -131,6 +130,11 @@ def test_cropping_keeps_the_first_pieces_and_the_final_sep(km):
     assert bool((cropped["input_ids"][:, -1] == sep).all())
     assert bool((cropped["mlm_labels"][:, -1] == -100).all())  # the kept [SEP] is never a target
     assert bool((cropped["attention_mask"] == 1).all())
+    # the held-out probe crops its examples the same way
+    probe = HeldOutProbe(km.shards, indices, km.special_ids, km.task_id, max_len=16)
+    for b in probe.batches:
+        last = b.attention.sum(1) - 1
+        assert bool((b.ids[torch.arange(len(last)), last] == sep).all()) and b.ids.shape[1] == 16
     # the unmasked first 15 pieces are the example's own
     keep = cropped["mlm_labels"][:, :15] == -100
     assert torch.equal(cropped["input_ids"][:, :15][keep & (whole["mlm_labels"][:, :15] == -100)],

@@ -83,6 +83,13 @@ def plot_run(run: Path, png: Path, smooth: int = 20) -> Path:
             axis.legend(fontsize=8)
     figure.suptitle(f"ERNIE 2.0 continual multi-task pre-training: {Path(run).name}")
     figure.tight_layout()
+    return save_figure(figure, png)
+
+
+def save_figure(figure, png: Path) -> Path:
+    """Write a matplotlib figure as a PNG atomically (a temporary name, then a move) and close it."""
+    import matplotlib.pyplot as plt
+
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
     tmp = png.with_name(png.name + ".tmp.png")

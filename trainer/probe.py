@@ -83,11 +83,11 @@ class HeldOutProbe:
         self.top_id = int(counts.argmax())
         rng = np.random.default_rng([seed, 7])
         rows = table.take(pa.array(self.indices, type=pa.int64()))
-        examples, types_, targets = [], [], []
+        examples, types_ = [], []
         for ids, tt in zip(rows.column("input_ids").to_pylist(), rows.column("token_type_ids").to_pylist()):
             ids, tt = np.asarray(ids, dtype=np.int64), np.asarray(tt, dtype=np.int64)
-            if max_len is not None and len(ids) > max_len:
-                ids, tt = ids[:max_len], tt[:max_len]
+            if max_len is not None and len(ids) > max_len:  # cropped as training crops (TaskData): [SEP] kept
+                ids, tt = np.append(ids[:max_len - 1], ids[-1]), np.append(tt[:max_len - 1], tt[-1])
             examples.append(ids)
             types_.append(tt)
         self.batches: list[_Batch] = []
