@@ -10,6 +10,8 @@ Per language, from the samples in ../shared/data (everything through the two CLI
        bert      MLM with plain word-piece masking + next_sentence (BERT's recipe, same framework)
        cmtl      the ERNIE 2.0 tasks through the continual multi-task schedule (en: the six English
                  tasks, no DuReader; zh: six with ir_relevance from DuReader)
+       contrast  knowledge_masking + document_contrast (a customized task: two spans of a document,
+                 encoded apart, find each other in the batch), together from step 1
      and no pre-training: `random` (BERT's normal(0, 0.02) init) and `random-local` (the local init that
      pre-training starts from); a gain is claimed against the better of the two;
   3. fine-tuning, the same for every init: each lr of the grid, 3 seeds, trained on the training
@@ -94,7 +96,7 @@ def prepare(lang: str, work: Path, args) -> dict:
         sh(CORPUS + ["vocab", str(clean), *map(str, logs), "--out", str(vocab), "--vocab-size",
                      str(args.vocab_size), "--overwrite"])
     wanted = ["knowledge_masking"] + (CMTL[lang][1:] if "cmtl" in args.arms else []) + (
-        ["next_sentence"] if "bert" in args.arms else [])
+        ["next_sentence"] if "bert" in args.arms else []) + (["document_contrast"] if "contrast" in args.arms else [])
     missing = [t for t in wanted if not (tasks / t / "manifest.json").exists()]
     if missing:
         log(f"{lang}: build {', '.join(missing)}")
@@ -130,6 +132,9 @@ def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[s
     if arm == "bert":
         return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
                       f"next_sentence={tasks / 'next_sentence'}", "--mode", "multitask", *BASIC_MASKING]
+    if arm == "contrast":
+        return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
+                      f"document_contrast={tasks / 'document_contrast'}", "--mode", "multitask"]
     return cmd + [a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")]
 
 
@@ -226,7 +231,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en,zh")
     parser.add_argument("--arms", default="random,random-local,mlm_only,bert,cmtl",
                         help="random (BERT's init, no pre-training), random-local (the weights pre-training starts "
-                             "from), mlm_only, bert, cmtl")
+                             "from), mlm_only, bert, cmtl, contrast")
     parser.add_argument("--budgets", default="2e6,5e6,10e6", help="pre-training tokens, comma-separated")
     parser.add_argument("--arm-budgets", action="append", default=[], metavar="ARM=B1/B2",
                         help="this arm only at these of the budgets, e.g. bert=2e6/8e6 (repeatable)")

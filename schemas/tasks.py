@@ -27,9 +27,11 @@ PAPER_TASKS = ("knowledge_masking", "capitalization", "token_document", "sentenc
 PAPER_IDS = {name: i for i, name in enumerate(PAPER_TASKS)}
 MAX_TASK_ID = 127  # the task_id column is int8
 
-# Head kinds: a label per token (-100 where none), one label per sequence, or masked language
-# modelling with the word, phrase and entity units that knowledge masking masks.
-HEADS = ("token", "sequence", "masked_lm")
+# Head kinds: a label per token (-100 where none), one label per sequence, masked language
+# modelling with the word, phrase and entity units that knowledge masking masks, or contrastive:
+# segment 0 and segment 1 of an example are partners (two views of one document), encoded apart,
+# and the head finds each segment's partner among the batch's (no label column).
+HEADS = ("token", "sequence", "masked_lm", "contrastive")
 
 SPAN = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False)])
 ENTITY = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False),
@@ -49,6 +51,7 @@ HEAD_COLUMNS = {
         pa.field("phrase_spans", pa.list_(SPAN), nullable=False),  # token positions, end exclusive
         pa.field("entity_spans", pa.list_(ENTITY), nullable=False),
     ],
+    "contrastive": [],  # the partners are the example's two segments (token_type_ids 0 and 1)
 }
 
 

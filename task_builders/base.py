@@ -3,7 +3,8 @@
     NAME, VERSION               "sentence_reorder", 2  ->  shards say sentence_reorder_v2
     DATASET                     "documents" or "searchlog": what it reads
     LANGS                       languages it applies to, e.g. ("en",) for capitalization
-    HEAD                        "token", "sequence" or "masked_lm": the head the trainer gives it
+    HEAD                        "token", "sequence", "masked_lm" or "contrastive": the head the
+                                trainer gives it (schemas/tasks.py)
     SUMMARY                     optional: its labels in one line, for `build --help` (default: the
                                 first line of the module's docstring)
     Settings                    a frozen dataclass extending TaskSettings: its own options, each a

@@ -1,13 +1,14 @@
 """Tasks by name. A task is a module (see task_builders.base for what it declares), found by:
 
 1. the `ernie.tasks` entry point group: `name = "package.module"` in a distribution's
-   pyproject.toml ([project.entry-points."ernie.tasks"]); the seven paper tasks and the BERT
-   baseline next_sentence are declared there in this project's pyproject.toml, a plugin in its own;
+   pyproject.toml ([project.entry-points."ernie.tasks"]); the seven paper tasks, the BERT
+   baseline next_sentence and the customized document_contrast are declared there in this
+   project's pyproject.toml, a plugin in its own;
 2. modules on the Python path named in the ERNIE_TASKS environment variable (comma-separated
    module paths) or passed to register(); worker processes inherit the variable;
 3. a module path given as the name itself: `--task my_package.my_task`.
 
-The built-in tasks (BUILT_IN: the seven paper tasks, then next_sentence) are also found in
+The built-in tasks (BUILT_IN: the seven paper tasks, next_sentence, document_contrast) are also found in
 task_builders/ when this checkout runs without being installed (PYTHONPATH=.), where the
 installed metadata, if any, is another copy's.
 """
@@ -25,7 +26,7 @@ from schemas.tasks import HEADS, PAPER_TASKS, task_schema
 GROUP = "ernie.tasks"
 ENV = "ERNIE_TASKS"
 DATASETS = ("documents", "searchlog")
-BUILT_IN = (*PAPER_TASKS, "next_sentence")  # the modules of task_builders/ that are tasks
+BUILT_IN = (*PAPER_TASKS, "next_sentence", "document_contrast")  # the modules of task_builders/ that are tasks
 _registered: dict[str, str] = {}  # name -> module path, from register()
 
 

@@ -32,6 +32,7 @@ _COLUMNS = {
     "mlm": ("input_ids", "token_type_ids", "word_labels", "phrase_spans", "entity_spans"),
     "token": ("input_ids", "token_type_ids", "labels"),
     "sequence": ("input_ids", "token_type_ids", "label"),
+    "contrastive": ("input_ids", "token_type_ids", "doc_id"),  # doc_id: partners of one document are no negatives
 }
 
 
@@ -216,6 +217,9 @@ class TaskData:
             batch["token_labels"] = torch.from_numpy(column("labels", IGNORE))
         elif spec.kind == "sequence":
             batch["labels"] = torch.from_numpy(rows.column("label").to_numpy().astype(np.int64))
+        elif spec.kind == "contrastive":  # examples of one document share a group: not each other's negatives
+            groups = np.unique(rows.column("doc_id").to_numpy(zero_copy_only=False), return_inverse=True)[1]
+            batch["groups"] = torch.from_numpy(groups.reshape(-1).astype(np.int64))
         return batch
 
 

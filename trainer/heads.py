@@ -16,7 +16,8 @@ from trainer.model import ErnieConfig, ErnieModel, init_weights
 from trainer.tasks import TaskSpec
 
 IGNORE = -100
-KINDS = ("mlm", "token", "sequence")
+KINDS = ("mlm", "token", "sequence", "contrastive")
+TEMPERATURE = 0.05  # of the contrastive head's cosine similarities (SimCSE's)
 
 
 class PredictionHeadTransform(nn.Module):
@@ -50,7 +51,8 @@ class MLMHead(nn.Module):
 
 class PretrainingHeads(nn.Module):
     """The MLM head (`predictions`) and, in `tasks`, a Linear(hidden, num_classes) per token task
-    (applied at every position) and per sequence task (applied to the pooled output)."""
+    (applied at every position) and per sequence task (applied to the pooled output). A
+    contrastive task has no weights of its own: it compares mean token states (see contrast)."""
 
     def __init__(self, config: ErnieConfig, specs: Mapping[str, TaskSpec],
                  word_embeddings: Optional[nn.Parameter] = None) -> None:
@@ -62,7 +64,7 @@ class PretrainingHeads(nn.Module):
         self.predictions = MLMHead(config, word_embeddings)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.tasks = nn.ModuleDict({name: nn.Linear(config.hidden_size, spec.num_classes)
-                                    for name, spec in specs.items() if spec.kind != "mlm"})
+                                    for name, spec in specs.items() if spec.kind in ("token", "sequence")})
         for module in (self.predictions.transform, self.tasks):
             module.apply(lambda m: init_weights(m, config.initializer_range))
         if word_embeddings is None:
@@ -73,6 +75,8 @@ class PretrainingHeads(nn.Module):
         kind = self.kinds[task]
         if kind == "mlm":
             return self.predictions(sequence_output)
+        if kind == "contrastive":
+            raise ValueError(f"{task}: a contrastive task has no logits of its own (see contrast)")
         x = sequence_output if kind == "token" else pooled_output
         return self.tasks[task](self.dropout(x))
 
@@ -82,6 +86,34 @@ def _at_labels(x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, tor
     labels = labels.reshape(-1)
     where = (labels != IGNORE).nonzero().squeeze(1)
     return x.reshape(-1, x.shape[-1]).index_select(0, where), labels.index_select(0, where)
+
+
+def segment_mask(token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """[B, T, T]: a token attends only to the real tokens of its own segment, so an example's two
+    segments are encoded as if apart (in one forward pass)."""
+    same = token_type_ids[:, :, None] == token_type_ids[:, None, :]
+    return same & attention_mask.bool()[:, None, :]
+
+
+def contrast(seq: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor,
+             groups: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """In-batch contrastive loss (InfoNCE, as SimCSE and DeCLUTR) between each example's segment 0
+    and segment 1: each is the mean of its real tokens' final states (what `finetune --pooling
+    mean` reads), cosine similarity / TEMPERATURE against every segment of the other side; the
+    partner is the class, both ways. Examples of one `groups` value (one document) are not each
+    other's negatives. Returns (loss, number of segment 0s whose nearest segment 1 is its partner)."""
+    real = attention_mask.bool()
+    views = []
+    for segment in (0, 1):
+        weight = (real & (token_type_ids == segment)).unsqueeze(-1).to(seq.dtype)
+        views.append(F.normalize((seq * weight).sum(1) / weight.sum(1).clamp(min=1), dim=-1))
+    logits = (views[0] @ views[1].T).float() / TEMPERATURE
+    if groups is not None:
+        same = groups[:, None] == groups[None, :]
+        logits = logits.masked_fill(same & ~torch.eye(len(groups), dtype=torch.bool, device=logits.device), -1e4)
+    target = torch.arange(len(logits), device=logits.device)
+    loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+    return loss, (logits.detach().argmax(-1) == target).sum()
 
 
 def _loss_and_correct(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +128,8 @@ class ErnieForPretraining(nn.Module):
     batch: "task" (a name in specs), "input_ids", "token_type_ids", "task_type_ids",
     "attention_mask" (LongTensor [B, T]); "mlm_labels" [B, T] (IGNORE = -100; required for mlm
     tasks, optional for the others); "token_labels" [B, T] for token tasks; "labels" [B] for
-    sequence tasks; optionally "task_weight" (a float, default 1). loss = task_weight x the task's loss
+    sequence tasks, optionally "groups" [B] for contrastive tasks (see contrast); optionally
+    "task_weight" (a float, default 1). loss = task_weight x the task's loss
     + the MLM loss when mlm_labels is given (an mlm task's own loss is the MLM loss, unweighted). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
     mlm_selected_accuracy when mlm_labels is given (over every selected position, the 10% that
     80/10/10 leaves unchanged included, so a copy of the input scores ~10%: see trainer/probe.py for
@@ -122,8 +155,10 @@ class ErnieForPretraining(nn.Module):
         kind = self.cls.kinds.get(task)
         if kind is None:
             raise ValueError(f"batch of task {task!r}, which the model has no head for ({', '.join(self.cls.kinds)})")
-        seq, pooled = self.ernie(batch["input_ids"], batch.get("token_type_ids"), batch.get("task_type_ids"),
-                                 batch.get("attention_mask"))
+        mask = batch.get("attention_mask")
+        if kind == "contrastive":  # the two segments are encoded apart
+            mask = segment_mask(batch["token_type_ids"], mask if mask is not None else torch.ones_like(batch["input_ids"]))
+        seq, pooled = self.ernie(batch["input_ids"], batch.get("token_type_ids"), batch.get("task_type_ids"), mask)
         mlm_labels = batch.get("mlm_labels")
         if kind == "mlm" and mlm_labels is None:
             raise ValueError(f"batch of mlm task {task!r} has no mlm_labels")
@@ -136,13 +171,19 @@ class ErnieForPretraining(nn.Module):
             loss = task_loss = mlm_loss
             accuracy = stats["mlm_selected_accuracy"]
         else:
-            head = self.cls.tasks[task]
-            if kind == "token":
-                h, target = _at_labels(seq, batch["token_labels"])
+            if kind == "contrastive":
+                real = batch.get("attention_mask")
+                task_loss, correct = contrast(seq, batch["token_type_ids"], real if real is not None
+                                              else torch.ones_like(batch["input_ids"]), batch.get("groups"))
+                accuracy = correct / seq.shape[0]
             else:
-                h, target = pooled, batch["labels"].reshape(-1)
-            task_loss, correct = _loss_and_correct(head(self.cls.dropout(h)), target)
-            accuracy = correct / max(target.numel(), 1)
+                head = self.cls.tasks[task]
+                if kind == "token":
+                    h, target = _at_labels(seq, batch["token_labels"])
+                else:
+                    h, target = pooled, batch["labels"].reshape(-1)
+                task_loss, correct = _loss_and_correct(head(self.cls.dropout(h)), target)
+                accuracy = correct / max(target.numel(), 1)
             weighted = float(batch.get("task_weight", 1.0)) * task_loss
             loss = weighted + mlm_loss if mlm_labels is not None else weighted
         stats.update(loss=loss.detach(), task_loss=task_loss.detach(), accuracy=accuracy)

@@ -210,7 +210,8 @@ class ErnieModel(nn.Module):
                 attention_mask: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
         mask = None
         if attention_mask is not None:  # [B, T] 1 = token, 0 = padding -> [B, 1, 1, T] bool, True = attend
-            mask = attention_mask.bool()[:, None, None, :]
+            # ([B, T, T]: who may attend to whom, per query position; the contrastive head's segments)
+            mask = attention_mask.bool()[:, None, None, :] if attention_mask.dim() == 2 else attention_mask.bool()[:, None]
         x = self.embeddings(input_ids, token_type_ids, task_type_ids)
         x = self.encoder(x, mask)
         return x, self.pooler(x)

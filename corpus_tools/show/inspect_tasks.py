@@ -88,6 +88,8 @@ def _labels(head: str, table, names: list[str]) -> Counter:
         return Counter(names[v] for v in table.column("label").to_pylist())
     if head == "token":
         return Counter(names[v] for v in pc.list_flatten(table.column("labels")).to_pylist() if v >= 0)
+    if head == "contrastive":
+        return Counter({names[0]: table.num_rows})
     spans = Counter({"phrase": len(pc.list_flatten(table.column("phrase_spans")))})
     entities = pc.list_flatten(table.column("entity_spans").combine_chunks())
     spans.update(f"entity {label}" for label in entities.field("label").to_pylist())
@@ -110,6 +112,8 @@ def decode_example(task: str, row: dict, vocab: Optional[Vocab], meta: dict[str,
             out["a"], out["b"] = (segments + ["", ""])[:2]
     elif head == "token":
         out["text"] = " ".join(f"{t}^{l}" if l >= 1 else t for t, l in zip(tokens, row["labels"]))
+    elif head == "contrastive":
+        out["a"], out["b"] = (segments + ["", ""])[:2]
     else:
         out["text"] = _bracketed(tokens, row)
     if decoder is not None:

@@ -154,6 +154,8 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
             if head == "token":
                 for row in table.column("labels").to_pylist():
                     classes.update(names[v] for v in row if v >= 0)
+            elif head == "contrastive":
+                classes[names[0]] += table.num_rows
             else:
                 classes["phrase"] += sum(len(s) for s in table.column("phrase_spans").to_pylist())
                 classes.update(f"entity {s['label']}" for row in table.column("entity_spans").to_pylist() for s in row)
@@ -163,7 +165,7 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
     for group in examples.values():
         for example in group:
             texts.append((example["doc_id"], " ".join(str(v) for k, v in example.items() if k not in ("doc_id", "length"))))
-    if head in ("sequence", "token"):
+    if head in ("sequence", "token", "contrastive"):
         classes = Counter({name: classes.get(name, 0) for name in names})
     total = sum(classes.values())
     out: dict[str, Any] = {"task": meta.get(metadata.TASK), "num_classes": len(names),

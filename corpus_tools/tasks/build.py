@@ -281,6 +281,8 @@ def _label_counts(head: str, table: pa.Table, names: list[str]) -> Counter:
         for value, n in Counter(flat.to_pylist()).items():
             if value >= 0:
                 counts[f"label.{names[value]}"] += n
+    elif head == "contrastive":  # one pair per example: its only "class"
+        counts[f"label.{names[0]}"] += table.num_rows
     else:
         counts["label.phrase_spans"] += len(pc.list_flatten(table.column("phrase_spans")))
         for label in pc.list_flatten(table.column("entity_spans").combine_chunks()).field("label").to_pylist():
@@ -291,7 +293,7 @@ def _label_counts(head: str, table: pa.Table, names: list[str]) -> Counter:
 def _histogram_meta(head: str, label_counts: Counter, names: list[str]) -> dict[str, Any]:
     """The shard's label histogram (every class, zeros included) and, for binary token tasks, its positive rate."""
     histogram = {k[len("label."):]: v for k, v in label_counts.items()}
-    if head in ("sequence", "token"):
+    if head in ("sequence", "token", "contrastive"):
         histogram = {name: histogram.get(name, 0) for name in names}
     meta: dict[str, Any] = {metadata.LABEL_HISTOGRAM: histogram}
     if head == "token" and len(names) == 2:
