@@ -129,10 +129,12 @@ def part_knowledge_masking(folder: Path, copies: int) -> None:
 
 RUN = """
 import json, resource, sys, time
+from corpus_tools.run.engine import Parallel
 from corpus_tools.tasks.build import build
 from task_builders.base import BuildSettings
 t = time.perf_counter()
-build([sys.argv[1]], [sys.argv[2]], sys.argv[3], sys.argv[4], BuildSettings(max_seq_len=512), workers=int(sys.argv[5]), overwrite=True)
+build([sys.argv[1]], [sys.argv[2]], sys.argv[3], sys.argv[4], BuildSettings(max_seq_len=512),
+      parallel=Parallel(int(sys.argv[5])), overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - t,
                   "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

@@ -34,13 +34,15 @@ import json, resource, sys, time
 from corpus_tools.decontam.decontaminate import eval_sets
 from corpus_tools.ingest.ingest import IngestConfig, ingest
 from corpus_tools.ingest.process import TextSettings
+from corpus_tools.run.engine import Parallel
 out, workers, source, against = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 t, c = time.perf_counter(), cpu()
 sets = eval_sets(against) if against else None
-r = ingest([source], out, IngestConfig(fmt="text", workers=workers, text=TextSettings(decontaminate=sets)), overwrite=True)
+r = ingest([source], out, IngestConfig(fmt="text", text=TextSettings(decontaminate=sets)), parallel=Parallel(workers),
+           overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - t, "cpu": cpu() - c, "kept": r.stats["kept"],
                   "removed": r.stats.get("decontaminated", {}).get("documents", 0),
                   "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -76,10 +78,11 @@ import json, resource, sys, time
 from corpus_tools.decontam.decontaminate import decontaminate
 from corpus_tools.decontam.contamination import load_index
 from corpus_tools.decontam.decontaminate import eval_sets
+from corpus_tools.run.engine import Parallel
 t = time.perf_counter()
 index = load_index(eval_sets(sys.argv[4:]))
 build = time.perf_counter() - t
-r = decontaminate(sys.argv[1], sys.argv[2], sys.argv[4:], workers=int(sys.argv[3]), overwrite=True)
+r = decontaminate(sys.argv[1], sys.argv[2], sys.argv[4:], parallel=Parallel(int(sys.argv[3])), overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - t, "index_seconds": build, "keys": len(index.keys),
                   "index_mb": sum(a.nbytes for a in (index.keys, index.files, index.first_file, index.first_line,
                                                      index.fast, index.seen)) / 1e6,

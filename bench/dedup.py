@@ -33,6 +33,7 @@ RUN = """
 import json, pickle, resource, sys, time
 from corpus_tools.dedup.minhash import DedupConfig
 from corpus_tools.dedup.stages import find_duplicates, find_duplicates_sequential
+from corpus_tools.run.engine import Parallel
 def rss(who): return resource.getrusage(who).ru_maxrss / 1024
 method, workers, work, out, tables = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 base = rss(resource.RUSAGE_SELF)
@@ -40,7 +41,7 @@ t = time.perf_counter()
 if method == "sequential":
     removed = find_duplicates_sequential(tables, DedupConfig())
 else:
-    removed = find_duplicates(tables, DedupConfig(), work, workers=workers)
+    removed = find_duplicates(tables, DedupConfig(), work, parallel=Parallel(workers))
 seconds = time.perf_counter() - t
 with open(out, "w") as fh:
     json.dump([{str(r): [v.reason, v.similarity] for r, v in d.items()} for d in removed], fh)

@@ -34,6 +34,7 @@ import defusedxml.ElementTree as safe_et
 from corpus_tools.ingest.readers.options import ReadOptions
 from corpus_tools.ingest.ingest import IngestConfig, ingest
 from corpus_tools.ingest.markup import to_sections
+from corpus_tools.run.engine import Parallel
 from corpus_tools.ingest.readers import wiki_xml
 from corpus_tools.ingest.readers.records import RawDoc
 from corpus_tools.show.report import residue_counts
@@ -132,11 +133,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        ingest(dumps, folder / "warm", IngestConfig(fmt="wiki-xml", workers=1))
+        ingest(dumps, folder / "warm", IngestConfig(fmt="wiki-xml"), parallel=Parallel(workers=1))
         (folder / "grown").mkdir()
         grown = [p for dump in dumps for p in grow("wiki-xml", dump, args.ingest_mb / len(dumps), folder / "grown")]
         start = cpu()
-        result = ingest(grown, folder / "out", IngestConfig(fmt="wiki-xml", workers=1))
+        result = ingest(grown, folder / "out", IngestConfig(fmt="wiki-xml"), parallel=Parallel(workers=1))
         ingest_cpu = cpu() - start
         ingest_mb = sum(p.stat().st_size for p in grown) / 1e6
         ingest_pages = result.stats["records"] - sum(result.stats.get("dropped", {}).get(k, 0)

@@ -1,6 +1,7 @@
 """The `ernie-corpus` command line. Library modules never print; this layer owns output and exit codes."""
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -14,7 +15,7 @@ from rich.table import Table
 
 from corpus_tools import __version__
 from corpus_tools.dedup.minhash import DedupConfig
-from corpus_tools.run.engine import ENGINES
+from corpus_tools.run.engine import ENGINES, Parallel
 from corpus_tools.ingest.formats import FORMATS
 from corpus_tools.ingest.readers.options import ReadOptions
 from corpus_tools.ingest.process import TextSettings
@@ -27,12 +28,18 @@ out = Console()
 
 
 def parallel_options(command):
-    """--workers and --engine, shared by ingest and build: neither changes the output."""
-    command = click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
-                           help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). "
-                                "Same output.")(command)
-    return click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-                        help="Worker processes. The output is identical for any value.")(command)
+    """--workers and --engine, shared by ingest, build, dedup and decontaminate: neither changes the
+    output. The command gets them as one `parallel` (Parallel), the argument every job takes."""
+    @functools.wraps(command)
+    def with_parallel(*args, workers: int, engine: str, **kwargs):
+        return command(*args, parallel=Parallel(workers, engine), **kwargs)
+
+    engine = click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+                          help="local: a process pool; ray: Ray tasks (a cluster if RAY_ADDRESS is set). "
+                               "Same output.")
+    workers = click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+                           help="Worker processes. The output is identical for any value.")
+    return workers(engine(with_parallel))
 
 
 def decontamination_options(flag: str, required: bool = False):
@@ -122,7 +129,7 @@ def main() -> None:
               help="Read inputs that look binary (mostly invalid UTF-8, NUL or control bytes).")
 @decontamination_options("--decontaminate")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
+def ingest(inputs, out_dir, fmt, lang, parallel, resume, overwrite, nfkc, t2s, dedup, near_dedup, dedup_threshold,
            spacy_model, zh_splitter, reddit_threads, titles, text_unit, text_field, source, shard_size,
            unit_bytes, max_line_chars, max_sentence_chars, force, against, granularity, ngram_en, ngram_zh, quiet) -> None:
     """Ingest raw corpora into a typed, deduplicated Arrow dataset.
@@ -169,7 +176,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
                           decontaminate=decontaminate),
         read=ReadOptions(max_line_chars=max_line_chars, reddit_threads=reddit_threads, titles=titles,
                          text_unit=text_unit, text_field=text_field, source=source, force=force),
-        shard_size=shard_size, unit_bytes=unit_bytes, workers=workers, engine=engine)
+        shard_size=shard_size, unit_bytes=unit_bytes)
     started = time.monotonic()
     # auto_refresh=False: no display thread, so worker processes can be forked safely
     with Progress(TextColumn("[bold]ingest"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -186,7 +193,7 @@ def ingest(inputs, out_dir, fmt, lang, workers, engine, resume, overwrite, nfkc,
                 bar.refresh()
                 last[0] = now
 
-        result = run_ingest(inputs, out_dir, config, overwrite=overwrite, resume=resume, progress=update)
+        result = run_ingest(inputs, out_dir, config, parallel, overwrite=overwrite, resume=resume, progress=update)
     if not quiet:
         _print_summary(result)
     for line in result.errors:
@@ -221,7 +228,7 @@ def _print_summary(result) -> None:
 @parallel_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, workers, engine, overwrite, quiet) -> None:
+def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, parallel, overwrite, quiet) -> None:
     """Remove fine-tuning eval-set text from a documents dataset (DOCS -> OUT).
 
     \b
@@ -262,8 +269,7 @@ def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, worke
             bar.update(task, total=total, completed=done, info=f"{done:,}/{total:,} documents")
             bar.refresh()
 
-        result = run(docs, out_dir, list(against), config, workers=workers, engine=engine, overwrite=overwrite,
-                     progress=update)
+        result = run(docs, out_dir, list(against), config, parallel, overwrite=overwrite, progress=update)
     if not quiet:
         stats = result.stats
         table = Table(title=f"decontaminate -> {result.out}", show_header=False)
@@ -290,7 +296,7 @@ def decontaminate(docs, out_dir, against, granularity, ngram_en, ngram_zh, worke
 @parallel_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, engine, overwrite, quiet) -> None:
+def dedup(datasets, out_dir, against, exact, near, dedup_threshold, parallel, overwrite, quiet) -> None:
     """Deduplicate documents datasets together (DATASETS... -> OUT).
 
     \b
@@ -330,8 +336,7 @@ def dedup(datasets, out_dir, against, exact, near, dedup_threshold, workers, eng
             bar.update(task, total=total, completed=done, info=f"{step} {done:,}/{total:,}")
             bar.refresh()
 
-        result = run(list(datasets), out_dir, list(against), config, workers=workers, engine=engine,
-                     overwrite=overwrite, progress=update)
+        result = run(list(datasets), out_dir, list(against), config, parallel, overwrite=overwrite, progress=update)
     if not quiet:
         stats = result.stats
         table = Table(title=f"dedup -> {result.out}", show_header=False)
@@ -402,7 +407,7 @@ class TaskListCommand(click.Command):
               help="A task option by name, as its flag below would set it (max_segments=4); repeatable.")
 @add_task_options
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, resume, overwrite, opts, quiet,
+def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, parallel, resume, overwrite, opts, quiet,
           **options) -> None:
     """Build ERNIE 2.0 task shards: OUT/<task>/part-NNNNN.arrow + manifest.json + stats.json.
 
@@ -449,8 +454,8 @@ def build(tasks, docs, vocab_path, out_dir, max_seq_len, seed, workers, engine, 
                 bar.refresh()
                 last[0] = now
 
-        results = run_build(names, list(docs), vocab_path, out_dir, settings, workers=workers, resume=resume,
-                            overwrite=overwrite, progress=update, engine=engine)
+        results = run_build(names, list(docs), vocab_path, out_dir, settings, parallel, resume=resume,
+                            overwrite=overwrite, progress=update)
     if not quiet:
         table = Table(title=f"tasks -> {out_dir}")
         for column in ("task", "examples", "labels", "dropped / skipped"):

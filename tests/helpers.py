@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from corpus_tools.run.engine import Parallel
 from schemas.validate import read_table
 
 
@@ -28,13 +29,13 @@ def shard_digests(out: Path) -> list[tuple[str, str]]:
     return [(e["name"], e["sha256"]) for e in manifest["shards"]]
 
 
-def build_task(task: str, docs, vocab, out: Path, workers: int = 1, **settings) -> pa.Table:
+def build_task(task: str, docs, vocab, out: Path, parallel: Parallel = Parallel(), **settings) -> pa.Table:
     """Build one task into out/<task> and return all its rows (validated on write)."""
     from corpus_tools.tasks.build import build
     from task_builders.base import BuildSettings
 
     docs = docs if isinstance(docs, (list, tuple)) else [docs]
-    build([task], list(docs), vocab, out, BuildSettings(**settings), workers=workers, overwrite=True)
+    build([task], list(docs), vocab, out, BuildSettings(**settings), parallel=parallel, overwrite=True)
     return read_dataset(out / task)
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from corpus_tools.tasks.build import build
 from corpus_tools.cli import main
 from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.run.engine import Parallel
 from corpus_tools.run.shards import write_table
 from corpus_tools.ingest.sources import InputError
 from schemas import schema_for
@@ -35,8 +36,8 @@ def small_docs(data, tmp_path_factory):
 
 def test_every_task_is_identical_for_one_and_two_workers(small_docs, searchlog, vocab_en, tmp_path):
     docs = [small_docs, searchlog]
-    one = build(["all"], docs, vocab_en, tmp_path / "w1", SMALL, workers=1, batch_rows=4)
-    two = build(["all"], docs, vocab_en, tmp_path / "w2", SMALL, workers=2, batch_rows=4)
+    one = build(["all"], docs, vocab_en, tmp_path / "w1", SMALL, parallel=Parallel(workers=1), batch_rows=4)
+    two = build(["all"], docs, vocab_en, tmp_path / "w2", SMALL, parallel=Parallel(workers=2), batch_rows=4)
     built = [r.task for r in one if not r.skipped]
     assert built == [r.task for r in two if not r.skipped] and len(built) == 8  # the seven and next_sentence
     for task in built:

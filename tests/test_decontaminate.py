@@ -16,6 +16,7 @@ from corpus_tools.decontam.decontaminate import decontaminate
 from corpus_tools.decontam.eval_sets import read_eval
 from corpus_tools.ingest.ingest import IngestConfig, ingest
 from corpus_tools.ingest.process import TextSettings
+from corpus_tools.run.engine import Parallel
 from corpus_tools.decontam.decontaminate import eval_sets
 from tests.helpers import read_dataset, shard_digests, stats
 
@@ -157,7 +158,8 @@ def test_ingest_option_removes_the_same_documents_with_two_workers(corpus, tmp_p
     root = corpus["root"]
     sets = eval_sets(corpus["against"])
     result = ingest([root / "reviews.txt", root / "clue.txt"], tmp_path / "docs",
-                    IngestConfig(fmt="text", shard_size=50, workers=2, text=TextSettings(decontaminate=sets)))
+                    IngestConfig(fmt="text", shard_size=50, text=TextSettings(decontaminate=sets)),
+                    parallel=Parallel(workers=2))
     assert ids(tmp_path / "docs") == [d for d in ids(corpus["docs"]) if d not in corpus["remove"]]
     assert result.stats["decontaminated"]["documents"] == 6
     assert result.stats["decontamination"]["eval"]["chnsenticorp/dev.tsv"]["documents_removed"] == 2
@@ -176,8 +178,10 @@ def test_ingest_option_at_sentence_granularity_keeps_what_the_command_keeps(corp
 
 def test_same_shards_for_one_and_two_workers_and_on_a_filesystem_uri(corpus, tmp_path):
     config = DecontaminationConfig(granularity="sentence")
-    decontaminate(corpus["docs"], tmp_path / "w1", corpus["against"], config, workers=1, batch_rows=16)
-    decontaminate(corpus["docs"], f"file://{tmp_path}/w2", corpus["against"], config, workers=2, batch_rows=16)
+    decontaminate(corpus["docs"], tmp_path / "w1", corpus["against"], config, parallel=Parallel(workers=1),
+                  batch_rows=16)
+    decontaminate(corpus["docs"], f"file://{tmp_path}/w2", corpus["against"], config, parallel=Parallel(workers=2),
+                  batch_rows=16)
     assert shard_digests(tmp_path / "w1") == shard_digests(tmp_path / "w2")
     assert len(shard_digests(tmp_path / "w1")) == len(shard_digests(corpus["docs"])) == 4  # shard i -> shard i
 

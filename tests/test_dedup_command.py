@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from corpus_tools.cli import main
 from corpus_tools.dedup.datasets import dedup
+from corpus_tools.run.engine import Parallel
 from corpus_tools.run.shards import write_table
 from schemas import metadata, schema_for
 from tests.helpers import read_dataset, shard_digests, stats
@@ -74,7 +75,7 @@ def test_dedup_of_two_datasets_removes_the_later_copies_and_keeps_the_layout(doc
     assert {e["duplicate_of"] for e in summary["dedup_examples"]} == planted["of"]
     assert summary["signatures_reused"] == first  # ingest's, for docs_en; computed for the other
     # the same shards from one worker, signatures all computed afresh
-    again = dedup([docs_en, docs], tmp_path / "one", workers=1, reuse=False)
+    again = dedup([docs_en, docs], tmp_path / "one", parallel=Parallel(workers=1), reuse=False)
     assert again.stats["signatures_reused"] == 0
     assert shard_digests(tmp_path / "one") == shard_digests(tmp_path / "both")
 

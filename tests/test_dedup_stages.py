@@ -14,6 +14,7 @@ from corpus_tools.dedup import buckets as dedup_buckets, clusters as dedup_clust
 from corpus_tools.dedup import stages as dedup_stages
 from corpus_tools.dedup.minhash import DedupConfig, exact_hash, lean, signature
 from corpus_tools.dedup.stages import find_duplicates, find_duplicates_sequential
+from corpus_tools.run.engine import Parallel
 from corpus_tools.run.shards import write_table
 from schemas.validate import read_table
 
@@ -106,7 +107,7 @@ def test_find_duplicates_removes_exactly_what_the_sequential_deduper_removes(cor
     earlier, tables = corpus
     _small_tasks(monkeypatch)
     expected = find_duplicates_sequential(tables, CONFIG, earlier=earlier)
-    got = find_duplicates(tables, CONFIG, str(tmp_path), workers=workers, earlier=earlier)
+    got = find_duplicates(tables, CONFIG, str(tmp_path), parallel=Parallel(workers=workers), earlier=earlier)
     reasons = {v.reason for removed in expected for v in removed.values()}
     assert reasons == {"duplicate_id", "exact_duplicate", "near_duplicate"}
     sigs = {}
@@ -143,7 +144,7 @@ def test_a_chain_keeps_its_first_and_last_documents_not_one_cluster(data, tmp_pa
     a, b, c = _chain(text)
     tables = [_write(tmp_path / f"{n}.arrow", [(n, t, "en")]) for n, t in (("A", a), ("B", b), ("C", c))]
     for workers in (1, 2):
-        got = find_duplicates(tables, CONFIG, str(tmp_path), workers=workers)
+        got = find_duplicates(tables, CONFIG, str(tmp_path), parallel=Parallel(workers=workers))
         assert got[0] == {} and got[2] == {}  # A and C stay: C is like B only, and B went
         assert got[1][0].reason == "near_duplicate" and got[1][0].duplicate_of == "A"
         assert got == find_duplicates_sequential(tables, CONFIG)
@@ -196,7 +197,7 @@ def test_no_task_holds_more_than_a_group_of_tables_or_one_partition(corpus, tmp_
     monkeypatch.setattr(dedup_buckets, "read_part", count_part)
     monkeypatch.setattr(dedup_clusters, "read_part", count_part)
     monkeypatch.setattr(dedup_resolve, "read_part", count_part)
-    find_duplicates(tables, CONFIG, str(tmp_path), workers=1, earlier=earlier)
+    find_duplicates(tables, CONFIG, str(tmp_path), parallel=Parallel(workers=1), earlier=earlier)
     all_rows = sum(len(_ids(p)) for p in (*earlier, *tables))
     largest = max(len(_ids(p)) for p in (*earlier, *tables))
     assert loaded and max(loaded) <= largest < all_rows / 4

@@ -1,7 +1,6 @@
 """The ingest pipeline end to end on the real samples: determinism, resume, dedup, outputs."""
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import polars as pl
@@ -12,6 +11,7 @@ from corpus_tools.dedup.minhash import DedupConfig
 from corpus_tools.ingest.readers.options import ReadOptions
 from corpus_tools.ingest.ingest import IngestConfig, ingest
 from corpus_tools.ingest.process import TextSettings
+from corpus_tools.run.engine import Parallel
 from corpus_tools.run.shards import OutputError
 from schemas.validate import validate
 from tests.helpers import read_dataset, shard_digests, stats
@@ -32,8 +32,8 @@ def clue_head(data, tmp_path):
 def test_same_output_for_one_and_two_workers(clue_head, data, tmp_path):
     path, _, _ = clue_head
     inputs = [path, data / "enwiki_extracted" / "wiki_00.jsonl"]
-    one = ingest(inputs, tmp_path / "w1", IngestConfig(shard_size=100, workers=1))
-    two = ingest(inputs, tmp_path / "w2", IngestConfig(shard_size=100, workers=2))
+    one = ingest(inputs, tmp_path / "w1", IngestConfig(shard_size=100), parallel=Parallel(workers=1))
+    two = ingest(inputs, tmp_path / "w2", IngestConfig(shard_size=100), parallel=Parallel(workers=2))
     assert one.stats["kept"] == two.stats["kept"] > 300
     assert shard_digests(tmp_path / "w1") == shard_digests(tmp_path / "w2")
     # both small files are one unit (packed up to --unit-bytes): 339 records -> 100 per shard
@@ -168,7 +168,8 @@ def test_large_files_split_into_line_ranges_give_the_same_documents(clue_head, t
     path, _, _ = clue_head
     whole = ingest([path], tmp_path / "whole", IngestConfig(fmt="text", shard_size=1000))
     split = ingest([path], tmp_path / "split", IngestConfig(fmt="text", shard_size=1000,
-                                                             unit_bytes=path.stat().st_size // 4, workers=2))
+                                                             unit_bytes=path.stat().st_size // 4),
+                   parallel=Parallel(workers=2))
     assert whole.stats["units"] == 1 and split.stats["units"] >= 4
     assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "whole"))
     for key in ("records", "kept", "dedup"):
@@ -192,7 +193,7 @@ def test_a_killed_worker_process_reruns_its_unit_with_the_same_output(clue_head,
     ingest([path], tmp_path / "calm", config)
     marker = tmp_path / "killed-once"
     kill_worker(monkeypatch, "corpus_tools.ingest.ingest", "read", 2, marker)  # the worker reading unit 2: kill -9
-    ingest([path], tmp_path / "killed", dataclasses.replace(config, workers=2))
+    ingest([path], tmp_path / "killed", config, parallel=Parallel(workers=2))
     assert marker.exists()
     assert shard_digests(tmp_path / "killed") == shard_digests(tmp_path / "calm")
     assert stats(tmp_path / "killed")["kept"] == stats(tmp_path / "calm")["kept"]
@@ -225,7 +226,8 @@ def test_resume_after_the_driver_is_killed_continues_from_finished_units(clue_he
     assert died.returncode == -9, died.stderr[-2000:]
     finished = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("unit-?????.json")}
     assert len(finished) >= 3 and not (out / "stats.json").exists()
-    ingest([path], out, IngestConfig(fmt="text", shard_size=50, unit_bytes=size, workers=2), resume=True)
+    ingest([path], out, IngestConfig(fmt="text", shard_size=50, unit_bytes=size), parallel=Parallel(workers=2),
+           resume=True)
     assert {n: (out / ".state" / n).stat().st_mtime_ns for n in finished} == finished  # not read again
     assert shard_digests(out) == shard_digests(tmp_path / "calm")
 
@@ -243,8 +245,9 @@ def _ingest_process(path, out, unit_bytes: int, kill_driver_after: tuple[str, in
     code = ("import sys; from tests.faults import kill_driver; "
             f"kill_driver('corpus_tools.ingest.ingest', {label!r}, {after}); "
             "from corpus_tools.ingest.ingest import IngestConfig, ingest; "
-            f"ingest([sys.argv[1]], sys.argv[2], IngestConfig(fmt='text', shard_size=50, unit_bytes={unit_bytes}, "
-            "workers=2))")
+            "from corpus_tools.run.engine import Parallel; "
+            f"ingest([sys.argv[1]], sys.argv[2], IngestConfig(fmt='text', shard_size=50, unit_bytes={unit_bytes}), "
+            "parallel=Parallel(workers=2))")
     return subprocess.run([sys.executable, "-c", code, str(path), str(out)], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, cwd=ROOT)
 
@@ -260,8 +263,9 @@ def test_zstd_frames_cut_mid_line_give_the_same_documents(clue_head, tmp_path):
     framed = tmp_path / "clue.txt.zst"
     framed.write_bytes(b"".join(compressor.compress(raw[i:i + 20000]) for i in range(0, len(raw), 20000)))
     whole = ingest([framed], tmp_path / "whole", IngestConfig(fmt="text", shard_size=1000))  # one unit
-    split = ingest([framed], tmp_path / "split", IngestConfig(fmt="text", shard_size=1000, workers=2,
-                                                               unit_bytes=framed.stat().st_size // 4))
+    split = ingest([framed], tmp_path / "split", IngestConfig(fmt="text", shard_size=1000,
+                                                               unit_bytes=framed.stat().st_size // 4),
+                   parallel=Parallel(workers=2))
     assert whole.stats["units"] == 1 and split.stats["units"] >= 4
     assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "whole"))
     plain = ingest([path], tmp_path / "plain", IngestConfig(fmt="text", shard_size=1000))

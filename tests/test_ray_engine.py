@@ -23,6 +23,7 @@ from corpus_tools.tasks.build import build
 from corpus_tools.cli import main
 from corpus_tools.dedup.datasets import dedup
 from corpus_tools.ingest.ingest import IngestConfig, ingest
+from corpus_tools.run.engine import Parallel
 from task_builders.base import BuildSettings
 from tests.conftest import ROOT
 from tests.faults import kill_worker
@@ -154,8 +155,11 @@ def inputs(data, tmp_path_factory):
     return [articles, data / "reddit" / "pushshift_comments_mixed.jsonl"], articles.stat().st_size // 3
 
 
-def _config(unit_bytes: int, **kw) -> IngestConfig:
-    return IngestConfig(shard_size=10, unit_bytes=unit_bytes, **kw)
+ON_RAY = Parallel(workers=2, engine="ray")
+
+
+def _config(unit_bytes: int) -> IngestConfig:
+    return IngestConfig(shard_size=10, unit_bytes=unit_bytes)
 
 
 @pytest.fixture(scope="module")
@@ -178,15 +182,14 @@ def tiny_vocab(local, tmp_path_factory):
 
 def test_two_nodes_give_the_local_shards_with_work_on_both_nodes(cluster, inputs, local, tiny_vocab, tmp_path):
     paths, unit_bytes = inputs
-    result = ingest(paths, f"file://{tmp_path}/docs", _config(unit_bytes, workers=2, engine="ray"))
+    result = ingest(paths, f"file://{tmp_path}/docs", _config(unit_bytes), parallel=ON_RAY)
     assert result.stats["dedup"]["exact_duplicate"] >= 1 and result.stats["dedup"]["near_duplicate"] >= 1
     assert shard_digests(tmp_path / "docs") == shard_digests(local)
     nodes = {json.loads(p.read_text())["node"] for p in (tmp_path / "docs" / ".state").glob("unit-?????.json")}
     assert len(nodes) == 2 and nodes <= {n["NodeID"] for n in ray.nodes()}
     settings = BuildSettings(max_seq_len=96)
     build(["sentence_distance"], [local], tiny_vocab, tmp_path / "local", settings, batch_rows=4)
-    build(["sentence_distance"], [local], tiny_vocab, f"file://{tmp_path}/ray", settings, workers=2, batch_rows=4,
-          engine="ray")
+    build(["sentence_distance"], [local], tiny_vocab, f"file://{tmp_path}/ray", settings, parallel=ON_RAY, batch_rows=4)
     digests = shard_digests(tmp_path / "local" / "sentence_distance")
     assert len(digests) > 1 and digests == shard_digests(tmp_path / "ray" / "sentence_distance")
     # `ernie-corpus dedup --engine ray` of both outputs together (about a second): the second one's
@@ -203,7 +206,7 @@ def test_a_killed_ray_worker_reruns_its_unit(cluster, inputs, local, tmp_path, m
     paths, unit_bytes = inputs
     marker = tmp_path / "killed-once"
     kill_worker(monkeypatch, "corpus_tools.ingest.ingest", "write", 1, marker)  # the Ray worker writing shard 1: kill -9
-    ingest(paths, tmp_path / "docs", _config(unit_bytes, workers=2, engine="ray"))
+    ingest(paths, tmp_path / "docs", _config(unit_bytes), parallel=ON_RAY)
     assert marker.exists()
     assert shard_digests(tmp_path / "docs") == shard_digests(local)
     assert stats(tmp_path / "docs")["kept"] == stats(local)["kept"]
@@ -214,13 +217,14 @@ def test_resume_on_ray_after_the_driver_is_killed(cluster, inputs, local, tmp_pa
     out = tmp_path / "docs"
     code = ("import sys; from tests.faults import kill_driver; kill_driver('corpus_tools.ingest.ingest', 'read', 2); "
             "from corpus_tools.ingest.ingest import IngestConfig, ingest; "
-            f"ingest(sys.argv[1:3], sys.argv[3], IngestConfig(shard_size=10, unit_bytes={unit_bytes}, "
-            "workers=2, engine='ray'))")
+            "from corpus_tools.run.engine import Parallel; "
+            f"ingest(sys.argv[1:3], sys.argv[3], IngestConfig(shard_size=10, unit_bytes={unit_bytes}), "
+            "parallel=Parallel(workers=2, engine='ray'))")
     died = subprocess.run([sys.executable, "-c", code, *map(str, paths), str(out)], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, cwd=ROOT)
     assert died.returncode == -9, died.stderr[-2000:]
     finished = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("unit-?????.json")}
     assert len(finished) >= 2
-    ingest(paths, out, _config(unit_bytes, workers=2, engine="ray"), resume=True)
+    ingest(paths, out, _config(unit_bytes), parallel=ON_RAY, resume=True)
     assert {n: (out / ".state" / n).stat().st_mtime_ns for n in finished} == finished
     assert shard_digests(out) == shard_digests(local)

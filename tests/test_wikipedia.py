@@ -19,6 +19,7 @@ from corpus_tools.ingest.markup import to_sections
 from corpus_tools.ingest.markup.wikitext import DROP_SECTIONS, first_pass, wikitext_paragraphs
 from corpus_tools.ingest.readers import wiki_xml, wikiextractor
 from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject
+from corpus_tools.run.engine import Parallel
 from corpus_tools.ingest.sources import InputError, TruncatedInput
 
 OPTS = ReadOptions()
@@ -360,7 +361,7 @@ def test_multistream_dump_read_stream_by_stream_gives_the_same_articles(xml_samp
     dump, offsets = multistream(xml_sample, tmp_path / "in", pages=30, per_stream=5, index=index)
     one = ingest([dump], tmp_path / "one", IngestConfig())  # the whole dump in one unit, stream by stream
     # the folder, index included (it is not read as text): one unit per stream
-    split = ingest([tmp_path / "in"], tmp_path / "split", IngestConfig(unit_bytes=1, workers=2))
+    split = ingest([tmp_path / "in"], tmp_path / "split", IngestConfig(unit_bytes=1), parallel=Parallel(workers=2))
     assert one.stats["units"] == 1 and split.stats["units"] == len(offsets) + 1 + (not index)
     assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "one"))
     assert split.stats["kept"] == one.stats["kept"] > 0 and not split.errors
@@ -399,7 +400,8 @@ def test_plain_xml_dump_cut_at_page_tags_gives_the_same_articles(xml_sample, tmp
     dump = tmp_path / "enwiki-30.xml"
     dump.write_text(head + "".join(pages) + "</mediawiki>\n", encoding="utf-8")
     whole = ingest([dump], tmp_path / "whole", IngestConfig())
-    split = ingest([dump], tmp_path / "split", IngestConfig(unit_bytes=dump.stat().st_size // 5, workers=2))
+    split = ingest([dump], tmp_path / "split", IngestConfig(unit_bytes=dump.stat().st_size // 5),
+                   parallel=Parallel(workers=2))
     assert whole.stats["units"] == 1 and split.stats["units"] >= 4
     assert read_dataset(tmp_path / "split").equals(read_dataset(tmp_path / "whole"))
     assert split.stats["kept"] > 0 and not split.errors

@@ -33,7 +33,7 @@ import pyarrow as pa
 from schemas import __version__
 from corpus_tools.decontam.contamination import DecontaminationConfig, EvalSets, Tally, check, load_index, summary
 from corpus_tools.run.dataset import documents_shards
-from corpus_tools.run.engine import ordered_map
+from corpus_tools.run.engine import Parallel, ordered_map
 from corpus_tools.decontam.eval_sets import label
 from corpus_tools.run.job import Job
 from corpus_tools.run.shards import OutputError, Store, sha256_file, shard_name
@@ -73,7 +73,7 @@ def eval_sets(against: list[Union[str, Path]], config: DecontaminationConfig = D
 
 
 def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[Union[str, Path]],
-                  config: DecontaminationConfig = DecontaminationConfig(), workers: int = 1, engine: str = "local",
+                  config: DecontaminationConfig = DecontaminationConfig(), parallel: Parallel = Parallel(),
                   overwrite: bool = False, batch_rows: int = 256,
                   progress: Optional[Callable[[int, int], None]] = None) -> DecontaminationResult:
     """Write `docs` without the documents (or sentences) that hold eval text to `out`.
@@ -97,8 +97,7 @@ def decontaminate(docs: Union[str, Path], out: Union[str, Path], against: list[U
     counts: Counter = Counter()
     tally = Tally(index.labels)
     with job.running():
-        for item, result in ordered_map(_run_unit, _units(shards, sets, batch_rows), workers, is_work=_is_unit,
-                                        engine=engine):
+        for item, result in ordered_map(_run_unit, _units(shards, sets, batch_rows), parallel, is_work=_is_unit):
             if isinstance(item, _Unit):
                 table, unit_counts, unit_tally = result
                 parts.append(table)

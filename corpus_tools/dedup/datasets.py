@@ -33,7 +33,7 @@ from schemas import __version__
 from corpus_tools.run.dataset import documents_shards
 from corpus_tools.dedup.minhash import DedupConfig, Verdict, exact_hash, signature
 from corpus_tools.dedup.stages import Progress, find_duplicates, warm_imports
-from corpus_tools.run.engine import Pool, ordered_map
+from corpus_tools.run.engine import Parallel, Pool, ordered_map
 from corpus_tools.run.job import Job
 from corpus_tools.run.shards import STATE_DIR, OutputError, Store, load_manifest, open_table, sha256_file, shard_name
 from schemas.errors import InputError
@@ -77,7 +77,7 @@ def _kept_signatures(datasets: Sequence[Union[str, Path]], config: DedupConfig) 
 
 
 def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: Sequence[Union[str, Path]] = (),
-          config: DedupConfig = DedupConfig(), workers: int = 1, engine: str = "local", overwrite: bool = False,
+          config: DedupConfig = DedupConfig(), parallel: Parallel = Parallel(), overwrite: bool = False,
           progress: Optional[Progress] = None, reuse: bool = True) -> DedupResult:
     """Write `datasets` without their duplicates to `out`. Step 1 takes the signatures ingest kept
     where they match (`reuse`; the result is the same). Raises InputError/OutputError for problems
@@ -101,7 +101,7 @@ def dedup(datasets: Sequence[Union[str, Path]], out: Union[str, Path], against: 
     started = time.monotonic()
     work = job.store.sub(STATE_DIR)  # absolute, as the inputs: a Ray worker's cwd differs
     warm_imports()
-    with job.running(), Pool(workers, engine) as pool:
+    with job.running(), Pool(parallel) as pool:
         kept = _kept_signatures([*against, *datasets], config) if reuse else {}
         jobs = [(p["path"], work.uri(f"signatures/{i:06d}.arrow"), kept.get(p["path"]))
                 for i, p in enumerate(earlier + inputs)]

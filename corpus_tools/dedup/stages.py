@@ -35,7 +35,7 @@ from corpus_tools.dedup.minhash import DedupConfig, Deduper, Verdict, lean
 from corpus_tools.dedup.buckets import GroupJob, Layout, band_pairs, group_ids, partition_group
 from corpus_tools.dedup.clusters import attach_signatures, verify_pairs
 from corpus_tools.dedup.resolve import Removal, resolve, split_components
-from corpus_tools.run.engine import Pool, ordered_map
+from corpus_tools.run.engine import Parallel, Pool, ordered_map
 from corpus_tools.run.shards import Store, locate, open_table
 
 # What a task holds, whatever the corpus: a step-3a partition is one band of about TABLES_PER_RANGE
@@ -62,13 +62,13 @@ def warm_imports() -> None:
     pa.array([0])
 
 
-def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, workers: int = 1,
-                    engine: str = "local", earlier: Sequence[str] = (), *,
+def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, parallel: Parallel = Parallel(),
+                    earlier: Sequence[str] = (), *,
                     progress: Optional[Progress] = None, pool: Optional[Pool] = None) -> list[dict[int, Verdict]]:
     """The rows to remove from each signature table (Arrow IPC: id string, digest binary,
     signature list<uint64> or null), tables in input order, after the documents of `earlier`
     (kept by a previous dedup: never removed). Returns per table {row: Verdict} for removed rows.
-    The steps run on `pool` if given (the caller's workers), else on a Pool of `workers`."""
+    The steps run on `pool` if given (the caller's workers), else on a Pool of `parallel`."""
     paths = tuple(locate(p) for p in (*earlier, *tables))  # absolute: a Ray worker's cwd differs
     if not tables:
         return []
@@ -80,7 +80,7 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, w
     work.mkdir()
     layout = Layout(work.location, max(1, math.ceil(len(paths) / TABLES_PER_RANGE)), bands, rows, TABLES_PER_GROUP)
     report = progress or (lambda step, done, total: None)
-    with nullcontext(pool) if pool is not None else Pool(workers, engine) as pool:
+    with nullcontext(pool) if pool is not None else Pool(parallel) as pool:
         def run(step: str, fn: Callable, items: list) -> list:
             # a step of one task runs here, not in a pool process: the same result without the trip
             here = len(items) == 1 and pool.engine == "local"

@@ -29,7 +29,7 @@ from schemas import __version__
 from corpus_tools.ingest import sources
 from corpus_tools.decontam.contamination import Tally, load_index, summary
 from corpus_tools.dedup.stages import find_duplicates
-from corpus_tools.run.engine import Pool, run_units, where
+from corpus_tools.run.engine import Parallel, Pool, run_units, where
 from corpus_tools.ingest.formats import check as check_input, reader, resolve
 from corpus_tools.ingest.readers.options import ReadOptions
 from corpus_tools.run.job import Job
@@ -55,8 +55,6 @@ class IngestConfig:
     unit_bytes: int = UNIT_BYTES  # input bytes per unit of a large file: fixes the layout too
     batch_size: int = 64  # records cleaned together (at most) ...
     batch_chars: int = 1 << 20  # ... and characters: one huge book does not hold a batch of 64
-    workers: int = 1  # does not change the output
-    engine: str = "local"  # local | ray: does not change the output either
 
 
 @dataclass
@@ -77,9 +75,9 @@ class IngestResult:
 
 
 def output_settings(config: IngestConfig) -> dict[str, Any]:
-    """The settings that determine the output (not workers): recorded in metadata and manifest."""
+    """The settings that determine the output: recorded in metadata and manifest."""
     settings = dataclasses.asdict(config)
-    for key in ("workers", "engine", "batch_size", "batch_chars"):  # they change the speed, not the output
+    for key in ("batch_size", "batch_chars"):  # they change the speed, not the output
         settings.pop(key)
     return settings
 
@@ -139,7 +137,7 @@ def _unit_name(unit: int) -> str:
 
 
 def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: IngestConfig = IngestConfig(),
-           overwrite: bool = False, resume: bool = False,
+           parallel: Parallel = Parallel(), overwrite: bool = False, resume: bool = False,
            progress: Optional[Callable[[Progress], None]] = None) -> IngestResult:
     """Run the whole ingest; raises InputError/OutputError for problems a user must fix."""
     out = out if "://" in str(out) else Path(out)
@@ -164,7 +162,7 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     state = Progress(bytes_total=sum(u.bytes for u in units))
     report = progress or (lambda _: None)
     started = time.monotonic()
-    with job.running(), Pool(config.workers, config.engine) as pool:  # one set of workers for every step
+    with job.running(), Pool(parallel) as pool:  # one set of workers for every step
         units = _number_lines(units, config, pool)
         summaries = _read_units(spec, units, job, state, report, pool)
         chunks = _plan_chunks(spec, job.store, summaries, pool)

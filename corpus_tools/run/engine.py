@@ -15,7 +15,8 @@ work functions are pure functions of their unit.
 
 `ordered_map` (decontaminate, the dedup steps) streams items through the same engines with results
 in input order. A `Pool` holds one set of workers across calls: a job of several steps (ingest,
-dedup) starts its processes once."""
+dedup) starts its processes once. `Parallel` is the two knobs (--workers, --engine), checked once,
+that every job (ingest, build, dedup, decontaminate) takes as its `parallel` argument."""
 from __future__ import annotations
 
 import multiprocessing
@@ -25,6 +26,7 @@ import sys
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from schemas.errors import InputError
@@ -53,16 +55,29 @@ class _Done:
 ENGINES = ("local", "ray")
 
 
+@dataclass(frozen=True)
+class Parallel:
+    """How a job runs, never what it writes: `workers` processes (or Ray CPUs) on `engine`. The
+    same for every job (the --workers and --engine options); checked here, once."""
+
+    workers: int = 1
+    engine: str = "local"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers must be an integer >= 1, not {self.workers!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+
+
 class Pool:
     """One set of workers for several steps, as a context manager: a stage of many short steps
     (dedup) starts its processes once, not once per step. Local engine: a process pool started at
     its first use (workers > 1) and started again after one of its workers died; Ray keeps its own
     workers, so there is nothing to hold. Passing a Pool never changes a result."""
 
-    def __init__(self, workers: int = 1, engine: str = "local"):
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-        self.workers, self.engine = max(1, workers), engine
+    def __init__(self, parallel: Parallel = Parallel()):
+        self.workers, self.engine = parallel.workers, parallel.engine
         self._executor: Optional[ProcessPoolExecutor] = None
 
     def executor(self) -> Optional[ProcessPoolExecutor]:
@@ -86,13 +101,13 @@ class Pool:
         self.close()
 
 
-def ordered_map(fn: Callable[..., Any], items: Iterable[Any], workers: int = 1,
-                is_work: Callable[[Any], bool] = lambda item: True, engine: str = "local",
+def ordered_map(fn: Callable[..., Any], items: Iterable[Any], parallel: Parallel = Parallel(),
+                is_work: Callable[[Any], bool] = lambda item: True,
                 pool: Optional[Pool] = None) -> Iterator[tuple[Any, Any]]:
     """Yield (item, fn(item)) for work items and (item, None) for markers, in input order; on
-    `pool`'s workers if given (then its workers and engine count), else on workers of this call."""
+    `pool`'s workers if given (then `parallel` is not used), else on workers of this call."""
     if pool is None:
-        with Pool(workers, engine) as pool:
+        with Pool(parallel) as pool:
             yield from ordered_map(fn, items, is_work=is_work, pool=pool)
         return
     if pool.engine == "ray":
@@ -151,14 +166,14 @@ class UnitFailed(InputError):
     (memory, a crash in a native library), so it is named in one line, as bad input is."""
 
 
-def run_units(fn: Callable[[Any], Any], units: Sequence[Any], workers: int = 1, engine: str = "local",
+def run_units(fn: Callable[[Any], Any], units: Sequence[Any], parallel: Parallel = Parallel(),
               label: str = "unit", pool: Optional[Pool] = None,
               describe: Callable[[Any], str] = str) -> Iterator[tuple[int, Any]]:
     """Yield (index, fn(units[index])) as units finish, in any order; every unit exactly once. On
-    `pool`'s workers if given (then its workers and engine count), else on workers of this call.
+    `pool`'s workers if given (then `parallel` is not used), else on workers of this call.
     `describe(unit)` names a unit in the error when its worker keeps dying (its input and range)."""
     if pool is None:
-        with Pool(workers, engine) as pool:
+        with Pool(parallel) as pool:
             yield from run_units(fn, units, label=label, pool=pool, describe=describe)
         return
     if pool.engine == "ray":

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from schemas import __version__
 from corpus_tools.run.dataset import dataset_kind, open_shard, shard_paths
-from corpus_tools.run.engine import run_units
+from corpus_tools.run.engine import Parallel, run_units
 from corpus_tools.run.job import Job
 from corpus_tools.run.shards import STATS, OutputError, Store, shard_name, sha256_file
 from schemas.errors import InputError
@@ -81,9 +81,9 @@ class _Spec:
 
 
 def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str, Path], out: Union[str, Path],
-          settings: BuildSettings = BuildSettings(), workers: int = 1, resume: bool = False, overwrite: bool = False,
-          batch_rows: int = 256, batch_chars: int = 1 << 19,
-          progress: Optional[Callable[[BuildProgress], None]] = None, engine: str = "local") -> list[TaskResult]:
+          settings: BuildSettings = BuildSettings(), parallel: Parallel = Parallel(), resume: bool = False,
+          overwrite: bool = False, batch_rows: int = 256, batch_chars: int = 1 << 19,
+          progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
     """Build each task (or every applicable one for ["all"]); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
     modules = [builder(task) for task in (registry.available() if tasks == ["all"] else tasks)]
@@ -107,9 +107,8 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
             continue
         if module.DATASET not in shards:
             shards[module.DATASET] = _input_shards(inputs)
-        results.append(_build_task(task, module, shards[module.DATASET], vocab, _join(out, task), settings, workers, resume,
-                                   overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"],
-                                   engine=engine))
+        results.append(_build_task(task, module, shards[module.DATASET], vocab, _join(out, task), settings, parallel,
+                                   resume, overwrite, (batch_rows, batch_chars), progress, explicit=tasks != ["all"]))
     _write_summary(Store(out), results)
     return results
 
@@ -139,8 +138,8 @@ def _input_shards(inputs: list[Path]) -> list[dict[str, Any]]:
     return shards
 
 
-def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resume, overwrite,
-                batching: tuple[int, int], progress, explicit: bool, engine: str = "local") -> TaskResult:
+def _build_task(task, module, shards, vocab: Vocab, out, settings, parallel: Parallel, resume, overwrite,
+                batching: tuple[int, int], progress, explicit: bool) -> TaskResult:
     present = sorted({lang for s in shards for lang in s["langs"]})
     if not set(present) & set(module.LANGS):
         reason = f"{task} applies to {'/'.join(module.LANGS)} only; the input is {'/'.join(present) or 'empty'}"
@@ -187,7 +186,7 @@ def _build_task(task, module, shards, vocab: Vocab, out, settings, workers, resu
         else:
             todo.append((index, shard["path"]))
     with job.running():
-        for _, (index, entry) in run_units(partial(_build_shard, spec), todo, workers, engine, "build",
+        for _, (index, entry) in run_units(partial(_build_shard, spec), todo, parallel, "build",
                                            describe=lambda unit: f"input shard {unit[1]}"):
             job.add(index, entry)
             state.rows_done += entry["stats"].get("rows", 0)
