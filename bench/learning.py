@@ -134,7 +134,8 @@ def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[s
                       f"next_sentence={tasks / 'next_sentence'}", "--mode", "multitask", *BASIC_MASKING]
     if arm == "contrast":
         return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
-                      f"document_contrast={tasks / 'document_contrast'}", "--mode", "multitask"]
+                      f"document_contrast={tasks / 'document_contrast'}", "--mode", "multitask",
+                      "--weight", "document_contrast=0.2"]
     return cmd + [a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")]
 
 
