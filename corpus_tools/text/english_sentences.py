@@ -1,0 +1,145 @@
+"""English sentences as `SpacySentences(None)` gives them (blank("en") + sentencizer, with the quote,
+bracket and dialogue-tag fixes of `sentences._sentences`), at a fraction of the cost.
+
+The sentencizer only acts after a token whose text is one of its punctuation characters ("." "!" "?"
+and their forms in other scripts): the next token that is not punctuation starts a sentence. spaCy's
+tokenizer cuts the text at spaces first and tokenizes each space-free chunk on its own, so a chunk
+without any of those characters can neither end nor start a sentence. Here the tokenizer runs only on
+the chunks that hold one (where it keeps "Mr.", "U.S.", "3.14" and "2.0" whole, as in a Doc) and on the
+chunks that follow one up to the next sentence start; the other words are never looked at, and no Doc
+or Token objects are built for the paragraph. The tokens of a chunk are cached, so common words
+("it.", "said.") are tokenized once per process.
+
+Text whose whitespace is not single spaces between words (never after `normalize`, and the second and
+later windows of a paragraph over `WINDOW_CHARS`, which start with a space) goes to spaCy itself, so
+the boundaries are spaCy's everywhere.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from nlp_libs.spacy_loading import import_spacy, windows
+
+CACHE_CHUNKS = 200_000  # tokenized chunks kept per process (cleared when full: the output never depends on it)
+_STOPS = (".", "!", "?")
+_ODD_SPACE = re.compile(r"[^\S ]|  |^ | $")  # whitespace other than single spaces between chunks
+
+
+class _Token(NamedTuple):
+    """What the sentencizer and the fixes read of a token: lexical attributes only."""
+
+    start: int  # offset in its chunk
+    text: str
+    punct: bool  # Token.is_punct
+    ends: bool  # text is one of the sentencizer's punctuation characters
+    opener: bool  # is_quote or is_left_punct: may open the next sentence
+    quote: bool  # is_quote
+    lower: bool  # is_lower
+
+
+class EnglishSentences:
+    """The default English splitter: spaCy's blank("en") sentencizer boundaries, tokenizing only the
+    chunks around sentence punctuation (see the module docstring). Deterministic: the same paragraph
+    always gives the same sentences, in any process, whatever the cache holds."""
+
+    def __init__(self):
+        spacy = import_spacy()
+        self.nlp = spacy.blank("en")
+        self._punct_chars = frozenset(self.nlp.add_pipe("sentencizer").punct_chars)
+        # A class of BMP characters is a bitmap (fast); the few past U+FFFF are checked one by one.
+        bmp = "".join(re.escape(c) for c in sorted(self._punct_chars) if ord(c) < 0x10000)
+        self._has_end = re.compile(f"[{bmp}\U00010000-\U0010ffff]")
+        self._specials = frozenset(self.nlp.tokenizer.rules)  # the tokenizer's special cases
+        self._cache: dict[str, tuple[_Token, ...]] = {}
+
+    def split(self, paragraphs: list[str]) -> list[list[str]]:
+        return [[s for window in windows(p) for s in self.sentences(window)] for p in paragraphs]
+
+    def sentences(self, text: str) -> list[str]:
+        """The sentences of one text (at most a window long), stripped, none empty."""
+        if not text or _ODD_SPACE.search(text):
+            from corpus_tools.text.sentences import _sentences
+
+            return [s for s in _sentences(self.nlp(text)) if s]
+        starts = self._starts(text)
+        ends = starts[1:] + [len(text)]
+        return [s for s in (text[a:b].strip() for a, b in zip(starts, ends)) if s]
+
+    def _starts(self, text: str) -> list[int]:
+        """Character offsets where sentences start: the sentencizer's starts, moved back onto an
+        opening quote or bracket glued to them, less those after a quoted ? or ! that a lower-case
+        dialogue tag continues (as `sentences._sentences` does on a Doc)."""
+        starts = [0]
+        n = len(text)
+        found = self._next_end(text, 0)
+        while found is not None:
+            pos = text.rfind(" ", 0, found.start()) + 1  # the chunk holding the punctuation
+            seen = False  # the sentencizer's seen_period
+            before = two_before = None  # (token, start in text, trailing space) of the last two tokens
+            while True:
+                end = text.find(" ", pos)
+                end = n if end < 0 else end
+                if seen and text[pos].isalnum() and not before[0].quote and (found is None or found.start() > end):
+                    starts.append(pos)  # a word without sentence punctuation: its first token starts one
+                    break
+                tokens = self._tokens(text[pos:end])
+                last = len(tokens) - 1
+                for k, token in enumerate(tokens):
+                    at = pos + token.start
+                    if seen and not token.punct and not token.ends:
+                        seen = False
+                        start = at
+                        prev, prev2 = before[0], two_before[0] if two_before else None
+                        if prev.opener and not before[2] and two_before and two_before[2]:
+                            start = before[1]  # `over. "On` / `over. (On`: the quote opens the next sentence
+                        elif token.lower and prev.quote and prev2 is not None and prev2.text in ("?", "!"):
+                            start = -1  # `"Why?" he asked.` stays one sentence
+                        if start > starts[-1]:
+                            starts.append(start)
+                    elif token.ends:
+                        seen = True
+                    two_before, before = before, (token, at, k == last and end < n)
+                if not seen or end >= n:
+                    break
+                pos = end + 1  # the next sentence starts in a later chunk
+                if found is not None and found.start() < pos:
+                    found = self._next_end(text, pos)
+            if found is not None and found.start() < end:
+                found = self._next_end(text, end)
+        return starts
+
+    def _next_end(self, text: str, pos: int):
+        """The first sentence punctuation character at or after `pos` (a match), or None."""
+        found = self._has_end.search(text, pos)
+        while found is not None and found.group() not in self._punct_chars:  # a character past U+FFFF
+            found = self._has_end.search(text, found.end())
+        return found
+
+    def _tokens(self, chunk: str) -> tuple[_Token, ...]:
+        """spaCy's tokens of a space-free chunk, cached."""
+        tokens = self._cache.get(chunk)
+        if tokens is None:
+            if len(self._cache) >= CACHE_CHUNKS:
+                self._cache.clear()
+            tokens = self._cache[chunk] = self._word_and_stop(chunk) or tuple(
+                _Token(t.idx, t.text, t.is_punct, t.text in self._punct_chars, t.is_quote or t.is_left_punct,
+                       t.is_quote, t.is_lower)
+                for t in self.nlp.tokenizer(chunk))
+        return tokens
+
+    def _word_and_stop(self, chunk: str) -> tuple[_Token, ...] | None:
+        """The tokens of the commonest chunk, an ASCII word or number then "." "!" or "?" ("said.",
+        "1999."), without the tokenizer: the word, then the stop. None for any other chunk, and where
+        spaCy keeps the stop on the word: a special case ("Mr.", "etc."), or a "." after a single
+        capital ("J.", "McD.": English suffix rules split "." only after a lower-case letter, a digit
+        or two capitals)."""
+        word, stop = chunk[:-1], chunk[-1:]
+        if stop not in _STOPS or not word.isascii() or not (word.isalpha() or word.isdigit()):
+            return None
+        if chunk in self._specials or word in self._specials:
+            return None
+        if stop == "." and not (word[-1].islower() or word[-1].isdigit() or (len(word) > 1 and word[-2:].isupper())):
+            return None  # one capital ("J.", "I.") keeps its "."; two ("USA.") do not
+        return (_Token(0, word, False, False, False, False, word.islower()),
+                _Token(len(word), stop, True, True, False, False, False))
