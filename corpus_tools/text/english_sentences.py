@@ -1,5 +1,5 @@
 """English sentences as `SpacySentences(None)` gives them (blank("en") + sentencizer, with the quote,
-bracket and dialogue-tag fixes of `sentences._sentences`), at a fraction of the cost.
+bracket and dialogue-tag fixes of `doc_sentences`), at a fraction of the cost.
 
 The sentencizer only acts after a token whose text is one of its punctuation characters ("." "!" "?"
 and their forms in other scripts): the next token that is not punctuation starts a sentence. spaCy's
@@ -21,8 +21,9 @@ from typing import NamedTuple
 
 from nlp_libs.spacy_loading import import_spacy, windows
 
-CACHE_CHUNKS = 200_000  # tokenized chunks kept per process (cleared when full: the output never depends on it)
-_STOPS = (".", "!", "?")
+CACHE_CHUNKS = 200_000  # tokenized chunks kept per process (cleared when full; the output never depends on it)
+_WORD_STOP = re.compile(r"([A-Za-z]+|[0-9]+)([.!?])")  # "said." "1999." "Why?"
+_GLUED = re.compile(r"([A-Za-z]*[a-z])\.([A-Z][A-Za-z]*)")  # "end.The": the "." infix splits it
 _ODD_SPACE = re.compile(r"[^\S ]|  |^ | $")  # whitespace other than single spaces between chunks
 
 
@@ -45,7 +46,13 @@ class EnglishSentences:
 
     def __init__(self):
         spacy = import_spacy()
+        from spacy.attrs import IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT, IS_QUOTE
+
         self.nlp = spacy.blank("en")
+        # A new word's lexeme computes only what is read here (not its shape, norm, like_num ...):
+        # tokenization never reads lexeme attributes, so the tokens stay spaCy's.
+        getters = self.nlp.vocab.lex_attr_getters
+        self.nlp.vocab.lex_attr_getters = {a: getters[a] for a in (IS_PUNCT, IS_QUOTE, IS_LEFT_PUNCT, IS_LOWER)}
         self._punct_chars = frozenset(self.nlp.add_pipe("sentencizer").punct_chars)
         # A class of BMP characters is a bitmap (fast); the few past U+FFFF are checked one by one.
         bmp = "".join(re.escape(c) for c in sorted(self._punct_chars) if ord(c) < 0x10000)
@@ -59,9 +66,7 @@ class EnglishSentences:
     def sentences(self, text: str) -> list[str]:
         """The sentences of one text (at most a window long), stripped, none empty."""
         if not text or _ODD_SPACE.search(text):
-            from corpus_tools.text.sentences import _sentences
-
-            return [s for s in _sentences(self.nlp(text)) if s]
+            return [s for s in doc_sentences(self.nlp(text)) if s]
         starts = self._starts(text)
         ends = starts[1:] + [len(text)]
         return [s for s in (text[a:b].strip() for a, b in zip(starts, ends)) if s]
@@ -69,7 +74,7 @@ class EnglishSentences:
     def _starts(self, text: str) -> list[int]:
         """Character offsets where sentences start: the sentencizer's starts, moved back onto an
         opening quote or bracket glued to them, less those after a quoted ? or ! that a lower-case
-        dialogue tag continues (as `sentences._sentences` does on a Doc)."""
+        dialogue tag continues (as `doc_sentences` does on a Doc)."""
         starts = [0]
         n = len(text)
         found = self._next_end(text, 0)
@@ -122,24 +127,59 @@ class EnglishSentences:
         if tokens is None:
             if len(self._cache) >= CACHE_CHUNKS:
                 self._cache.clear()
-            tokens = self._cache[chunk] = self._word_and_stop(chunk) or tuple(
+            tokens = self._cache[chunk] = self._plain_tokens(chunk) or tuple(
                 _Token(t.idx, t.text, t.is_punct, t.text in self._punct_chars, t.is_quote or t.is_left_punct,
                        t.is_quote, t.is_lower)
                 for t in self.nlp.tokenizer(chunk))
         return tokens
 
-    def _word_and_stop(self, chunk: str) -> tuple[_Token, ...] | None:
-        """The tokens of the commonest chunk, an ASCII word or number then "." "!" or "?" ("said.",
-        "1999."), without the tokenizer: the word, then the stop. None for any other chunk, and where
-        spaCy keeps the stop on the word: a special case ("Mr.", "etc."), or a "." after a single
-        capital ("J.", "McD.": English suffix rules split "." only after a lower-case letter, a digit
-        or two capitals)."""
-        word, stop = chunk[:-1], chunk[-1:]
-        if stop not in _STOPS or not word.isascii() or not (word.isalpha() or word.isdigit()):
+    def _plain_tokens(self, chunk: str) -> tuple[_Token, ...] | None:
+        """The tokens of the two commonest chunk shapes, as the tokenizer gives them, without it:
+        an ASCII word or number then "." "!" or "?" ("said.", "1999.", "Why?"), and two ASCII words
+        glued by a "." ("end.The"). None for any other chunk, and where spaCy would keep the "."
+        on a word: a special case ("Mr.", "etc.", "a."); a "." after a single capital ("J.", "I.":
+        the English suffix rules split "." only after a lower-case letter, a digit or two capitals);
+        a chunk that spaCy's URL pattern takes whole. tests/test_english_sentences.py checks these
+        against the tokenizer on every such chunk of the samples."""
+        specials = self._specials
+        if chunk in specials:
             return None
-        if chunk in self._specials or word in self._specials:
-            return None
-        if stop == "." and not (word[-1].islower() or word[-1].isdigit() or (len(word) > 1 and word[-2:].isupper())):
-            return None  # one capital ("J.", "I.") keeps its "."; two ("USA.") do not
-        return (_Token(0, word, False, False, False, False, word.islower()),
-                _Token(len(word), stop, True, True, False, False, False))
+        stop = _WORD_STOP.fullmatch(chunk)
+        if stop is not None:
+            word = stop[1]
+            if word in specials:
+                return None
+            if stop[2] == "." and not (word[-1].islower() or word[-1].isdigit() or word[-2:-1].isupper()):
+                return None  # one capital ("J.", "I.") keeps its "."; two ("USA.") do not
+            return (_Token(0, word, False, False, False, False, word.islower()),
+                    _Token(len(word), stop[2], True, True, False, False, False))
+        glued = _GLUED.fullmatch(chunk)
+        if glued is not None:
+            left, right = glued[1], glued[2]
+            if {left, right, left + ".", "." + right} & specials or self.nlp.tokenizer.url_match(chunk):
+                return None
+            return (_Token(0, left, False, False, False, False, left.islower()),
+                    _Token(len(left), ".", True, True, False, False, False),
+                    _Token(len(left) + 1, right, False, False, False, False, False))
+        return None
+
+
+def doc_sentences(doc) -> list[str]:
+    """doc.sents with two fixes for quotes and brackets, which the sentencizer cannot tell apart:
+    an opening quote or bracket left at the end of a sentence moves to the next one, and a lower-case
+    dialogue tag after a quoted ? or ! stays in its sentence ("Why?" he asked.)."""
+    starts: list[int] = []
+    for sent in doc.sents:
+        start = sent.start
+        if start > 1:
+            before = doc[start - 1]
+            if (before.is_quote or before.is_left_punct) and not before.whitespace_ and doc[start - 2].whitespace_:
+                start -= 1  # `over. "On` / `over. (On` -> the quote or bracket opens the next sentence
+            elif doc[start].is_lower and before.is_quote and doc[start - 2].text in ("?", "!"):
+                continue
+        if not starts or start > starts[-1]:
+            starts.append(start)
+    if not starts:
+        return []
+    ends = starts[1:] + [len(doc)]
+    return [doc[a:b].text.strip() for a, b in zip(starts, ends)]
