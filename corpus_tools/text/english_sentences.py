@@ -22,9 +22,10 @@ from typing import NamedTuple
 from nlp_libs.spacy_loading import import_spacy, windows
 
 CACHE_CHUNKS = 200_000  # tokenized chunks kept per process (cleared when full; the output never depends on it)
-_WORD_STOP = re.compile(r"([A-Za-z]+|[0-9]+)([.!?])")  # "said." "1999." "Why?"
+# "said." "1999." "Why?" 'it."' '"When' "'Lady" (a quote opens words, not numbers: "'90s")
+_PLAIN = re.compile(r"([\"'\u201c\u2018]?)([A-Za-z]+|[0-9]+)([.!?]?)([\"'\u201d\u2019]?)")
 _GLUED = re.compile(r"([A-Za-z]*[a-z])\.([A-Z][A-Za-z]*)")  # "end.The": the "." infix splits it
-_ODD_SPACE = re.compile(r"[^\S ]|  |^ | $")  # whitespace other than single spaces between chunks
+_OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace other than " "
 
 
 class _Token(NamedTuple):
@@ -65,7 +66,7 @@ class EnglishSentences:
 
     def sentences(self, text: str) -> list[str]:
         """The sentences of one text (at most a window long), stripped, none empty."""
-        if not text or _ODD_SPACE.search(text):
+        if not _single_spaced(text):
             return [s for s in doc_sentences(self.nlp(text)) if s]
         starts = self._starts(text)
         ends = starts[1:] + [len(text)]
@@ -134,34 +135,49 @@ class EnglishSentences:
         return tokens
 
     def _plain_tokens(self, chunk: str) -> tuple[_Token, ...] | None:
-        """The tokens of the two commonest chunk shapes, as the tokenizer gives them, without it:
-        an ASCII word or number then "." "!" or "?" ("said.", "1999.", "Why?"), and two ASCII words
-        glued by a "." ("end.The"). None for any other chunk, and where spaCy would keep the "."
-        on a word: a special case ("Mr.", "etc.", "a."); a "." after a single capital ("J.", "I.":
-        the English suffix rules split "." only after a lower-case letter, a digit or two capitals);
-        a chunk that spaCy's URL pattern takes whole. tests/test_english_sentences.py checks these
-        against the tokenizer on every such chunk of the samples."""
-        specials = self._specials
-        if chunk in specials:
-            return None
-        stop = _WORD_STOP.fullmatch(chunk)
-        if stop is not None:
-            word = stop[1]
-            if word in specials:
+        """The tokens of the commonest chunk shapes, as the tokenizer gives them, without it: an ASCII
+        word or number with an optional opening quote before it and an optional "." "!" or "?" and
+        closing quote after it ("said.", "1999.", 'it."', '"When', "Why?"), and two ASCII words glued
+        by a "." ("end.The"). None for any other chunk, and where spaCy would not cut it at every
+        piece: a piece or run of pieces that is a special case ("Mr.", "etc.", "'em"); a "." after a
+        single capital ("J.", "I.": the English suffix rules split "." only after a lower-case letter,
+        a digit or two capitals); a glued chunk that spaCy's URL pattern takes whole.
+        tests/test_english_sentences.py checks these against the tokenizer on the samples."""
+        plain = _PLAIN.fullmatch(chunk)
+        if plain is not None:
+            cuts = sorted({plain.start(g) for g in range(1, 5)} | {len(chunk)})
+            if any(chunk[i:j] in self._specials for k, i in enumerate(cuts) for j in cuts[k + 1:]):
                 return None
-            if stop[2] == "." and not (word[-1].islower() or word[-1].isdigit() or word[-2:-1].isupper()):
+            opening, word, stop, closing = plain.groups()
+            if opening and not word.isalpha():
+                return None
+            if stop == "." and not (word[-1].islower() or word[-1].isdigit() or word[-2:-1].isupper()):
                 return None  # one capital ("J.", "I.") keeps its "."; two ("USA.") do not
-            return (_Token(0, word, False, False, False, False, word.islower()),
-                    _Token(len(word), stop[2], True, True, False, False, False))
+            tokens = [_Token(0, opening, True, False, True, True, False)] if opening else []
+            tokens.append(_Token(len(opening), word, False, False, False, False, word.islower()))
+            at = len(opening) + len(word)
+            if stop:
+                tokens.append(_Token(at, stop, True, True, False, False, False))
+            if closing:
+                tokens.append(_Token(at + len(stop), closing, True, False, True, True, False))
+            return tuple(tokens)
         glued = _GLUED.fullmatch(chunk)
         if glued is not None:
             left, right = glued[1], glued[2]
-            if {left, right, left + ".", "." + right} & specials or self.nlp.tokenizer.url_match(chunk):
+            if {chunk, left, right, left + ".", "." + right} & self._specials or self.nlp.tokenizer.url_match(chunk):
                 return None
             return (_Token(0, left, False, False, False, False, left.islower()),
                     _Token(len(left), ".", True, True, False, False, False),
                     _Token(len(left) + 1, right, False, False, False, False, False))
         return None
+
+
+def _single_spaced(text: str) -> bool:
+    """Words separated by single spaces, none at either end, no other whitespace. (Quick: every
+    whitespace character but " " is unprintable, so printable text needs only the space checks.)"""
+    if not text or text[0] == " " or text[-1] == " " or "  " in text:
+        return False
+    return text.isprintable() or not _OTHER_SPACE.search(text)
 
 
 def doc_sentences(doc) -> list[str]:
