@@ -145,10 +145,12 @@ class EnglishSentences:
         tests/test_english_sentences.py checks these against the tokenizer on the samples."""
         plain = _PLAIN.fullmatch(chunk)
         if plain is not None:
-            cuts = sorted({plain.start(g) for g in range(1, 5)} | {len(chunk)})
-            if any(chunk[i:j] in self._specials for k, i in enumerate(cuts) for j in cuts[k + 1:]):
-                return None
             opening, word, stop, closing = plain.groups()
+            pieces = [piece for piece in (opening, word, stop, closing) if piece]
+            for i in range(len(pieces)):  # every run of consecutive pieces, the whole chunk included
+                for j in range(i + 1, len(pieces) + 1):
+                    if "".join(pieces[i:j]) in self._specials:
+                        return None
             if opening and not word.isalpha():
                 return None
             if stop == "." and not (word[-1].islower() or word[-1].isdigit() or word[-2:-1].isupper()):
