@@ -17,27 +17,25 @@ the boundaries are spaCy's everywhere.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
-
 from nlp_libs.spacy_loading import import_spacy, windows
 
-CACHE_CHUNKS = 200_000  # tokenized chunks kept per process (cleared when full; the output never depends on it)
+CACHE_CHUNKS = 100_000  # tokenized chunks kept (under 30 MB; cleared when full, which never changes the output)
 # "said." "1999." "Why?" 'it."' '"When' "'Lady" (a quote opens words, not numbers: "'90s")
 _PLAIN = re.compile(r"([\"'\u201c\u2018]?)([A-Za-z]+|[0-9]+)([.!?]?)([\"'\u201d\u2019]?)")
 _GLUED = re.compile(r"([A-Za-z]*[a-z])\.([A-Z][A-Za-z]*)")  # "end.The": the "." infix splits it
 _OTHER_SPACE = re.compile(r"[^\S ]")  # whitespace other than " "
 
-
-class _Token(NamedTuple):
-    """What the sentencizer and the fixes read of a token: lexical attributes only."""
-
-    start: int  # offset in its chunk
-    text: str
-    punct: bool  # Token.is_punct
-    ends: bool  # text is one of the sentencizer's punctuation characters
-    opener: bool  # is_quote or is_left_punct: may open the next sentence
-    quote: bool  # is_quote
-    lower: bool  # is_lower
+# A chunk's tokens are a flat tuple (start in the chunk, flags, start, flags, ...) of small ints (cheap
+# to keep); the flags are what the sentencizer and the fixes read of a token, all lexical:
+PUNCT = 1  # Token.is_punct
+ENDS = 2  # its text is one of the sentencizer's punctuation characters
+OPENER = 4  # is_quote or is_left_punct: may open the next sentence
+QUOTE = 8  # is_quote
+LOWER = 16  # is_lower
+ASKS = 32  # its text is "?" or "!" (a dialogue tag may follow the quote after it)
+_WORD = 0
+_STOP = {".": PUNCT | ENDS, "!": PUNCT | ENDS | ASKS, "?": PUNCT | ENDS | ASKS}
+_QUOTE = PUNCT | OPENER | QUOTE
 
 
 class EnglishSentences:
@@ -59,7 +57,7 @@ class EnglishSentences:
         bmp = "".join(re.escape(c) for c in sorted(self._punct_chars) if ord(c) < 0x10000)
         self._has_end = re.compile(f"[{bmp}\U00010000-\U0010ffff]")
         self._specials = frozenset(self.nlp.tokenizer.rules)  # the tokenizer's special cases
-        self._cache: dict[str, tuple[_Token, ...]] = {}
+        self._cache: dict[str, tuple[int, ...]] = {}
 
     def split(self, paragraphs: list[str]) -> list[list[str]]:
         return [[s for window in windows(p) for s in self.sentences(window)] for p in paragraphs]
@@ -82,30 +80,32 @@ class EnglishSentences:
         while found is not None:
             pos = text.rfind(" ", 0, found.start()) + 1  # the chunk holding the punctuation
             seen = False  # the sentencizer's seen_period
-            before = two_before = None  # (token, start in text, trailing space) of the last two tokens
+            # the last two tokens: flags, start in text, trailing space (none yet: no flags, no space)
+            flags1 = at1 = flags2 = 0
+            space1 = space2 = False
             while True:
                 end = text.find(" ", pos)
                 end = n if end < 0 else end
-                if seen and text[pos].isalnum() and not before[0].quote and (found is None or found.start() > end):
+                if seen and text[pos].isalnum() and not flags1 & QUOTE and (found is None or found.start() > end):
                     starts.append(pos)  # a word without sentence punctuation: its first token starts one
                     break
                 tokens = self._tokens(text[pos:end])
-                last = len(tokens) - 1
-                for k, token in enumerate(tokens):
-                    at = pos + token.start
-                    if seen and not token.punct and not token.ends:
+                last = len(tokens) - 2
+                for k in range(0, len(tokens), 2):
+                    at, flags = pos + tokens[k], tokens[k + 1]
+                    if seen and not flags & (PUNCT | ENDS):
                         seen = False
                         start = at
-                        prev, prev2 = before[0], two_before[0] if two_before else None
-                        if prev.opener and not before[2] and two_before and two_before[2]:
-                            start = before[1]  # `over. "On` / `over. (On`: the quote opens the next sentence
-                        elif token.lower and prev.quote and prev2 is not None and prev2.text in ("?", "!"):
+                        if flags1 & OPENER and not space1 and space2:
+                            start = at1  # `over. "On` / `over. (On`: the quote opens the next sentence
+                        elif flags & LOWER and flags1 & QUOTE and flags2 & ASKS:
                             start = -1  # `"Why?" he asked.` stays one sentence
                         if start > starts[-1]:
                             starts.append(start)
-                    elif token.ends:
+                    elif flags & ENDS:
                         seen = True
-                    two_before, before = before, (token, at, k == last and end < n)
+                    flags2, space2 = flags1, space1
+                    flags1, at1, space1 = flags, at, k == last and end < n
                 if not seen or end >= n:
                     break
                 pos = end + 1  # the next sentence starts in a later chunk
@@ -122,19 +122,25 @@ class EnglishSentences:
             found = self._has_end.search(text, found.end())
         return found
 
-    def _tokens(self, chunk: str) -> tuple[_Token, ...]:
-        """spaCy's tokens of a space-free chunk, cached."""
+    def _tokens(self, chunk: str) -> tuple[int, ...]:
+        """spaCy's tokens of a space-free chunk, as (start, flags, ...), cached."""
         tokens = self._cache.get(chunk)
         if tokens is None:
             if len(self._cache) >= CACHE_CHUNKS:
                 self._cache.clear()
-            tokens = self._cache[chunk] = self._plain_tokens(chunk) or tuple(
-                _Token(t.idx, t.text, t.is_punct, t.text in self._punct_chars, t.is_quote or t.is_left_punct,
-                       t.is_quote, t.is_lower)
-                for t in self.nlp.tokenizer(chunk))
+            tokens = self._cache[chunk] = self._plain_tokens(chunk) or self._spacy_tokens(chunk)
         return tokens
 
-    def _plain_tokens(self, chunk: str) -> tuple[_Token, ...] | None:
+    def _spacy_tokens(self, chunk: str) -> tuple[int, ...]:
+        """The chunk's tokens from spaCy's tokenizer, as (start, flags, ...)."""
+        out: list[int] = []
+        for t in self.nlp.tokenizer(chunk):
+            out += [t.idx, (PUNCT * t.is_punct | ENDS * (t.text in self._punct_chars)
+                            | OPENER * (t.is_quote or t.is_left_punct) | QUOTE * t.is_quote | LOWER * t.is_lower
+                            | ASKS * (t.text in ("?", "!")))]
+        return tuple(out)
+
+    def _plain_tokens(self, chunk: str) -> tuple[int, ...] | None:
         """The tokens of the commonest chunk shapes, as the tokenizer gives them, without it: an ASCII
         word or number with an optional opening quote before it and an optional "." "!" or "?" and
         closing quote after it ("said.", "1999.", 'it."', '"When', "Why?"), and two ASCII words glued
@@ -146,31 +152,29 @@ class EnglishSentences:
         plain = _PLAIN.fullmatch(chunk)
         if plain is not None:
             opening, word, stop, closing = plain.groups()
+            if opening and not word.isalpha():
+                return None
             pieces = [piece for piece in (opening, word, stop, closing) if piece]
             for i in range(len(pieces)):  # every run of consecutive pieces, the whole chunk included
                 for j in range(i + 1, len(pieces) + 1):
                     if "".join(pieces[i:j]) in self._specials:
                         return None
-            if opening and not word.isalpha():
-                return None
             if stop == "." and not (word[-1].islower() or word[-1].isdigit() or word[-2:-1].isupper()):
                 return None  # one capital ("J.", "I.") keeps its "."; two ("USA.") do not
-            tokens = [_Token(0, opening, True, False, True, True, False)] if opening else []
-            tokens.append(_Token(len(opening), word, False, False, False, False, word.islower()))
+            tokens = (0, _QUOTE) if opening else ()
+            tokens += (len(opening), LOWER if word.islower() else _WORD)
             at = len(opening) + len(word)
             if stop:
-                tokens.append(_Token(at, stop, True, True, False, False, False))
+                tokens += (at, _STOP[stop])
             if closing:
-                tokens.append(_Token(at + len(stop), closing, True, False, True, True, False))
-            return tuple(tokens)
+                tokens += (at + len(stop), _QUOTE)
+            return tokens
         glued = _GLUED.fullmatch(chunk)
         if glued is not None:
             left, right = glued[1], glued[2]
             if {chunk, left, right, left + ".", "." + right} & self._specials or self.nlp.tokenizer.url_match(chunk):
                 return None
-            return (_Token(0, left, False, False, False, False, left.islower()),
-                    _Token(len(left), ".", True, True, False, False, False),
-                    _Token(len(left) + 1, right, False, False, False, False, False))
+            return (0, LOWER if left.islower() else _WORD, len(left), _STOP["."], len(left) + 1, _WORD)
         return None
 
 
