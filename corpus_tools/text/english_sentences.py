@@ -8,7 +8,8 @@ without any of those characters can neither end nor start a sentence. Here the t
 the chunks that hold one (where it keeps "Mr.", "U.S.", "3.14" and "2.0" whole, as in a Doc) and on the
 chunks that follow one up to the next sentence start; the other words are never looked at, and no Doc
 or Token objects are built for the paragraph. The tokens of a chunk are cached, so common words
-("it.", "said.") are tokenized once per process.
+("it.", "said.") are tokenized once per process, and the commonest shapes ('said.', 'it."', '"When',
+'end.The') are cut as the tokenizer cuts them without calling it (`_plain_tokens`).
 
 Text whose whitespace is not single spaces between words (never after `normalize`, and the second and
 later windows of a paragraph over `WINDOW_CHARS`, which start with a space) goes to spaCy itself, so
@@ -17,6 +18,7 @@ the boundaries are spaCy's everywhere.
 from __future__ import annotations
 
 import re
+
 from nlp_libs.spacy_loading import import_spacy, windows
 
 CACHE_CHUNKS = 100_000  # tokenized chunks kept (under 30 MB; cleared when full, which never changes the output)
