@@ -24,6 +24,7 @@ SMALLEST = {
     "build.py": ["--copies", "1", "--parts", "1"],
     "dedup.py": ["--docs", "300", "--table-rows", "100", "--workers", "1"],
     "signatures.py": ["--docs", "100", "--rounds", "1"],
+    "sentences.py": ["--smoke"],
     "train_step.py": ["--size", "tiny", "--steps", "1", "--warmup", "0", "--batch", "2", "--seq", "16",
                       "--vocab", "100", "--threads", "1"],
     "finetune.py": ["--steps", "1", "--warmup", "0", "--batch", "2", "--seq", "16", "--vocab", "100"],
