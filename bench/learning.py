@@ -338,13 +338,14 @@ def plot(record: dict, png: Path) -> None:
             if base:
                 axis.axhspan(base["mean"] - base["std"], base["mean"] + base["std"], color=color, alpha=0.25)
                 axis.axhline(base["mean"], color=color, linewidth=1.2, label=f"{arm} init (mean ± std)")
-        for arm, color in (("mlm_only", "#4c72b0"), ("bert", "#55a868"), ("cmtl", "#dd8452")):
+        for arm, color in (("mlm_only", "#4c72b0"), ("bert", "#55a868"), ("cmtl", "#dd8452"), ("contrast", "#8172b3")):
             mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["tokens"])
             if mine:
                 x = [r["tokens"] / 1e6 for r in mine]
                 axis.errorbar(x, [r["mean"] for r in mine], yerr=[r["std"] for r in mine], marker="o", capsize=4,
                               color=color, label=arm)
         axis.set_xscale("log")
+        axis.set_xticks(sorted({round(r["tokens"] / 1e6) for r in runs if r["tokens"]}) or [1])
         axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("pre-training tokens (millions, log scale)")
