@@ -39,7 +39,7 @@ def test_every_task_is_identical_for_one_and_two_workers(small_docs, searchlog, 
     one = build(["all"], docs, vocab_en, tmp_path / "w1", SMALL, parallel=Parallel(workers=1), batch_rows=4)
     two = build(["all"], docs, vocab_en, tmp_path / "w2", SMALL, parallel=Parallel(workers=2), batch_rows=4)
     built = [r.task for r in one if not r.skipped]
-    assert built == [r.task for r in two if not r.skipped] and len(built) == 8  # the seven and next_sentence
+    assert built == [r.task for r in two if not r.skipped] and len(built) == 9  # the seven, next_sentence and document_contrast
     for task in built:
         assert shard_digests(tmp_path / "w1" / task) == shard_digests(tmp_path / "w2" / task), task
         inputs = searchlog if task == "ir_relevance" else small_docs
