@@ -310,6 +310,19 @@ def _context(task: str, module_path: str, settings: TaskSettings, vocab_path: st
     return module, Context(task, load_vocab(vocab_path, lowercase), settings, resources)
 
 
+def _document_sizes(paragraphs: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: its sentence count and its characters (code points), with pyarrow and numpy."""
+    paragraphs = paragraphs.combine_chunks()
+    per_paragraph = pc.list_value_length(paragraphs).fill_null(0)  # paragraphs per document
+    sentences_per = pc.list_value_length(pc.list_flatten(paragraphs)).fill_null(0).to_numpy(zero_copy_only=False)
+    chars_per = pc.utf8_length(pc.list_flatten(pc.list_flatten(paragraphs))).fill_null(0).to_numpy(zero_copy_only=False)
+    owner = np.repeat(np.arange(len(paragraphs)), per_paragraph.to_numpy(zero_copy_only=False))
+    sentences = np.bincount(owner, weights=sentences_per, minlength=len(paragraphs)).astype(np.int64)
+    sentence_owner = np.repeat(owner, sentences_per)
+    chars = np.bincount(sentence_owner, weights=chars_per, minlength=len(paragraphs)).astype(np.int64)
+    return sentences, chars
+
+
 def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> tuple[pa.Table, Counter]:
     """One batch of input rows -> an Arrow table of examples and the batch's counters."""
     counts: Counter = Counter({"rows": table.num_rows})
@@ -319,10 +332,10 @@ def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> 
         counts[f"skipped.lang_{lang}"] += n
     table = table.filter(keep)
     if module.DATASET == "documents" and table.num_rows:
-        docs = table.column("paragraphs").to_pylist()
-        nonempty = [any(paragraph for paragraph in doc) for doc in docs]
-        counts["dropped.empty_doc"] += nonempty.count(False)
-        counts["long_docs"] += sum(sum(len(s) for p in doc for s in p) > LONG_DOC_CHARS for doc in docs)
+        sentences, chars = _document_sizes(table.column("paragraphs"))
+        nonempty = sentences > 0
+        counts["dropped.empty_doc"] += int((~nonempty).sum())
+        counts["long_docs"] += int((chars > LONG_DOC_CHARS).sum())
         counts = +counts  # drop zero counters
         table = table.filter(pa.array(nonempty, pa.bool_()))
     output = module.build(table, ctx)
