@@ -28,10 +28,10 @@ def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list
 
     doc_ids = table.column("doc_id").to_pylist()
     langs = table.column("lang").cast(pa.string()).to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    ids = iter([e.ids for e in encode(ctx, flat)])
-    return doc_ids, langs, [[e for e in (next(ids) for p in paragraphs for _ in p) if e] for paragraphs in documents]
+    flat, counts = flat_sentences(table)
+    ids = [e.ids for e in encode(ctx, flat)]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return doc_ids, langs, [[e for e in ids[a:b] if e] for a, b in zip(bounds, bounds[1:])]
 
 
 def flat_ids(encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
@@ -102,13 +102,13 @@ def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
 def pair(ctx, a: list[int], b: list[int]) -> tuple[list[int], list[int]]:
     """[CLS] a [SEP] b [SEP], the longer side cut first to fit max_seq_len; types 0 then 1."""
     budget = ctx.settings.max_seq_len - 3
-    a, b = list(a), list(b)
-    while len(a) + len(b) > budget:
-        if len(a) >= len(b):
-            a.pop()
+    na, nb = len(a), len(b)
+    while na + nb > budget:  # one piece at a time off the end of the longer side (a on a tie)
+        if na >= nb:
+            na -= 1
         else:
-            b.pop()
-    return [ctx.cls, *a, ctx.sep, *b, ctx.sep], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+            nb -= 1
+    return [ctx.cls, *a[:na], ctx.sep, *b[:nb], ctx.sep], [0] * (na + 2) + [1] * (nb + 1)
 
 
 def segments(ctx, parts: list[list[int]]) -> tuple[list[int], list[int]]:
