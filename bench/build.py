@@ -1,20 +1,23 @@
 """Task-builder benchmarks, each measured side by side in one run:
 
-1. build time of each non-NLP task / raw `tokenizers` encode_batch of the same sentences (goal <= 1.5)
-2. knowledge_masking build time / raw spaCy nlp.pipe (en, NER) or jieba posseg (zh) (goal <= 1.25)
+1. build time of each non-NLP task / raw `tokenizers` encode_batch of the same sentences (goal <= 1.2)
+2. knowledge_masking build time / raw spaCy nlp.pipe (en) or jieba posseg (zh) (goal <= 1.0)
 3. engine throughput with workers=2 / workers=1 (goal >= 1.8)
 4. peak RSS of a build when the input grows tenfold (goal: flat)
 
 Both sides run single-threaded (TOKENIZERS_PARALLELISM=false), so the ratio compares the same
-work; `--workers` is the parallelism knob of a build.
+work; `--workers` is the parallelism knob of a build. Parts 1 and 2 count CPU seconds of this
+process (time.process_time: another job on the machine does not count) and run both sides in
+turn `--rounds` times: the table gives the medians (of the seconds, and of the per-round ratios).
 
-    .venv/bin/python bench/build.py [--copies 4] [--parts 1,2,3,4]
+    .venv/bin/python bench/build.py [--copies 4] [--parts 1,2,3,4] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,8 +69,20 @@ def sentences_of(docs: Path) -> list[str]:
     return list(iter_sentences(docs))
 
 
+def cpu_seconds(work) -> tuple[float, object]:
+    """CPU seconds of this process spent in work() (single-threaded), and what it returned."""
+    started = time.process_time()
+    result = work()
+    return time.process_time() - started, result
+
+
+def medians(raws: list[float], builds: list[float]) -> tuple[float, float, float]:
+    """Median raw seconds, median build seconds, median of the per-round ratios."""
+    return statistics.median(raws), statistics.median(builds), statistics.median(b / r for b, r in zip(builds, raws))
+
+
 def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float, int]:
-    """The builder alone over all rows, in a build's batches, in this process."""
+    """The builder alone over all rows, in a build's batches, in this process (CPU seconds)."""
     from corpus_tools.run.dataset import shard_paths
     from corpus_tools.tasks.build import builder, run_builder
     from schemas.validate import read_table
@@ -76,12 +91,10 @@ def builder_seconds(task: str, docs: Path, vocab: Path, settings) -> tuple[float
     own = settings_for(builder(task), settings)  # the task's Settings: common values plus its options
     tables = [read_table(shard) for shard in shard_paths(docs)]
     run_builder(task, tables[0].slice(0, 8), vocab, own)  # load models and caches outside the timing
-    started = time.perf_counter()
-    examples = sum(part.num_rows for table in tables for part in run_builder(task, table, vocab, own)[0])
-    return time.perf_counter() - started, examples
+    return cpu_seconds(lambda: sum(part.num_rows for table in tables for part in run_builder(task, table, vocab, own)[0]))
 
 
-def part_tokenizer_ratio(folder: Path, copies: int) -> None:
+def part_tokenizer_ratio(folder: Path, copies: int, rounds: int) -> None:
     from task_builders.vocab import load_vocab
     from task_builders.base import BuildSettings
 
@@ -89,42 +102,56 @@ def part_tokenizer_ratio(folder: Path, copies: int) -> None:
     vocab = make_vocab(folder, docs, "en")
     sentences = sentences_of(docs)
     tokenizer = load_vocab(vocab).tokenizer
-    print(f"\n### 1. Builder time / raw tokenizers encode_batch ({len(sentences):,} en sentences, goal <= 1.5)\n")
+    print(f"\n### 1. Builder CPU time / raw tokenizers encode_batch ({len(sentences):,} en sentences, "
+          f"median of {rounds} rounds, goal <= 1.2)\n")
     print("| task | examples | build s | encode_batch s | ratio |\n|---|---|---|---|---|")
     for task in NON_NLP:
-        started = time.perf_counter()
-        tokenizer.encode_batch(sentences, add_special_tokens=False)
-        raw = time.perf_counter() - started
-        seconds, examples = builder_seconds(task, docs, vocab, BuildSettings(max_seq_len=512))
-        print(f"| {task} | {examples:,} | {seconds:.2f} | {raw:.2f} | {seconds / raw:.2f} |", flush=True)
+        raws, builds = [], []
+        for _ in range(rounds):
+            raws.append(cpu_seconds(lambda: tokenizer.encode_batch(sentences, add_special_tokens=False))[0])
+            seconds, examples = builder_seconds(task, docs, vocab, BuildSettings(max_seq_len=512))
+            builds.append(seconds)
+        raw, seconds, ratio = medians(raws, builds)
+        print(f"| {task} | {examples:,} | {seconds:.2f} | {raw:.2f} | {ratio:.2f} |", flush=True)
 
 
-def part_knowledge_masking(folder: Path, copies: int) -> None:
+def raw_nlp(lang: str, sentences: list[str]):
+    """The raw NLP call on the sentences, as a function, and its name."""
+    if lang == "en":
+        from task_builders.nlp import SpacyBackend
+
+        nlp = SpacyBackend(SPACY_MODEL).nlp
+
+        def spacy_pipe():
+            for doc in nlp.pipe(sentences, batch_size=256):
+                _ = doc.ents
+        return spacy_pipe, f"spaCy {SPACY_MODEL}"
+    import jieba.posseg
+
+    def jieba_posseg():
+        for sentence in sentences:
+            list(jieba.posseg.cut(sentence))
+    jieba_posseg()  # load the dictionary outside the timing
+    return jieba_posseg, "jieba posseg"
+
+
+def part_knowledge_masking(folder: Path, copies: int, rounds: int) -> None:
     from task_builders.base import BuildSettings
 
-    print("\n### 2. knowledge_masking / raw NLP on the same sentences (goal <= 1.25)\n")
+    print(f"\n### 2. knowledge_masking CPU time / raw NLP on the same sentences (median of {rounds} rounds, goal <= 1.0)\n")
     print("| lang | backend | sentences | build s | raw s | ratio |\n|---|---|---|---|---|---|")
     for lang in ("en", "zh"):
         docs = make_docs(folder, lang, max(1, copies // 4))
         vocab = make_vocab(folder, docs, lang)
         sentences = sentences_of(docs)
-        if lang == "en":
-            from task_builders.nlp import SpacyBackend
-
-            nlp = SpacyBackend(SPACY_MODEL).nlp
-            started = time.perf_counter()
-            for doc in nlp.pipe(sentences, batch_size=256):
-                _ = doc.ents
-            raw, backend = time.perf_counter() - started, f"spaCy {SPACY_MODEL}"
-        else:
-            import jieba.posseg
-
-            started = time.perf_counter()
-            for sentence in sentences:
-                list(jieba.posseg.cut(sentence))
-            raw, backend = time.perf_counter() - started, "jieba posseg"
-        seconds, _ = builder_seconds("knowledge_masking", docs, vocab, BuildSettings(max_seq_len=512, spacy_model=SPACY_MODEL))
-        print(f"| {lang} | {backend} | {len(sentences):,} | {seconds:.2f} | {raw:.2f} | {seconds / raw:.2f} |", flush=True)
+        work, backend = raw_nlp(lang, sentences)
+        raws, builds = [], []
+        for _ in range(rounds):
+            raws.append(cpu_seconds(work)[0])
+            builds.append(builder_seconds("knowledge_masking", docs, vocab,
+                                          BuildSettings(max_seq_len=512, spacy_model=SPACY_MODEL))[0])
+        raw, seconds, ratio = medians(raws, builds)
+        print(f"| {lang} | {backend} | {len(sentences):,} | {seconds:.2f} | {raw:.2f} | {ratio:.2f} |", flush=True)
 
 
 RUN = """
@@ -147,7 +174,7 @@ def run_build(task: str, docs: Path, vocab: Path, out: Path, workers: int) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def part_workers(folder: Path, copies: int) -> None:
+def part_workers(folder: Path, copies: int, rounds: int) -> None:
     docs = make_docs(folder, "en", copies)
     vocab = make_vocab(folder, docs, "en")
     print(f"\n### 3. workers=2 / workers=1, whole `build` (goal >= 1.8)\n")
@@ -158,7 +185,7 @@ def part_workers(folder: Path, copies: int) -> None:
         print(f"| {task} | {one['seconds']:.1f} | {two['seconds']:.1f} | {one['seconds'] / two['seconds']:.2f} |", flush=True)
 
 
-def part_memory(folder: Path, copies: int) -> None:
+def part_memory(folder: Path, copies: int, rounds: int) -> None:
     small = make_docs(folder, "en", copies)
     large = make_docs(folder, "en", copies * 10)
     vocab = make_vocab(folder, small, "en")
@@ -177,11 +204,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=4, help="how many times the Wikipedia sample is repeated")
     parser.add_argument("--parts", default="1,2,3,4")
+    parser.add_argument("--rounds", type=int, default=3, help="parts 1 and 2: runs of both sides; the medians are shown")
     args = parser.parse_args()
     parts = {"1": part_tokenizer_ratio, "2": part_knowledge_masking, "3": part_workers, "4": part_memory}
     with tempfile.TemporaryDirectory() as tmp:
         for part in args.parts.split(","):
-            parts[part](Path(tmp), args.copies)
+            parts[part](Path(tmp), args.copies, args.rounds)
 
 
 if __name__ == "__main__":

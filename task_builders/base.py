@@ -134,5 +134,11 @@ class Output:
         for name, value in row.items():
             self.columns.setdefault(name, []).append(value)
 
+    def add_rows(self, **columns: list) -> None:
+        """Many rows at once, a list per column (all of one length): what add() does row by row."""
+        if columns and len(next(iter(columns.values()))):
+            for name, values in columns.items():
+                self.columns.setdefault(name, []).extend(values)
+
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()), []))

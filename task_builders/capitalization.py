@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import pyarrow as pa
 
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, lower_same_length, pack_tokens, single, start_words
+from task_builders.sequences import (document_ranges, encode, flat_ids, flat_offsets, flat_sentences, flat_word_ids,
+                                     lower_same_length, pack_ranges, single)
 
 NAME = "capitalization"
 SUMMARY = "is each word capitalized? (en only; input lower-cased)"
@@ -40,22 +42,59 @@ def word_label(word: Optional[str]) -> int:
     return 1 if word[0].isupper() else 0 if word[0].islower() else IGNORE
 
 
+def piece_labels(flat: list[str], encodings: list) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, labels) of all pieces of the sentences' encodings, concatenated. A piece starts a word
+    when its word differs from the piece before it in the sentence; the word's text runs from that
+    piece's start to its last piece's end in the raw sentence, and word_label reads its first
+    character. Computed with numpy; word_label runs once per distinct first character."""
+    ids, counts = flat_ids(encodings)
+    total = len(ids)
+    if not total:
+        return ids, ids.copy()
+    starts, ends = flat_offsets(encodings, total)
+    words = flat_word_ids(encodings, total)
+    run_start = np.zeros(total, dtype=bool)
+    run_start[(np.cumsum(counts) - counts)[counts > 0]] = True  # each sentence's first piece
+    run_start[1:] |= words[1:] != words[:-1]
+    word_start = run_start & (words >= 0)
+    run_first = np.flatnonzero(run_start)
+    run_last = np.append(run_first[1:], total) - 1
+    word_end = ends[run_last][np.cumsum(run_start) - 1]  # the end of the last piece of the same word
+    text_base = np.cumsum([0, *map(len, flat)])[:-1]
+    sentence = np.repeat(np.arange(len(flat)), counts)
+    at = np.flatnonzero(word_start & (starts < word_end))  # word starts with a non-empty word text
+    codes = np.frombuffer("".join(flat).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    chars = codes[text_base[sentence[at]] + starts[at]]
+    labels = np.full(total, IGNORE, dtype=np.int64)
+    labels[at] = _first_letter_labels()[np.minimum(chars, _BMP - 1)]
+    for i in np.flatnonzero(chars >= _BMP).tolist():  # beyond the table: rare
+        labels[at[i]] = word_label(chr(chars[i]))
+    return ids, labels
+
+
+_BMP = 0x10000
+_TABLE: list[np.ndarray] = []
+
+
+def _first_letter_labels() -> np.ndarray:
+    """word_label of each one-character word below U+10000, computed once per process."""
+    if not _TABLE:
+        _TABLE.append(np.array([word_label(chr(c)) for c in range(_BMP)], dtype=np.int64))
+    return _TABLE[0]
+
+
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    encoded = iter(encode(ctx, [lower_same_length(s) for s in flat]))
-    texts = iter(flat)
-    for doc_id, paragraphs in zip(doc_ids, documents):
-        sentences = []
-        for _ in range(sum(map(len, paragraphs))):
-            text, encoding = next(texts), next(encoded)
-            sentences.append(list(zip(encoding.ids, map(word_label, start_words(text, encoding)))))
-        for tokens in pack_tokens([s for s in sentences if s], budget):
-            ids, token_labels = zip(*tokens)
-            input_ids, types = single(ctx, list(ids))
+    flat, sentence_counts = flat_sentences(table)
+    encodings = encode(ctx, [lower_same_length(s) for s in flat])
+    ids, token_labels = piece_labels(flat, encodings)
+    piece_counts = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
+    ids, token_labels = ids.tolist(), token_labels.tolist()
+    for doc_id, (first, lengths) in zip(doc_ids, document_ranges(sentence_counts, piece_counts)):
+        for a, b in pack_ranges(first, lengths, budget):
+            input_ids, types = single(ctx, ids[a:b])
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,
-                    labels=[IGNORE, *token_labels, IGNORE])
+                    labels=[IGNORE, *token_labels[a:b], IGNORE])
     return out

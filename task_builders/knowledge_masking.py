@@ -21,16 +21,17 @@ piece starts with a word start and phrases or entities that the cut splits are d
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Optional
 
+import numpy as np
 import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.nlp import Analysis, Backend, backend_for
-from task_builders.sequences import encode, pack
+from task_builders.sequences import encode, flat_ids, flat_offsets, pack
 
 NAME = "knowledge_masking"
 SUMMARY = "word boundaries, phrase and entity spans (masking is dynamic)"
@@ -82,43 +83,102 @@ class _Sentence:
 
     __slots__ = ("ids", "words", "phrases", "entities")
 
-    def __init__(self, encoding, analysis: Analysis, lang: str, named: frozenset):
-        self.ids = encoding.ids
-        offsets = encoding.offsets
-        starts = [a for a, _ in offsets]
-        ends = [b for _, b in offsets]
-        if lang == "zh":  # ERNIE 1.0: Chinese basic units are characters (pieces), words are phrases
-            self.words = [int(token.startswith("##")) for token in encoding.tokens]
-        else:
-            self.words = _word_labels(starts, ends, analysis.words)
-        entities = [e for e in analysis.entities if e[2] in named]
-        self.phrases = [s for s in _token_spans(starts, ends, analysis.phrases) if s[1] - s[0] >= 2]
-        other = [e[:2] for e in analysis.entities if e[2] not in named]  # DATE, CARDINAL...: phrases at most
-        for a, b in _token_spans(starts, ends, other):
-            if b - a >= 2 and not any(a < d and c < b for c, d in self.phrases):  # phrases do not overlap
-                self.phrases.append((a, b))
-        self.phrases.sort()
-        found = _token_spans(starts, ends, entities)
-        self.entities = [(a, b, e[2]) for (a, b), e in zip(found, entities) if a < b]
+    def __init__(self, ids: list[int], words: list[int], phrases: list[tuple[int, int]],
+                 entities: list[tuple[int, int, str]]):
+        self.ids, self.words, self.phrases, self.entities = ids, words, phrases, entities
 
 
-def _word_labels(starts: list[int], ends: list[int], words: list[tuple[int, int]]) -> list[int]:
-    """0 where a piece starts a new word (or lies outside every word), 1 where it continues one.
-    A piece belongs to the first word it overlaps (words sorted, non-overlapping)."""
-    out, w, previous = [], 0, -1
-    for start, end in zip(starts, ends):
-        while w < len(words) and words[w][1] <= start:
-            w += 1
-        word = w if w < len(words) and words[w][0] < end else -1
-        out.append(1 if word >= 0 and word == previous else 0)
-        previous = word
+class _Pieces:
+    """The pieces of a batch's sentences as flat numpy arrays, character offsets made global (each
+    sentence's offsets plus the characters of the sentences before it), so that a character span
+    maps to pieces with one searchsorted for the whole batch."""
+
+    def __init__(self, texts: list[str], encodings: list):
+        self.ids, self.counts = flat_ids(encodings)
+        self.first = np.cumsum(self.counts) - self.counts
+        self.last = self.first + self.counts
+        self.base = np.cumsum([0, *map(len, texts)])[:-1]
+        starts, ends = flat_offsets(encodings, len(self.ids))
+        self.sentence = np.repeat(np.arange(len(texts)), self.counts)
+        self.starts = starts + self.base[self.sentence]
+        self.ends = ends + self.base[self.sentence]
+
+    def spans(self, sentence: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Char spans [begin, end) of sentences -> piece spans [a, b) within each sentence: the pieces
+        overlapping them (a >= b when none does). Earlier sentences' pieces all end at or before the
+        span and later ones start at or after it, so clipping to the sentence is bisect within it."""
+        first, last, base = self.first[sentence], self.last[sentence], self.base[sentence]
+        a = np.minimum(np.searchsorted(self.ends, base + begin, side="right"), last) - first
+        b = np.clip(np.searchsorted(self.starts, base + end, side="left"), first, last) - first
+        return a, b
+
+    def word_labels(self, words: list[list[tuple[int, int]]]) -> np.ndarray:
+        """Per piece: 0 where it starts a new word (or lies outside every word), 1 where it
+        continues one. A piece belongs to the first word it overlaps (words sorted, non-overlapping)."""
+        per_sentence = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        bounds = np.fromiter(chain.from_iterable(chain.from_iterable(words)), dtype=np.int64,
+                             count=2 * int(per_sentence.sum()))
+        owner = np.repeat(np.arange(len(words)), per_sentence)
+        word_starts = bounds[0::2] + self.base[owner]
+        word_ends = bounds[1::2] + self.base[owner]
+        word_last = (np.cumsum(per_sentence))[self.sentence]  # one past the sentence's last word
+        w = np.minimum(np.searchsorted(word_ends, self.starts, side="right"), word_last)
+        inside = w < word_last
+        inside[inside] &= word_starts[w[inside]] < self.ends[inside]
+        word = np.where(inside, w, -1)
+        previous = np.empty_like(word)
+        previous[1:] = word[:-1]
+        previous[self.first[self.counts > 0]] = -1  # a sentence's first piece continues nothing
+        return ((word >= 0) & (word == previous)).astype(np.int64)
+
+
+def _sentences(texts: list[str], encodings: list, analyses: list[Analysis], langs: list[str], named: frozenset,
+               continues: np.ndarray) -> list[_Sentence]:
+    """Every sentence's pieces, word labels and piece spans, computed for the batch at once."""
+    pieces = _Pieces(texts, encodings)
+    zh = np.array([lang == "zh" for lang in langs], dtype=bool)[pieces.sentence]
+    words = np.where(zh, continues[pieces.ids],  # ERNIE 1.0: Chinese basic units are characters (pieces)
+                     pieces.word_labels([a.words if lang != "zh" else [] for a, lang in zip(analyses, langs)]))
+    phrases = _spans_of(pieces, [a.phrases for a in analyses])
+    others = _spans_of(pieces, [[e for e in a.entities if e[2] not in named] for a in analyses])
+    entities = [[e for e in a.entities if e[2] in named] for a in analyses]
+    found = _spans_of(pieces, entities)
+    ids, words = pieces.ids.tolist(), words.tolist()
+    out = []
+    for k, (first, last) in enumerate(zip(pieces.first.tolist(), pieces.last.tolist())):
+        sentence_phrases = [(a, b) for a, b in phrases[k] if b - a >= 2]
+        for a, b in others[k]:  # DATE, CARDINAL...: phrases at most, where they overlap no phrase
+            if b - a >= 2 and not any(a < d and c < b for c, d in sentence_phrases):
+                sentence_phrases.append((a, b))
+        sentence_phrases.sort()
+        out.append(_Sentence(ids[first:last], words[first:last], sentence_phrases,
+                             [(a, b, e[2]) for (a, b), e in zip(found[k], entities[k]) if a < b]))
     return out
 
 
-def _token_spans(starts: list[int], ends: list[int], spans: list[tuple]) -> list[tuple[int, int]]:
-    """Char spans (start, end, ...) -> piece spans [first, last) of the pieces overlapping them
-    (first >= last when none does)."""
-    return [(bisect_right(ends, s[0]), bisect_left(starts, s[1])) for s in spans]
+def _spans_of(pieces: _Pieces, spans: list[list[tuple]]) -> list[list[tuple[int, int]]]:
+    """Per sentence, its char spans (start, end, ...) as piece spans (a, b)."""
+    per_sentence = np.fromiter(map(len, spans), dtype=np.int64, count=len(spans))
+    total = int(per_sentence.sum())
+    begin = np.fromiter((s[0] for sentence in spans for s in sentence), dtype=np.int64, count=total)
+    end = np.fromiter((s[1] for sentence in spans for s in sentence), dtype=np.int64, count=total)
+    a, b = pieces.spans(np.repeat(np.arange(len(spans)), per_sentence), begin, end)
+    pairs = list(zip(a.tolist(), b.tolist()))
+    bounds = np.concatenate([[0], np.cumsum(per_sentence)]).tolist()
+    return [pairs[x:y] for x, y in zip(bounds, bounds[1:])]
+
+
+_CONTINUES: dict[str, np.ndarray] = {}
+
+
+def _continues(vocab) -> np.ndarray:
+    """Per piece id: 1 if it continues a word ("##" pieces), else 0; once per vocab and process."""
+    if vocab.fingerprint not in _CONTINUES:
+        table = np.zeros(vocab.size, dtype=np.int64)
+        for token, i in vocab.tokenizer.get_vocab().items():
+            table[i] = token.startswith("##")
+        _CONTINUES[vocab.fingerprint] = table
+    return _CONTINUES[vocab.fingerprint]
 
 
 def build(table: pa.Table, ctx: Context) -> Output:
@@ -136,11 +196,11 @@ def build(table: pa.Table, ctx: Context) -> Output:
         where = [i for i, sentence_lang in enumerate(owner_lang) if sentence_lang == lang]
         for i, analysis in zip(where, backends[lang].analyze([flat[i] for i in where])):
             analyses[i] = analysis
-    encodings = encode(ctx, flat)
+    every = _sentences(flat, encode(ctx, flat), analyses, owner_lang, named, _continues(ctx.vocab))
     budget = ctx.settings.max_seq_len - 2
     position = 0
     for doc_id, lang, doc in zip(doc_ids, langs, texts):
-        sentences = [_Sentence(encodings[i], analyses[i], lang, named) for i in range(position, position + len(doc))]
+        sentences = every[position:position + len(doc)]
         position += len(doc)
         sentences = [s for s in sentences if s.ids]
         if not sentences:

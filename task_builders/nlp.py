@@ -83,34 +83,63 @@ class SpacyBackend:
         return out
 
 
+def _pos_tagger(tokenizer):
+    """jieba.posseg.POSTokenizer whose HMM pass over a run of characters the dictionary does not
+    know (its private __cut_detail, a pure function of the run: static HMM tables, no dictionary)
+    is computed once per distinct run while `runs` is a dict (JiebaBackend.analyze: one per batch).
+    The words and tags are jieba's own: the same run always gives the same pairs."""
+    import jieba.posseg
+
+    class POSTagger(jieba.posseg.POSTokenizer):
+        def __init__(self, tokenizer):
+            super().__init__(tokenizer)
+            self.runs: Optional[dict] = None  # None: no memo (tag() called alone)
+
+        def _POSTokenizer__cut_detail(self, run):  # what POSTokenizer's self.__cut_detail(buf) calls
+            if self.runs is None:
+                return super()._POSTokenizer__cut_detail(run)
+            found = self.runs.get(run)
+            if found is None:
+                found = self.runs[run] = list(super()._POSTokenizer__cut_detail(run))
+            return iter(found)
+
+    return POSTagger(tokenizer)
+
+
 class JiebaBackend:
-    """jieba's POS tagger on its default dictionary (deterministic; its own Tokenizer instance)."""
+    """jieba's POS tagger on its default dictionary (deterministic; its own Tokenizer instance).
+    Within one analyze() call (a batch) an unknown-word run that recurs (a name, a term) goes
+    through jieba's HMM once."""
 
     def __init__(self):
         import jieba
-        import jieba.posseg
 
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
         tokenizer.tmp_dir = os.environ.get("JIEBA_CACHE_DIR") or None  # None: the system temp dir
         tokenizer.initialize()
-        self.tagger = jieba.posseg.POSTokenizer(tokenizer)
+        self.tagger = _pos_tagger(tokenizer)
 
     def tag(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, flag) of each non-space jieba word."""
         words, position = [], 0
-        for word, flag in self.tagger.cut(text):
+        for pair in self.tagger.cut(text):  # jieba's pair: .word and .flag (unpacking it costs a call)
+            word = pair.word
             start, position = position, position + len(word)
             if not word.isspace():
-                words.append((start, position, flag))
+                words.append((start, position, pair.flag))
         return words
 
     def analyze(self, texts: list[str]) -> list[Analysis]:
         out = []
-        for text in texts:
-            tagged = self.tag(text)
-            phrases = [(a, b) for a, b, flag in tagged if b - a >= 2 and flag not in NOT_PHRASES]
-            out.append(Analysis([(a, b) for a, b, _ in tagged], phrases, _jieba_entities(text, tagged)))
+        self.tagger.runs = {}
+        try:
+            for text in texts:
+                tagged = self.tag(text)
+                phrases = [(a, b) for a, b, flag in tagged if b - a >= 2 and flag not in NOT_PHRASES]
+                out.append(Analysis([(a, b) for a, b, _ in tagged], phrases, _jieba_entities(text, tagged)))
+        finally:
+            self.tagger.runs = None  # per batch: memory stays flat, and no batch is faster for an earlier one
         return out
 
 

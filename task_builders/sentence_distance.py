@@ -78,14 +78,16 @@ class Reservoir:
 
     def add(self, lang: str, sentences: list[list[int]]) -> None:
         kept = self.kept.setdefault(lang, [])
-        for sentence in sentences:
-            self.seen[lang] = seen = self.seen.get(lang, 0) + 1
-            if len(kept) < RESERVOIR:
-                kept.append(sentence)
-            else:
-                slot = int(self.rng.integers(seen))
-                if slot < RESERVOIR:
-                    kept[slot] = sentence
+        seen = self.seen.get(lang, 0)
+        filling = min(len(sentences), max(0, RESERVOIR - len(kept)))
+        kept += sentences[:filling]
+        rest = len(sentences) - filling
+        if rest:  # one draw per later sentence, as rng.integers(seen) one by one would give
+            slots = self.rng.integers(np.arange(seen + filling + 1, seen + len(sentences) + 1))
+            for k in np.flatnonzero(slots < RESERVOIR).tolist():
+                kept[int(slots[k])] = sentences[filling + k]
+        if sentences:
+            self.seen[lang] = seen + len(sentences)
 
     def langs(self) -> list[str]:
         return sorted(lang for lang, kept in self.kept.items() if kept)
@@ -102,6 +104,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     doc_ids, langs, sentences = document_sentences(table, ctx)
     sizes = [len(doc) for doc in sentences]
     reservoir = ctx.state.setdefault("reservoir", Reservoir(ctx.rng("sentence_distance.reservoir")))
+    rows_doc, rows_ids, rows_types, rows_label = [], [], [], []
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):
         if len(doc) < 2:
             out.counts["one_sentence_doc" if doc else "dropped.no_tokens"] += 1
@@ -109,13 +112,15 @@ def build(table: pa.Table, ctx: Context) -> Output:
         rng = ctx.rng(doc_id)
         pool, same_lang = _negative_pool(index, langs, sizes)
         from_reservoir = not same_lang and (langs[index] in reservoir.langs() or not pool and reservoir.langs())
+        has_other = bool(pool) or from_reservoir
         start = int(rng.integers(3))
-        for i in range(len(doc) - 1):
-            label = _label(start + i, len(doc) > len(_near(len(doc), i)), bool(pool) or from_reservoir, out)
+        n = len(doc)
+        for i in range(n - 1):
+            label = _label(start + i, n > 2 + (i > 0), has_other, out)  # far: not i nor next to it
             if label == ADJACENT:
                 b = doc[i + 1]
             elif label == SAME_DOCUMENT:
-                b = doc[_far(rng, len(doc), i)]
+                b = doc[_far(rng, n, i)]
             elif from_reservoir:
                 b, same = reservoir.pick(rng, langs[index])
                 out.counts["negative.reservoir"] += 1
@@ -127,8 +132,13 @@ def build(table: pa.Table, ctx: Context) -> Output:
                 if not same_lang:
                     out.counts["negative.other_lang"] += 1
             input_ids, types = pair(ctx, doc[i], b)
-            out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
-            out.counts["anchors"] += 1
+            rows_ids.append(input_ids)
+            rows_types.append(types)
+            rows_label.append(label)
+        rows_doc += [doc_id] * (n - 1)
+        out.counts["anchors"] += n - 1
+    out.add_rows(doc_id=rows_doc, task_id=[ctx.task_id] * len(rows_doc), input_ids=rows_ids,
+                 token_type_ids=rows_types, label=rows_label)
     for lang, doc in zip(langs, sentences):  # after the batch: a document is never its own negative
         reservoir.add(lang, doc)
     return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,7 @@ from schemas import metadata
 from schemas.labels import reorder_table, restore_order
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pack, segments
+from task_builders.sequences import document_sentences, pack, segments
 
 NAME = "sentence_reorder"
 SUMMARY = "permutation class of shuffled segments (m=3: 5 classes, balanced)"
@@ -54,6 +55,7 @@ def labels(settings) -> Labels:
     return Labels([",".join(map(str, perm)) for perm in table], table)
 
 
+@lru_cache(maxsize=None)
 def _by_count(m: int) -> list[list[int]]:
     """Labels of the classes with n segments, n = 1..m."""
     groups: list[list[int]] = [[] for _ in range(m)]
@@ -62,6 +64,7 @@ def _by_count(m: int) -> list[list[int]]:
     return groups
 
 
+@lru_cache(maxsize=None)
 def segment_count_probs(m: int, most: int, floor: float) -> np.ndarray:
     """P(n) for n = 1..most: every class equally likely, class 0 at least `floor`."""
     weights = np.array([len(g) for g in _by_count(m)[:most]], dtype=float)
@@ -69,6 +72,7 @@ def segment_count_probs(m: int, most: int, floor: float) -> np.ndarray:
     if most > 1 and probs[0] < floor:
         probs[1:] *= (1 - floor) / probs[1:].sum()
         probs[0] = floor
+    probs.flags.writeable = False  # cached: shared by every call
     return probs
 
 
@@ -76,13 +80,9 @@ def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     m = ctx.settings.max_segments
     perms, groups = reorder_table(m), _by_count(m)
-    doc_ids = table.column("doc_id").to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    ids = iter([e.ids for e in encode(ctx, flat)])
-    for doc_id, paragraphs in zip(doc_ids, documents):
+    doc_ids, _, documents = document_sentences(table, ctx)
+    for doc_id, encoded in zip(doc_ids, documents):
         rng = ctx.rng(doc_id)
-        encoded = [e for e in (next(ids) for p in paragraphs for _ in p) if e]
         # a window's tokens plus one [SEP] per sentence fit after [CLS]
         for window in pack([len(s) + 1 for s in encoded], ctx.settings.max_seq_len - 1):
             if len(window) < 2:

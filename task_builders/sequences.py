@@ -9,8 +9,10 @@ Truncation rules (the README repeats them):
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Optional
 
+import numpy as np
 from tokenizers import Encoding
 
 
@@ -26,10 +28,70 @@ def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list
 
     doc_ids = table.column("doc_id").to_pylist()
     langs = table.column("lang").cast(pa.string()).to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    flat = [s for paragraphs in documents for p in paragraphs for s in p]
-    ids = iter([e.ids for e in encode(ctx, flat)])
-    return doc_ids, langs, [[e for e in (next(ids) for p in paragraphs for _ in p) if e] for paragraphs in documents]
+    flat, counts = flat_sentences(table)
+    ids = [e.ids for e in encode(ctx, flat)]
+    bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return doc_ids, langs, [[e for e in ids[a:b] if e] for a, b in zip(bounds, bounds[1:])]
+
+
+def flat_ids(encodings: list[Encoding]) -> tuple[np.ndarray, np.ndarray]:
+    """(the pieces' ids of all encodings, concatenated; each encoding's piece count)."""
+    counts = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
+    ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=int(counts.sum()))
+    return ids, counts
+
+
+def flat_offsets(encodings: list[Encoding], total: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) character offsets of all pieces of the encodings (`total` of them), concatenated."""
+    pairs = np.fromiter(chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)), dtype=np.int64,
+                        count=2 * total)
+    return pairs[0::2], pairs[1::2]
+
+
+def flat_word_ids(encodings: list[Encoding], total: int) -> np.ndarray:
+    """The word index of all pieces of the encodings, concatenated; -1 for a piece of no word."""
+    try:
+        return np.fromiter(chain.from_iterable(e.word_ids for e in encodings), dtype=np.int64, count=total)
+    except TypeError:  # a None among them
+        return np.fromiter((-1 if w is None else w for e in encodings for w in e.word_ids), dtype=np.int64,
+                           count=total)
+
+
+def flat_sentences(table) -> tuple[list[str], np.ndarray]:
+    """(every sentence of a documents batch, in order; each document's sentence count), read with
+    pyarrow without building the nested paragraph lists."""
+    import pyarrow.compute as pc
+
+    paragraphs = table.column("paragraphs").combine_chunks()
+    inner = pc.list_flatten(paragraphs)
+    owner = np.repeat(np.arange(len(paragraphs)), pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False))
+    per_paragraph = pc.list_value_length(inner).to_numpy(zero_copy_only=False)
+    counts = np.bincount(owner, weights=per_paragraph, minlength=len(paragraphs)).astype(np.int64)
+    return pc.list_flatten(inner).to_pylist(), counts
+
+
+def document_ranges(sentence_counts: np.ndarray, piece_counts: np.ndarray) -> list[tuple[list[int], list[int]]]:
+    """Per document (its sentence count given): (first piece position, piece count) of each of its
+    non-empty sentences, positions in the flat piece array of all sentences."""
+    first = np.cumsum(piece_counts) - piece_counts
+    kept = np.flatnonzero(piece_counts > 0)
+    bounds = np.searchsorted(kept, np.concatenate([[0], np.cumsum(sentence_counts)])).tolist()
+    firsts, lengths = first[kept].tolist(), piece_counts[kept].tolist()
+    return [(firsts[a:b], lengths[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def pack_ranges(first: list[int], lengths: list[int], budget: int) -> list[tuple[int, int]]:
+    """pack_tokens over positions: sentences that lie one after another in a flat piece array
+    (sentence i at [first[i], first[i] + lengths[i]), none empty) -> the [start, stop) range of
+    each sequence."""
+    ranges: list[tuple[int, int]] = []
+    for group in pack(lengths, budget):
+        a, z = group[0], group[-1]
+        if len(group) == 1 and lengths[a] > budget:
+            ranges += [(i, min(i + budget, first[a] + lengths[a])) for i in range(first[a], first[a] + lengths[a], budget)]
+        else:
+            ranges.append((first[a], first[z] + lengths[z]))
+    return ranges
 
 
 def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
@@ -40,13 +102,13 @@ def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
 def pair(ctx, a: list[int], b: list[int]) -> tuple[list[int], list[int]]:
     """[CLS] a [SEP] b [SEP], the longer side cut first to fit max_seq_len; types 0 then 1."""
     budget = ctx.settings.max_seq_len - 3
-    a, b = list(a), list(b)
-    while len(a) + len(b) > budget:
-        if len(a) >= len(b):
-            a.pop()
+    na, nb = len(a), len(b)
+    while na + nb > budget:  # one piece at a time off the end of the longer side (a on a tie)
+        if na >= nb:
+            na -= 1
         else:
-            b.pop()
-    return [ctx.cls, *a, ctx.sep, *b, ctx.sep], [0] * (len(a) + 2) + [1] * (len(b) + 1)
+            nb -= 1
+    return [ctx.cls, *a[:na], ctx.sep, *b[:nb], ctx.sep], [0] * (na + 2) + [1] * (nb + 1)
 
 
 def segments(ctx, parts: list[list[int]]) -> tuple[list[int], list[int]]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pack_tokens, single
+from task_builders.sequences import document_ranges, encode, flat_ids, flat_sentences, pack_ranges, single
 
 NAME = "token_document"
 SUMMARY = "does each word occur in another segment of its document?"
@@ -110,12 +110,15 @@ def jieba_starts(encoding, words: list[tuple[int, int]]) -> list[bool]:
     return out
 
 
-def _labels(segments: list[list[tuple[int, bool]]], alnum_of: np.ndarray, unk: int) -> np.ndarray:
-    """The label of every token of the document's segments ((piece id, starts a word) pairs), concatenated."""
-    ids = np.fromiter((t for s in segments for t, _ in s), dtype=np.int64)
-    segment = np.repeat(np.arange(len(segments)), [len(s) for s in segments])
-    start = np.fromiter((b for s in segments for _, b in s), dtype=bool, count=len(ids))
-    start[0] = True  # a segment list never opens with a continuation; be safe
+def _labels(ids: np.ndarray, start: np.ndarray, segment_ends: list[int], group_starts: list[int],
+            alnum_of: np.ndarray, unk: int) -> np.ndarray:
+    """The label of every token of a batch: piece ids and whether each piece starts a word, the
+    segments (they tile the tokens, ends given) and the groups of consecutive segments (first token
+    positions given), all concatenated. A word is looked up in the other segments of its group."""
+    segment = np.repeat(np.arange(len(segment_ends)), np.diff(segment_ends, prepend=0))
+    start = start.copy()
+    start[group_starts] = True  # a group never opens with a continuation; be safe
+    group = np.cumsum(np.isin(np.arange(len(ids)), group_starts)) - 1
     first = np.flatnonzero(start)
     word = np.cumsum(start) - 1
     position = np.arange(len(ids)) - first[word]
@@ -123,13 +126,16 @@ def _labels(segments: list[list[tuple[int, bool]]], alnum_of: np.ndarray, unk: i
     keys = np.add.reduceat((ids.astype(np.uint64) + np.uint64(1)) * weights, first)
     usable = np.maximum.reduceat(alnum_of[ids].astype(np.int8), first).astype(bool)
     usable &= ~np.maximum.reduceat((ids == unk).astype(np.int8), first).astype(bool)
-    word_segment = segment[first]
-    order = np.lexsort((word_segment, keys))
-    k, s = keys[order], word_segment[order]
-    new_pair = np.ones(len(k), dtype=bool)
-    new_pair[1:] = (k[1:] != k[:-1]) | (s[1:] != s[:-1])
-    distinct, counts = np.unique(k[new_pair], return_counts=True)
-    segments_with = counts[np.searchsorted(distinct, keys)]
+    word_segment, word_group = segment[first], group[first]
+    order = np.lexsort((word_segment, keys, word_group))
+    g, k, s = word_group[order], keys[order], word_segment[order]
+    new_key = np.ones(len(k), dtype=bool)
+    new_key[1:] = (g[1:] != g[:-1]) | (k[1:] != k[:-1])
+    new_pair = new_key.copy()
+    new_pair[1:] |= s[1:] != s[:-1]
+    run = np.cumsum(new_key) - 1
+    segments_with = np.empty(len(k), dtype=np.int64)
+    segments_with[order] = np.bincount(run, weights=new_pair)[run].astype(np.int64)
     out = np.full(len(ids), IGNORE, dtype=np.int64)
     out[first] = np.where(usable, (segments_with > 1).astype(np.int64), IGNORE)
     return out
@@ -154,29 +160,43 @@ def build(table: pa.Table, ctx: Context) -> Output:
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
     langs = table.column("lang").cast(pa.string()).to_pylist()
-    documents = table.column("paragraphs").to_pylist()
-    texts = iter([s for paragraphs in documents for p in paragraphs for s in p])
-    encoded = iter(encode(ctx, [s for paragraphs in documents for p in paragraphs for s in p]))
-    for doc_id, lang, paragraphs in zip(doc_ids, langs, documents):
-        sentences = []
-        for text, encoding in ((next(texts), next(encoded)) for p in paragraphs for _ in p):
-            if not encoding.ids:
-                continue
-            starts = jieba_starts(encoding, words.spans(text)) if lang == "zh" else starts_of[encoding.ids].tolist()
-            sentences.append(list(zip(encoding.ids, starts)))
-        segments = pack_tokens(sentences, budget)
+    flat, sentence_counts = flat_sentences(table)
+    encodings = encode(ctx, flat)
+    ids, piece_counts = flat_ids(encodings)
+    starts = starts_of[ids]
+    sentence_first = (np.cumsum(piece_counts) - piece_counts).tolist()
+    documents = document_ranges(sentence_counts, piece_counts)
+    sentence_bounds = np.concatenate([[0], np.cumsum(sentence_counts)]).tolist()
+    for lang, a, b in zip(langs, sentence_bounds, sentence_bounds[1:]):
+        if lang == "zh":  # word starts from jieba's words
+            for k in range(a, b):
+                if piece_counts[k]:
+                    first = sentence_first[k]
+                    starts[first:first + piece_counts[k]] = jieba_starts(encodings[k], words.spans(flat[k]))
+    segment_ends: list[int] = []  # every document's segments, tiling the batch's pieces
+    group_starts: list[int] = []
+    examples = []  # (doc_id, segments) of the documents that give examples
+    for doc_id, (first, lengths) in zip(doc_ids, documents):
+        segments = pack_ranges(first, lengths, budget)
         if len(segments) < 2:
-            if len(sentences) < 2:
+            if len(first) < 2:
                 out.counts["dropped.one_sentence_doc"] += 1
+                if segments:  # its pieces are labelled with the rest, and not used
+                    group_starts.append(segments[0][0])
+                    segment_ends.append(segments[0][1])
                 continue
-            half = len(sentences) // 2
-            segments = [[t for s in sentences[:half] for t in s], [t for s in sentences[half:] for t in s]]
-        token_labels = [label for group in _groups(segments, ctx.settings.group_segments)
-                        for label in _labels(group, alnum_of, unk).tolist()]
-        begin = 0
-        for segment in segments:
-            input_ids, types = single(ctx, [t for t, _ in segment])
+            middle = first[len(first) // 2]
+            segments = [(segments[0][0], middle), (middle, segments[0][1])]
+        group_starts += [group[0][0] for group in _groups(segments, ctx.settings.group_segments)]
+        segment_ends += [b for _, b in segments]
+        examples.append((doc_id, segments))
+    if not examples:
+        return out
+    id_list = ids.tolist()
+    token_labels = _labels(ids, starts, segment_ends, group_starts, alnum_of, unk).tolist()
+    for doc_id, segments in examples:
+        for a, b in segments:
+            input_ids, types = single(ctx, id_list[a:b])
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,
-                    labels=[IGNORE, *token_labels[begin:begin + len(segment)], IGNORE])
-            begin += len(segment)
+                    labels=[IGNORE, *token_labels[a:b], IGNORE])
     return out
