@@ -48,8 +48,8 @@ def split_components(layout: Layout, config: DedupConfig, nodes_per_part: int) -
         files = layout.files(kind)
         if files:
             loaded[kind] = pa.concat_tables([layout.read(f) for f in files]).combine_chunks()
-    if not loaded:
-        return 0
+    if not any(table.num_rows for table in loaded.values()):
+        return 0  # no relation at all (--no-dedup and no repeated id, say): nothing to resolve
     from scipy.sparse import coo_matrix  # imported when there is a duplicate: scipy takes about 0.2 s
     from scipy.sparse.csgraph import connected_components
 
