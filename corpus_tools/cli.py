@@ -160,6 +160,9 @@ def ingest(inputs, out_dir, fmt, lang, parallel, resume, overwrite, nfkc, t2s, d
     """
     from corpus_tools.decontam.decontaminate import DecontaminationConfig, eval_sets
     from corpus_tools.ingest.ingest import IngestConfig, ingest as run_ingest
+    from corpus_tools.run.shards import arrow_without_pandas
+
+    arrow_without_pandas()  # ingest gives pyarrow no pandas objects: pandas is not imported
 
     from corpus_tools.text.lang import parse_langs
 
