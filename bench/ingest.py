@@ -86,11 +86,7 @@ def grow(fmt: str, source: Path, target_mb: float, folder: Path, distinct: bool 
         return paths
     path = folder / (source.name if fmt != "wiki-xml" else "enwiki.xml")
     if fmt == "wiki-xml":
-        head, rest = text.split("<page>", 1)
-        body, tail = ("<page>" + rest).rsplit("</mediawiki>", 1)
-        pages = [re.sub(r"<id>(\d+)</id>", lambda m: f"<id>{int(m.group(1)) + i * 10**7}</id>", vary(body, i))
-                 for i in range(copies)]
-        path.write_text(head + "".join(pages) + "</mediawiki>" + tail, encoding="utf-8")
+        grow_wiki_xml(source, copies, path, vary)
     elif fmt in ("wikiextractor", "reddit", "dureader"):
         key = {"wikiextractor": "id", "reddit": "id", "dureader": "question_id"}[fmt]
         with path.open("w", encoding="utf-8") as fh:
@@ -105,6 +101,18 @@ def grow(fmt: str, source: Path, target_mb: float, folder: Path, distinct: bool 
             for i in range(copies):
                 fh.write(vary(text, i))
     return [path]
+
+
+def grow_wiki_xml(source: Path, copies: int, path: Path, vary=lambda value, copy: value) -> Path:
+    """A MediaWiki dump holding the pages of `source` `copies` times (each copy through `vary`), page,
+    revision and contributor ids shifted by 10**7 per copy so the pages are distinct records."""
+    text = source.read_text(encoding="utf-8-sig")
+    head, rest = text.split("<page>", 1)
+    body, tail = ("<page>" + rest).rsplit("</mediawiki>", 1)
+    pages = [re.sub(r"<id>(\d+)</id>", lambda m: f"<id>{int(m.group(1)) + i * 10**7}</id>", vary(body, i))
+             for i in range(copies)]
+    path.write_text(head + "".join(pages) + "</mediawiki>" + tail, encoding="utf-8")
+    return path
 
 
 # The driver's peak is VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child of this

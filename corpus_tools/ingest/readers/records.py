@@ -67,6 +67,7 @@ class Drop:
 
     reason: str
     detail: str = ""  # e.g. the detected language of a `lang` drop (counted under dropped_lang)
+    lang_check: str = ""  # how the language step decided, if it ran (counted under lang_check)
 
 
 SNIPPET_CHARS = 200
