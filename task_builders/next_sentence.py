@@ -27,9 +27,16 @@ the end. Up to 10 documents of the batch are drawn for one with text enough for 
 (counted as negative.short_document). On IMDb reviews and Wikipedia articles (bench/pair_shortcuts.py)
 the classes then have A and B of the same mean length and ending, within 0.6 tokens and 0.5 points.
 
+Where the batch holds no other document of A's language (a whole book is a batch of its own), B
+comes from the documents of the input shard's earlier batches: a seeded reservoir (Algorithm R) of
+up to EARLIER documents per language, a window of at most WINDOW consecutive sentences of each,
+never A's own document (a long one spans batches); counted as negative.earlier_batch. A shard's
+batches run in order, so this depends on seed and the shard's contents, never on the worker count.
+(Version 1 made these examples is_next: the three Gutenberg books gave 61% is_next in the demo.)
+
 A document with one sentence gives no example (counted as one_sentence_doc) but serves as a
 negative; a last sentence left alone gives none either (counted as dropped.last_sentence_alone).
-Without another document in the batch the example is is_next (counted as
+With no other document at all, in the batch or before it, the example is is_next (counted as
 fallback.no_other_document). Empty sentences are skipped.
 """
 from __future__ import annotations
@@ -46,7 +53,7 @@ from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import document_sentences, pair
 
 NAME = "next_sentence"
-VERSION = 1
+VERSION = 2
 DATASET = "documents"
 LANGS = ("en", "zh")
 HEAD = "sequence"
@@ -54,6 +61,8 @@ SCHEMA = task_schema(HEAD)
 
 IS_NEXT, RANDOM_NEXT = 0, 1
 TRIES = 10  # documents drawn for a negative with text enough to match the true B (BERT: 10 for another document)
+EARLIER = 16  # documents of earlier batches kept per language, for batches without another document
+WINDOW = 64  # consecutive sentences kept of each
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     doc_ids, langs, sentences = document_sentences(table, ctx)
     sizes = [len(doc) for doc in sentences]
     budget = ctx.settings.max_seq_len - 3
+    earlier = ctx.state.setdefault("earlier", Earlier(ctx.rng("next_sentence.earlier")))
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):
         if len(doc) < 2:
             out.counts["one_sentence_doc" if doc else "dropped.no_tokens"] += 1
@@ -79,6 +89,9 @@ def build(table: pa.Table, ctx: Context) -> Output:
         rng = ctx.rng(doc_id)
         pool, same_lang = _negative_pool(index, langs, sizes)
         others = [sentences[j] for j in pool]
+        from_earlier = not same_lang and bool(earlier.documents(langs[index], doc_id))
+        if from_earlier:
+            others, same_lang = earlier.documents(langs[index], doc_id), True
         target = budget
         if rng.random() < ctx.settings.short_seq_prob:
             target = int(rng.integers(2, budget + 1))
@@ -101,11 +114,44 @@ def build(table: pa.Table, ctx: Context) -> Output:
                 b = _random_continuation(rng, others, len(b), room, end == len(doc), out)
                 if not same_lang:
                     out.counts["negative.other_lang"] += 1
+                if from_earlier:
+                    out.counts["negative.earlier_batch"] += 1
                 end = split  # put the true continuation back: it starts the next chunk
             input_ids, types = pair(ctx, a, b)
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
             i = end
+    for doc_id, lang, doc in zip(doc_ids, langs, sentences):  # after the batch: never a negative of itself
+        earlier.add(lang, doc_id, doc)
     return out
+
+
+class Earlier:
+    """A seeded uniform sample (Algorithm R) of at most EARLIER documents per language of the batches
+    seen so far, each kept as a window of at most WINDOW consecutive sentences, drawn when kept."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.kept: dict[str, list[tuple[str, list[list[int]]]]] = {}
+        self.seen: dict[str, int] = {}
+
+    def add(self, lang: str, doc_id: str, doc: list[list[int]]) -> None:
+        if not doc:
+            return
+        kept, seen = self.kept.setdefault(lang, []), self.seen.get(lang, 0)
+        self.seen[lang] = seen + 1
+        slot = len(kept) if len(kept) < EARLIER else int(self.rng.integers(seen + 1))
+        if slot >= EARLIER:
+            return
+        start = int(self.rng.integers(len(doc) - WINDOW + 1)) if len(doc) > WINDOW else 0
+        entry = (doc_id, doc[start:start + WINDOW])
+        if slot == len(kept):
+            kept.append(entry)
+        else:
+            kept[slot] = entry
+
+    def documents(self, lang: str, doc_id: str) -> list[list[list[int]]]:
+        """The kept documents of `lang`, A's own left out."""
+        return [doc for kept_id, doc in self.kept.get(lang, []) if kept_id != doc_id]
 
 
 def _chunk_end(doc: list[list[int]], start: int, target: int) -> int:

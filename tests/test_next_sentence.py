@@ -15,7 +15,7 @@ from corpus_tools.cli import main
 from task_builders import next_sentence
 from task_builders.base import BuildSettings, Context, settings_for
 from task_builders.vocab import load_vocab
-from tests.helpers import read_dataset, shard_digests, task_meta
+from tests.helpers import build_task, read_dataset, shard_digests, task_meta
 
 MAX_LEN = 128
 FINAL = (".", "!", "?", '."', '!"', '?"', ".)")
@@ -165,7 +165,7 @@ def test_a_random_b_puts_the_true_continuation_back_to_start_the_next_pair(ctx):
 
 def test_one_sentence_documents_give_no_pair_but_serve_as_negatives(ctx):
     lone = _docs([f"d0 s{n} ." for n in range(60)])
-    alone = next_sentence.build(lone, ctx)
+    alone = next_sentence.build(lone, Context(ctx.task, ctx.vocab, ctx.settings))  # a new shard: nothing earlier
     assert set(alone.columns["label"]) == {0} and alone.counts["fallback.no_other_document"] > 0
     table = _docs([f"d0 s{n} ." for n in range(80)], ["d1 s0 ."], ["d2 s0 ."])
     out = next_sentence.build(table, ctx)
@@ -178,3 +178,36 @@ def test_one_sentence_documents_give_no_pair_but_serve_as_negatives(ctx):
                                  Context("next_sentence", ctx.vocab, settings_for(next_sentence, BuildSettings(
                                      max_seq_len=64, seed=seed)))).columns for seed in (1, 1, 2)]
     assert seeds[0] == seeds[1] != seeds[2]
+
+
+def test_a_batch_without_another_document_draws_negatives_from_earlier_batches(ctx):
+    """A whole book is a batch of its own: its negatives come from the shard's earlier documents,
+    never from its own text, and the same shard gives the same choices."""
+    first = _docs(*[[f"d{d} s{n} ." for n in range(12)] for d in range(3)])
+    book = pa.table({"doc_id": ["book"], "lang": ["en"], "paragraphs": [[[f"d9 s{n} ." for n in range(200)]]]})
+    fresh = Context(ctx.task, ctx.vocab, ctx.settings)
+    next_sentence.build(first, fresh)
+    out = next_sentence.build(book, fresh)
+    labels = out.columns["label"]
+    assert "fallback.no_other_document" not in out.counts and out.counts["negative.earlier_batch"] == labels.count(1)
+    assert 0.3 <= labels.count(1) / len(labels) <= 0.7
+    for ids, label in zip(out.columns["input_ids"], labels):
+        docs_of_b = {doc for doc, _ in _sentence_numbers(ids[ids.index(ctx.sep):], ctx)}
+        assert docs_of_b == {9} if label == 0 else docs_of_b and 9 not in docs_of_b
+    again = Context(ctx.task, ctx.vocab, ctx.settings)
+    next_sentence.build(first, again)
+    assert next_sentence.build(book, again).columns == out.columns
+
+
+def test_whole_books_after_the_first_get_half_random_next(data, vocab_en, tmp_path):
+    """The three Gutenberg samples, each a batch of its own. Version 1 gave only is_next for all
+    three (61% is_next in the demo); now only the shard's first book, with nothing before it."""
+    from corpus_tools.ingest.ingest import ingest
+
+    ingest([data / "gutenberg"], tmp_path / "books")
+    table = build_task("next_sentence", tmp_path / "books", vocab_en, tmp_path / "tasks")
+    docs, labels = table.column("doc_id").to_pylist(), table.column("label").to_pylist()
+    later = [label for doc, label in zip(docs, labels) if doc != docs[0]]
+    assert len(set(docs)) == 3 and len(later) > 300
+    assert 0.45 <= later.count(0) / len(later) <= 0.55, Counter(later)
+    assert {label for doc, label in zip(docs, labels) if doc == docs[0]} == {0}
