@@ -50,6 +50,7 @@ import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
+from task_builders.reservoir import Reservoir
 from task_builders.sequences import document_sentences, pair
 
 NAME = "next_sentence"
@@ -81,7 +82,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     doc_ids, langs, sentences = document_sentences(table, ctx)
     sizes = [len(doc) for doc in sentences]
     budget = ctx.settings.max_seq_len - 3
-    earlier = ctx.state.setdefault("earlier", Earlier(ctx.rng("next_sentence.earlier")))
+    earlier = ctx.state.setdefault("earlier", Reservoir(ctx.rng("next_sentence.earlier"), EARLIER))
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):
         if len(doc) < 2:
             out.counts["one_sentence_doc" if doc else "dropped.no_tokens"] += 1
@@ -89,9 +90,10 @@ def build(table: pa.Table, ctx: Context) -> Output:
         rng = ctx.rng(doc_id)
         pool, same_lang = _negative_pool(index, langs, sizes)
         others = [sentences[j] for j in pool]
-        from_earlier = not same_lang and bool(earlier.documents(langs[index], doc_id))
+        kept = [] if same_lang else [other for kept_id, other in earlier.items(langs[index]) if kept_id != doc_id]
+        from_earlier = bool(kept)  # A's own document is left out: a long one spans batches
         if from_earlier:
-            others, same_lang = earlier.documents(langs[index], doc_id), True
+            others, same_lang = kept, True
         target = budget
         if rng.random() < ctx.settings.short_seq_prob:
             target = int(rng.integers(2, budget + 1))
@@ -121,37 +123,10 @@ def build(table: pa.Table, ctx: Context) -> Output:
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types, label=label)
             i = end
     for doc_id, lang, doc in zip(doc_ids, langs, sentences):  # after the batch: never a negative of itself
-        earlier.add(lang, doc_id, doc)
+        if doc:
+            start = int(earlier.rng.integers(len(doc) - WINDOW + 1)) if len(doc) > WINDOW else 0
+            earlier.add(lang, [(doc_id, doc[start:start + WINDOW])])
     return out
-
-
-class Earlier:
-    """A seeded uniform sample (Algorithm R) of at most EARLIER documents per language of the batches
-    seen so far, each kept as a window of at most WINDOW consecutive sentences, drawn when kept."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self.kept: dict[str, list[tuple[str, list[list[int]]]]] = {}
-        self.seen: dict[str, int] = {}
-
-    def add(self, lang: str, doc_id: str, doc: list[list[int]]) -> None:
-        if not doc:
-            return
-        kept, seen = self.kept.setdefault(lang, []), self.seen.get(lang, 0)
-        self.seen[lang] = seen + 1
-        slot = len(kept) if len(kept) < EARLIER else int(self.rng.integers(seen + 1))
-        if slot >= EARLIER:
-            return
-        start = int(self.rng.integers(len(doc) - WINDOW + 1)) if len(doc) > WINDOW else 0
-        entry = (doc_id, doc[start:start + WINDOW])
-        if slot == len(kept):
-            kept.append(entry)
-        else:
-            kept[slot] = entry
-
-    def documents(self, lang: str, doc_id: str) -> list[list[list[int]]]:
-        """The kept documents of `lang`, A's own left out."""
-        return [doc for kept_id, doc in self.kept.get(lang, []) if kept_id != doc_id]
 
 
 def _chunk_end(doc: list[list[int]], start: int, target: int) -> int:

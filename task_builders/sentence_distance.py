@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
+from task_builders.reservoir import Reservoir
 from task_builders.sequences import document_sentences, pair
 
 NAME = "sentence_distance"
@@ -67,43 +68,11 @@ def _negative_pool(index: int, langs: list[str], sizes: list[int]) -> tuple[list
     return (same, True) if same else (others, False)
 
 
-class Reservoir:
-    """A seeded uniform sample of at most RESERVOIR sentences (token ids) per language from the
-    documents seen so far (Algorithm R): the negatives of a batch without another document."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self.kept: dict[str, list[list[int]]] = {}
-        self.seen: dict[str, int] = {}
-
-    def add(self, lang: str, sentences: list[list[int]]) -> None:
-        kept = self.kept.setdefault(lang, [])
-        seen = self.seen.get(lang, 0)
-        filling = min(len(sentences), max(0, RESERVOIR - len(kept)))
-        kept += sentences[:filling]
-        rest = len(sentences) - filling
-        if rest:  # one draw per later sentence, as rng.integers(seen) one by one would give
-            slots = self.rng.integers(np.arange(seen + filling + 1, seen + len(sentences) + 1))
-            for k in np.flatnonzero(slots < RESERVOIR).tolist():
-                kept[int(slots[k])] = sentences[filling + k]
-        if sentences:
-            self.seen[lang] = seen + len(sentences)
-
-    def langs(self) -> list[str]:
-        return sorted(lang for lang, kept in self.kept.items() if kept)
-
-    def pick(self, rng: np.random.Generator, lang: str) -> tuple[list[int], bool]:
-        """A sentence of `lang` if any (True), else of another language (False)."""
-        same = lang in self.langs()
-        kept = self.kept[lang] if same else [s for other in self.langs() for s in self.kept[other]]
-        return kept[int(rng.integers(len(kept)))], same
-
-
 def build(table: pa.Table, ctx: Context) -> Output:
     out = Output()
     doc_ids, langs, sentences = document_sentences(table, ctx)
     sizes = [len(doc) for doc in sentences]
-    reservoir = ctx.state.setdefault("reservoir", Reservoir(ctx.rng("sentence_distance.reservoir")))
+    reservoir = ctx.state.setdefault("reservoir", Reservoir(ctx.rng("sentence_distance.reservoir"), RESERVOIR))
     rows_doc, rows_ids, rows_types, rows_label = [], [], [], []
     for index, (doc_id, doc) in enumerate(zip(doc_ids, sentences)):
         if len(doc) < 2:
