@@ -16,7 +16,7 @@ import numpy as np
 
 from corpus_tools.decontam.contamination import EvalSets, Finding, check, load_index
 from corpus_tools.dedup.minhash import DedupConfig, exact_hash, signature
-from corpus_tools.text.lang import has_letters, identify, parse_langs
+from corpus_tools.text.lang import detect_lang, has_letters, identify, parse_langs
 from corpus_tools.ingest.markup import to_sections
 from corpus_tools.text.normalize import normalize, to_simplified
 from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject, SearchRecord, snippet
@@ -209,8 +209,8 @@ def _dropped(lang: str, settings: TextSettings) -> Optional[Drop]:
 
 
 def _language(sample: str, settings: TextSettings, fallback: str = "en") -> tuple[str, Optional[Drop]]:
-    """The language of `sample` (py3langid, as `detect_lang`), and the Drop when it is not one the settings keep."""
-    lang = identify(sample, fallback)[0]
+    """The language of `sample`, and the Drop when it is not one the settings keep."""
+    lang = detect_lang(sample, fallback)
     return lang, _dropped(lang, settings)
 
 
