@@ -147,12 +147,14 @@ def test_pre_training_with_the_task_learns_to_find_partners(built, corpus, tmp_p
     from trainer.train import pretrain
 
     run = pretrain(TrainConfig(tasks={"document_contrast": str(built[0] / "document_contrast")}, size="tiny",
-                               out=str(tmp_path / "run"), max_steps=150, tokens_per_batch=1024, lr=2e-3,
-                               warmup_steps=5, save_every=0, seed=3, log_every=1, heldout_examples=0))
+                               out=str(tmp_path / "run"), max_steps=300, tokens_per_batch=1024, lr=1e-3,
+                               warmup_steps=5, save_every=0, seed=4, log_every=1, heldout_examples=0))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     rows = [r for r in rows if r.get("task") == "document_contrast"]
     first = sum(r["task_loss"] for r in rows[:20]) / 20
     last = sum(r["task_loss"] for r in rows[-20:]) / 20
+    # measured over seeds 1-5 with this lr and length: last / first 0.61-0.78, final accuracy
+    # 0.25-0.38; at 150 steps and lr 2e-3 one seed in five did not learn at all
     assert last < 0.85 * first, (first, last)
-    # a batch holds about 1024 / 60 examples: chance is about 1 in 17 (measured: 0.16 at the end)
-    assert sum(r["accuracy"] for r in rows[-20:]) / 20 > 0.12
+    # a batch holds about 1024 / 60 examples: chance is about 1 in 17
+    assert sum(r["accuracy"] for r in rows[-20:]) / 20 > 0.15
