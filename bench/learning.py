@@ -96,7 +96,8 @@ def prepare(lang: str, work: Path, args) -> dict:
         sh(CORPUS + ["vocab", str(clean), *map(str, logs), "--out", str(vocab), "--vocab-size",
                      str(args.vocab_size), "--overwrite"])
     wanted = ["knowledge_masking"] + (CMTL[lang][1:] if "cmtl" in args.arms else []) + (
-        ["next_sentence"] if "bert" in args.arms else []) + (["document_contrast"] if "contrast" in args.arms else [])
+        ["next_sentence"] if "bert" in args.arms else []) + (["document_contrast"] if "contrast" in args.arms else []) + (
+        ["review_rating"] if "rating" in args.arms and lang == "en" else [])
     missing = [t for t in wanted if not (tasks / t / "manifest.json").exists()]
     if missing:
         log(f"{lang}: build {', '.join(missing)}")
@@ -136,6 +137,10 @@ def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[s
         return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
                       f"document_contrast={tasks / 'document_contrast'}", "--mode", "multitask",
                       "--weight", "document_contrast=0.2"]
+    if arm == "rating":  # the customized review_rating task on a tenth of the steps, knowledge-masked MLM on the rest
+        return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
+                      f"review_rating={tasks / 'review_rating'}", "--mode", "multitask", "--budget",
+                      f"review_rating={max(1, steps // 10)}"]
     return cmd + [a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")]
 
 
@@ -338,7 +343,8 @@ def plot(record: dict, png: Path) -> None:
             if base:
                 axis.axhspan(base["mean"] - base["std"], base["mean"] + base["std"], color=color, alpha=0.25)
                 axis.axhline(base["mean"], color=color, linewidth=1.2, label=f"{arm} init (mean ± std)")
-        for arm, color in (("mlm_only", "#4c72b0"), ("bert", "#55a868"), ("cmtl", "#dd8452"), ("contrast", "#8172b3")):
+        for arm, color in (("mlm_only", "#4c72b0"), ("bert", "#55a868"), ("cmtl", "#dd8452"), ("contrast", "#8172b3"),
+                           ("rating", "#c44e52")):
             mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["tokens"])
             if mine:
                 x = [r["tokens"] / 1e6 for r in mine]

@@ -396,7 +396,8 @@ class TaskListCommand(click.Command):
 
 @main.command(cls=TaskListCommand)
 @click.option("--task", "tasks", multiple=True, required=True, metavar="NAME|all",
-              help="A task to build (repeatable), or `all` for every task that applies to the input.")
+              help="A task to build (repeatable), or `all` for every task that applies to the input (but review_rating "
+                   "and other tasks of one kind of corpus, built when named).")
 @click.option("--docs", multiple=True, required=True, type=click.Path(path_type=Path),
               help="A documents dataset (a searchlog dataset for ir_relevance); repeatable.")
 @click.option("--vocab", "vocab_path", required=True, type=click.Path(path_type=Path),

@@ -7,6 +7,8 @@
                                 trainer gives it (schemas/tasks.py)
     SUMMARY                     optional: its labels in one line, for `build --help` (default: the
                                 first line of the module's docstring)
+    IN_ALL                      optional: False for a task of one kind of corpus (review_rating),
+                                which `build --task all` leaves out; it is built when named
     Settings                    a frozen dataclass extending TaskSettings: its own options, each a
                                 `build` flag and `--opt key=value` (help and bounds in the field
                                 metadata: help, min, max, max_open, path = "file" | "dir"); all

@@ -180,3 +180,17 @@ def test_a_task_weight_scales_only_the_tasks_own_loss(tiny_tasks):
     assert parts_half["task_loss"] == pytest.approx(parts["task_loss"])
     assert float(half) == pytest.approx(0.5 * parts["task_loss"] + parts["mlm_loss"], rel=1e-5)
     assert float(full) == pytest.approx(parts["task_loss"] + parts["mlm_loss"], rel=1e-5)
+
+
+def test_a_task_budget_from_the_command_line_sets_its_steps(tiny_tasks, tmp_path):
+    out = tmp_path / "budget"
+    tasks = [a for t in ("knowledge_masking", "sentence_reorder") for a in ("--task", f"{t}={tiny_tasks[t]}")]
+    result = CliRunner().invoke(main, ["pretrain", *tasks, "--mode", "multitask", "--size", "tiny", "--max-steps", "6",
+                                       "--tokens-per-batch", "256", "--budget", "sentence_reorder=2", "--out", str(out),
+                                       "--save-every", "0", "--heldout-examples", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "plan.json").read_text())["budgets"] == {"knowledge_masking": 4, "sentence_reorder": 2}
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert sorted(r["task"] for r in rows) == ["knowledge_masking"] * 4 + ["sentence_reorder"] * 2
+    bad = CliRunner().invoke(main, ["pretrain", *tasks, "--budget", "sentence_reorder=half", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "use TASK=STEPS" in bad.output

@@ -58,6 +58,16 @@ def _weight_pairs(ctx, param, values):
     return pairs
 
 
+def _budget_pairs(ctx, param, values):
+    pairs = {}
+    for value in values:
+        task, sep, number = value.partition("=")
+        if not sep or not task or not number.isdigit() or int(number) < 1:
+            raise click.BadParameter(f"{value!r}: use TASK=STEPS with a whole number of steps >= 1, e.g. review_rating=500")
+        pairs[task] = int(number)
+    return pairs
+
+
 @click.group(cls=TrainErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option("0.1.0", prog_name="ernie-train")
 def main() -> None:
@@ -107,6 +117,9 @@ def main() -> None:
                    "--masking entity_prob=0.")
 @click.option("--weight", "weights", multiple=True, callback=_weight_pairs, metavar="TASK=W",
               help="Weight of a task's own loss (repeatable; default 1; the MLM on its batches keeps weight 1).")
+@click.option("--budget", "budgets", multiple=True, callback=_budget_pairs, metavar="TASK=STEPS",
+              help="Steps of a task (repeatable; [schedule] budgets); the tasks left out share what --max-steps "
+                   "leaves [default: equal shares].")
 @click.option("--max-seq-len", type=click.IntRange(8), default=None,
               help="Crop examples to this many tokens (their first ones, then [SEP]) [default: as built].")
 @click.option("--eval-every", type=click.IntRange(0), default=None,
@@ -120,8 +133,8 @@ def main() -> None:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed, mode, tokens_per_batch, lr,
-             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, weights, max_seq_len, eval_every, heldout_examples,
-             init, precision, quiet) -> None:
+             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, weights, budgets, max_seq_len, eval_every,
+             heldout_examples, init, precision, quiet) -> None:
     """Continual multi-task pre-training.
 
     \b
@@ -151,6 +164,7 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
                                        "precision": precision, "init": init})
     config.masking = {**config.masking, **masking, **({} if mask_prob is None else {"mask_prob": mask_prob})}
     config.weights = {**config.weights, **weights}
+    config.budgets = {**config.budgets, **budgets}
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import os

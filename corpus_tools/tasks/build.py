@@ -85,9 +85,12 @@ def build(tasks: list[str], docs: list[Union[str, Path]], vocab_path: Union[str,
           settings: BuildSettings = BuildSettings(), parallel: Parallel = Parallel(), resume: bool = False,
           overwrite: bool = False, batch_rows: int = 256, batch_chars: int = 1 << 19,
           progress: Optional[Callable[[BuildProgress], None]] = None) -> list[TaskResult]:
-    """Build each task (or every applicable one for ["all"]); returns one result per task."""
+    """Build each task (or every applicable one for ["all"], but those with IN_ALL = False, which
+    are built only when named); returns one result per task."""
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # --workers is the only parallelism knob
     modules = [builder(task) for task in (registry.available() if tasks == ["all"] else tasks)]
+    if tasks == ["all"]:
+        modules = [m for m in modules if getattr(m, "IN_ALL", True)]
     check_options([*modules, *map(builder, registry.available())], settings)
     vocab = load_vocab(vocab_path)
     by_kind: dict[str, list[Path]] = {}
