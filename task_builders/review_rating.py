@@ -7,8 +7,9 @@ of DeepMoji (Felbo et al. 2017) are: distant supervision from unlabelled text, t
 ir_relevance learns from clicks. At this project's budgets an MLM places "great" next to "awful"
 (their contexts are alike; docs/RESULTS.md); this task is one that reaches polarity.
 
-Per document: every rating in its text is found (a number over 10 or over 5, written with "/" or "out of", digits or words), scaled to 10 and then removed from the sentences, all of
-them, so the score cannot be read off the input. A document whose ratings are all >= 7 is
+Per document: every rating in its text is found (a number over 10 or over 5, written with "/"
+or "out of", digits or words; "100/10" counts as 10), scaled to 10 and then removed from the
+sentences, all of them, so the score cannot be read off the input. A document whose ratings are all >= 7 is
 positive (0), all <= 4 negative (1); a document with none, with a 5 or 6, or with ratings on both
 sides gives no example (counted as no_rating, middle_rating, mixed_ratings). Its sentences are
 packed into sequences of up to max_seq_len - 2 pieces, [CLS] text [SEP], each labelled with the
