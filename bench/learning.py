@@ -12,6 +12,8 @@ Per language, from the samples in ../shared/data (everything through the two CLI
                  tasks, no DuReader; zh: six with ir_relevance from DuReader)
        contrast  knowledge_masking + document_contrast (a customized task: two spans of a document,
                  encoded apart, find each other in the batch), together from step 1
+       rating    knowledge_masking + review_rating (en: a review's own score, cut out of its text, as
+                 a positive/negative label) on a tenth of the steps
      and no pre-training: `random` (BERT's normal(0, 0.02) init) and `random-local` (the local init that
      pre-training starts from); a gain is claimed against the better of the two;
   3. fine-tuning, the same for every init: each lr of the grid, 3 seeds, trained on the training
@@ -237,7 +239,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en,zh")
     parser.add_argument("--arms", default="random,random-local,mlm_only,bert,cmtl",
                         help="random (BERT's init, no pre-training), random-local (the weights pre-training starts "
-                             "from), mlm_only, bert, cmtl, contrast")
+                             "from), mlm_only, bert, cmtl, contrast, rating (en only)")
     parser.add_argument("--budgets", default="2e6,5e6,10e6", help="pre-training tokens, comma-separated")
     parser.add_argument("--arm-budgets", action="append", default=[], metavar="ARM=B1/B2",
                         help="this arm only at these of the budgets, e.g. bert=2e6/8e6 (repeatable)")
@@ -254,11 +256,12 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=2, help="pre-training and fine-tuning jobs at a time")
     parser.add_argument("--json", default=str(ROOT / "docs" / "learning.json"))
     parser.add_argument("--png", default=str(ROOT / "docs" / "learning.png"))
-    parser.add_argument("--smoke", action="store_true", help="a slice of each sample, 2 steps, 1 lr, 1 seed")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a slice of each sample, arms random, mlm_only and rating (en), 2 steps, 1 lr, 1 seed")
     args = parser.parse_args()
     if args.smoke:
         args.budgets, args.tokens_per_batch, args.lrs, args.seeds, args.epochs = "4096", 2048, "5e-4", "1", 1
-        args.vocab_size, args.arms = 2000, "random,mlm_only"
+        args.vocab_size, args.arms = 2000, "random,mlm_only,rating"
     args.arms = args.arms.split(",")
     args.lrs = [float(x) for x in args.lrs.split(",")]
     budgets = [float(b) for b in args.budgets.split(",")]
@@ -272,7 +275,7 @@ def main() -> None:
         removed = prepare(lang, work, args)
         files = eval_files(lang, work, args)
         jobs = [(arm, b) for b in budgets for arm in args.arms if not arm.startswith("random")
-                and b in args.arm_budgets.get(arm, budgets)]
+                and b in args.arm_budgets.get(arm, budgets) and (arm != "rating" or lang == "en")]  # reviews: en
         pending = [(a, b, pretrain_cmd(lang, a, b, work, args)) for a, b in jobs]
         pending = [(a, b, c) for a, b, c in pending if not (Path(c[c.index("--out") + 1]) / "checkpoints").exists()]
 
