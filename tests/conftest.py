@@ -15,6 +15,7 @@ DATA = Path(os.environ.get("ERNIE_SHARED_DATA", ROOT.parent / "shared" / "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("JIEBA_CACHE_DIR", tempfile.mkdtemp(prefix="jieba-"))
+os.environ.setdefault("ERNIE_CACHE_DIR", tempfile.mkdtemp(prefix="ernie-cache-"))  # py3langid's arrays
 # pytest-xdist runs two workers on a 2-core machine; more torch threads than cores only adds
 # contention (measured 6x slower steps on a busy machine).
 os.environ.setdefault("OMP_NUM_THREADS", "1")

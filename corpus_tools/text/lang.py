@@ -42,14 +42,17 @@ SAMPLE_EVERY = 16  # one confirmed document in SAMPLE_EVERY (by crc32 of its id)
 
 @lru_cache(maxsize=1)
 def _identifier():
-    """py3langid's identifier with normalized probabilities, loaded once per process (about 1 s)."""
+    """py3langid's identifier with normalized probabilities, loaded once per process (from a cache
+    of its arrays: see langid_model)."""
     try:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        import py3langid  # noqa: F401
     except ImportError:
         from schemas.errors import InputError
 
         raise InputError("py3langid is not installed; run scripts/setup.sh or `pip install py3langid`") from None
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    from corpus_tools.text.langid_model import load_identifier
+
+    return load_identifier(norm_probs=True)
 
 
 def detect_lang(text: str, fallback: str = "en") -> str:
