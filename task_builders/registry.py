@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
@@ -37,10 +38,17 @@ def register(module_path: str) -> str:
     return module.NAME
 
 
+@lru_cache(maxsize=1)
+def _declared() -> dict[str, str]:
+    """Task name -> module path of the installed `ernie.tasks` entry points, read once per process:
+    scanning every installed distribution's metadata costs about 10 ms, and the CLI asks often."""
+    return {ep.name: ep.value.split(":")[0] for ep in entry_points(group=GROUP)}
+
+
 def available() -> dict[str, str]:
     """Task name -> module path: the paper's tasks first in the paper's order, then the others by name."""
     found = {name: f"task_builders.{name}" for name in BUILT_IN}
-    found.update({ep.name: ep.value.split(":")[0] for ep in entry_points(group=GROUP)})
+    found.update(_declared())
     for path in filter(None, (p.strip() for p in os.environ.get(ENV, "").split(","))):
         found[_import(path).NAME] = path  # the task's name, whatever its module is called
     found.update(_registered)
