@@ -30,8 +30,10 @@ MAX_TASK_ID = 127  # the task_id column is int8
 # Head kinds: a label per token (-100 where none), one label per sequence, masked language
 # modelling with the word, phrase and entity units that knowledge masking masks, or contrastive:
 # segment 0 and segment 1 of an example are partners (two views of one document), encoded apart,
-# and the head finds each segment's partner among the batch's (no label column).
-HEADS = ("token", "sequence", "masked_lm", "contrastive")
+# and the head finds each segment's partner among the batch's (no label column), or skip_gram:
+# each word piece predicts the pieces around it, read from the word embeddings (no label column).
+HEADS = ("token", "sequence", "masked_lm", "contrastive", "skip_gram")
+UNLABELLED = ("contrastive", "skip_gram")  # one "class" (the label name), counted per example
 
 SPAN = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False)])
 ENTITY = pa.struct([pa.field("start", pa.int32(), nullable=False), pa.field("end", pa.int32(), nullable=False),
@@ -52,6 +54,7 @@ HEAD_COLUMNS = {
         pa.field("entity_spans", pa.list_(ENTITY), nullable=False),
     ],
     "contrastive": [],  # the partners are the example's two segments (token_type_ids 0 and 1)
+    "skip_gram": [],  # the targets are the example's own pieces (the trainer draws the pairs)
 }
 
 

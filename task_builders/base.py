@@ -3,8 +3,8 @@
     NAME, VERSION               "sentence_reorder", 2  ->  shards say sentence_reorder_v2
     DATASET                     "documents" or "searchlog": what it reads
     LANGS                       languages it applies to, e.g. ("en",) for capitalization
-    HEAD                        "token", "sequence", "masked_lm" or "contrastive": the head the
-                                trainer gives it (schemas/tasks.py)
+    HEAD                        "token", "sequence", "masked_lm", "contrastive" or "skip_gram": the
+                                head the trainer gives it (schemas/tasks.py)
     SUMMARY                     optional: its labels in one line, for `build --help` (default: the
                                 first line of the module's docstring)
     IN_ALL                      optional: False for a task of one kind of corpus (review_rating),

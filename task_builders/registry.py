@@ -27,7 +27,7 @@ from schemas.tasks import HEADS, PAPER_TASKS, task_schema
 GROUP = "ernie.tasks"
 ENV = "ERNIE_TASKS"
 DATASETS = ("documents", "searchlog")
-BUILT_IN = (*PAPER_TASKS, "next_sentence", "document_contrast", "review_rating")  # the modules of task_builders/ that are tasks
+BUILT_IN = (*PAPER_TASKS, "next_sentence", "document_contrast", "review_rating", "skip_gram")  # the modules of task_builders/ that are tasks
 _registered: dict[str, str] = {}  # name -> module path, from register()
 
 

@@ -147,5 +147,5 @@ def test_build_help_lists_the_plugin_beside_the_seven_tasks():
     tasks = result.stdout.split("Tasks (labels")[1].split("A plugin task")[0]
     listed = [line.split()[0] for line in tasks.strip().splitlines()[1:]]
     assert listed[:7] == list(PAPER_TASKS) and sorted(listed[7:]) == ["document_contrast", "heading_match", "next_sentence",
-                                                                  "review_rating"]
+                                                                  "review_rating", "skip_gram"]
     assert "heading_match       does this paragraph belong under this section heading?" in tasks

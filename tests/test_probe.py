@@ -194,3 +194,23 @@ def test_a_task_budget_from_the_command_line_sets_its_steps(tiny_tasks, tmp_path
     assert sorted(r["task"] for r in rows) == ["knowledge_masking"] * 4 + ["sentence_reorder"] * 2
     bad = CliRunner().invoke(main, ["pretrain", *tasks, "--budget", "sentence_reorder=half", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "use TASK=STEPS" in bad.output
+
+
+def test_a_task_lr_from_the_command_line_sets_that_tasks_peak_only(tiny_tasks, tmp_path):
+    out = tmp_path / "task-lr"
+    tasks = [a for t in ("knowledge_masking", "sentence_reorder") for a in ("--task", f"{t}={tiny_tasks[t]}")]
+    result = CliRunner().invoke(main, ["pretrain", *tasks, "--mode", "multitask", "--size", "tiny", "--max-steps", "8",
+                                       "--tokens-per-batch", "256", "--lr", "1e-3", "--task-lr", "sentence_reorder=4e-3",
+                                       "--lr-schedule", "constant", "--warmup-steps", "1", "--out", str(out),
+                                       "--save-every", "0", "--heldout-examples", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "plan.json").read_text())["config"]["task_lrs"] == {"sentence_reorder": 4e-3}
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {r["task"]: r["lr"] for r in rows} == {"knowledge_masking": pytest.approx(1e-3),
+                                                  "sentence_reorder": pytest.approx(4e-3)}
+    for bad_value, message in (("sentence_reorder=fast", "use TASK=LR"), ("sentence_reorder=2", "0 < LR < 1")):
+        bad = CliRunner().invoke(main, ["pretrain", *tasks, "--task-lr", bad_value, "--out", str(tmp_path / "x")])
+        assert bad.exit_code == 2 and message in bad.output
+    unknown = CliRunner().invoke(main, ["pretrain", *tasks, "--task-lr", "skip_gram=1e-2", "--out", str(tmp_path / "y"),
+                                        "--quiet"])
+    assert unknown.exit_code == 1 and "task_lrs: unknown task(s) skip_gram" in unknown.output

@@ -58,6 +58,19 @@ def _weight_pairs(ctx, param, values):
     return pairs
 
 
+def _lr_pairs(ctx, param, values):
+    pairs = {}
+    for value in values:
+        task, sep, number = value.partition("=")
+        try:
+            pairs[task] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: use TASK=LR, e.g. skip_gram=1e-2") from None
+        if not sep or not task or not 0 < pairs[task] < 1:
+            raise click.BadParameter(f"{value!r}: use TASK=LR with 0 < LR < 1")
+    return pairs
+
+
 def _budget_pairs(ctx, param, values):
     pairs = {}
     for value in values:
@@ -117,6 +130,9 @@ def main() -> None:
                    "--masking entity_prob=0.")
 @click.option("--weight", "weights", multiple=True, callback=_weight_pairs, metavar="TASK=W",
               help="Weight of a task's own loss (repeatable; default 1; the MLM on its batches keeps weight 1).")
+@click.option("--task-lr", "task_lrs", multiple=True, callback=_lr_pairs, metavar="TASK=LR",
+              help="A task's own peak lr (repeatable; [optim] task_lrs) [default: --lr]; e.g. skip_gram=1e-2: its "
+                   "steps touch only the word embeddings and its own table.")
 @click.option("--budget", "budgets", multiple=True, callback=_budget_pairs, metavar="TASK=STEPS",
               help="Steps of a task (repeatable; [schedule] budgets); the tasks left out share what --max-steps "
                    "leaves [default: equal shares].")
@@ -133,7 +149,7 @@ def main() -> None:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed, mode, tokens_per_batch, lr,
-             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, weights, budgets, max_seq_len, eval_every,
+             lr_schedule, warmup_steps, weight_init, dropout, mask_prob, masking, weights, task_lrs, budgets, max_seq_len, eval_every,
              heldout_examples, init, precision, quiet) -> None:
     """Continual multi-task pre-training.
 
@@ -164,6 +180,7 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
                                        "precision": precision, "init": init})
     config.masking = {**config.masking, **masking, **({} if mask_prob is None else {"mask_prob": mask_prob})}
     config.weights = {**config.weights, **weights}
+    config.task_lrs = {**config.task_lrs, **task_lrs}
     config.budgets = {**config.budgets, **budgets}
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -6,7 +6,7 @@
 
     [model]    size = "tiny"      # tiny | mini | base | large, plus overrides (hidden_size = 192, ...)
     [schedule] mode = "continual_multitask"   budgets = { knowledge_masking = 300 }   stages = [...]
-    [optim]    lr = 1e-3  warmup_steps = 20  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
+    [optim]    lr = 1e-3  task_lrs = { skip_gram = 1e-2 }  warmup_steps = 20  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
     [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"  loader_workers = 0
                save_every = 500  log_every = 10  seed = 42  out = "runs/tiny"  mlm_always = true
     [masking]  mask_prob = 0.15 ...
@@ -30,6 +30,7 @@ class TrainConfig:
     stages: Optional[list[dict[str, int]]] = None  # an explicit stage table
     weights: dict[str, float] = field(default_factory=dict)  # task -> weight of its own loss (default 1; not MLM's)
     lr: Optional[float] = None  # peak; None: runtime.default_lr(hidden size, "pretrain")
+    task_lrs: dict[str, float] = field(default_factory=dict)  # task -> its own peak (default: lr)
     lr_schedule: str = "linear"  # after warmup: linear (to 0 at the task's last step) | noam | constant
     warmup_steps: Optional[int] = None  # per task, on its own step counter; None: min(4000, 10% of its budget)
     weight_decay: float = 0.01
@@ -59,7 +60,7 @@ class TrainConfig:
 
 
 SECTIONS = {"schedule": ("mode", "budgets", "stages", "weights"),
-            "optim": ("lr", "lr_schedule", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
+            "optim": ("lr", "task_lrs", "lr_schedule", "warmup_steps", "weight_decay", "betas", "eps", "clip_norm"),
             "train": ("max_steps", "tokens_per_batch", "grad_accum", "loader_workers", "precision", "mlm_always",
                       "save_every", "dropout", "max_seq_len", "eval_every", "heldout_examples",
                       "log_every", "seed", "out", "init")}

@@ -26,6 +26,7 @@ import torch
 from schemas.tasks import IGNORE
 from schemas.validate import read_table
 from trainer.masking import MaskingConfig, mask_basic, mask_knowledge
+from trainer.skip_gram import UnigramTables, draw_pairs
 from trainer.tasks import TaskSpec
 
 _COLUMNS = {
@@ -33,6 +34,7 @@ _COLUMNS = {
     "token": ("input_ids", "token_type_ids", "labels"),
     "sequence": ("input_ids", "token_type_ids", "label"),
     "contrastive": ("input_ids", "token_type_ids", "doc_id"),  # doc_id: partners of one document are no negatives
+    "skip_gram": ("input_ids", "token_type_ids"),  # the pairs are drawn from the pieces (trainer/skip_gram.py)
 }
 
 
@@ -78,6 +80,10 @@ class TaskData:
         # cropped: the first max_seq_len - 1 tokens and the example's last ([SEP]); see collate
         self.lengths = (self.full_lengths if max_seq_len is None
                         else np.minimum(self.full_lengths, max_seq_len))
+        self.unigram = None  # skip_gram: keep probabilities and the negatives' distribution, from all the pieces
+        if spec.kind == "skip_gram":
+            pieces = _flat(self.table.column("input_ids"))
+            self.unigram = UnigramTables(np.bincount(pieces, minlength=spec.vocab_size), spec.special_ids)
         self.held_out = np.zeros(0, dtype=np.int64)  # examples never trained on (see hold_out)
         self.epoch = 0
         self.position = 0  # batches this rank has taken in the epoch
@@ -202,6 +208,10 @@ class TaskData:
                 ids[i, :n], mlm[i, :n] = mask_knowledge(ids[i, :n], words[i, :n], phrases[i], entities[i],
                                                         spec.special_ids, spec.vocab_size, self.masking,
                                                         self._rng(epoch, indices[i]))
+        elif spec.kind == "skip_gram":  # pairs of each example's own pieces, drawn with its rng
+            drawn = [draw_pairs(ids[i, :n], self.unigram, self._rng(epoch, indices[i])) for i, n in enumerate(lengths)]
+            for key, part in zip(("centres", "contexts", "negatives"), zip(*drawn)):
+                batch[key] = torch.from_numpy(np.concatenate(part).astype(np.int64))
         elif self.mlm_on_every_batch:
             mlm = np.full(real.shape, IGNORE, dtype=np.int64)
             for i, n in enumerate(lengths):

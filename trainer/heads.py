@@ -12,11 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainer import skip_gram
 from trainer.model import ErnieConfig, ErnieModel, init_weights
 from trainer.tasks import TaskSpec
 
 IGNORE = -100
-KINDS = ("mlm", "token", "sequence", "contrastive")
+KINDS = ("mlm", "token", "sequence", "contrastive", "skip_gram")
 TEMPERATURE = 0.05  # of the contrastive head's cosine similarities (SimCSE's)
 
 
@@ -52,7 +53,9 @@ class MLMHead(nn.Module):
 class PretrainingHeads(nn.Module):
     """The MLM head (`predictions`) and, in `tasks`, a Linear(hidden, num_classes) per token task
     (applied at every position) and per sequence task (applied to the pooled output). A
-    contrastive task has no weights of its own: it compares mean token states (see contrast)."""
+    contrastive task has no weights of its own: it compares mean token states (see contrast). A
+    skip_gram task has a context vector per word piece ([V, H], zero at the start, as word2vec's
+    second matrix): trainer/skip_gram.py."""
 
     def __init__(self, config: ErnieConfig, specs: Mapping[str, TaskSpec],
                  word_embeddings: Optional[nn.Parameter] = None) -> None:
@@ -67,6 +70,10 @@ class PretrainingHeads(nn.Module):
                                     for name, spec in specs.items() if spec.kind in ("token", "sequence")})
         for module in (self.predictions.transform, self.tasks):
             module.apply(lambda m: init_weights(m, config.initializer_range))
+        for name, spec in specs.items():  # after init_weights, which would draw an Embedding's weights
+            if spec.kind == "skip_gram":
+                self.tasks[name] = nn.Embedding(config.vocab_size, config.hidden_size, _weight=torch.zeros(
+                    config.vocab_size, config.hidden_size))
         if word_embeddings is None:
             nn.init.normal_(self.predictions.decoder.weight, std=config.initializer_range)
 
@@ -75,8 +82,8 @@ class PretrainingHeads(nn.Module):
         kind = self.kinds[task]
         if kind == "mlm":
             return self.predictions(sequence_output)
-        if kind == "contrastive":
-            raise ValueError(f"{task}: a contrastive task has no logits of its own (see contrast)")
+        if kind in ("contrastive", "skip_gram"):
+            raise ValueError(f"{task}: a {kind} task has no logits of its own")
         x = sequence_output if kind == "token" else pooled_output
         return self.tasks[task](self.dropout(x))
 
@@ -128,7 +135,8 @@ class ErnieForPretraining(nn.Module):
     batch: "task" (a name in specs), "input_ids", "token_type_ids", "task_type_ids",
     "attention_mask" (LongTensor [B, T]); "mlm_labels" [B, T] (IGNORE = -100; required for mlm
     tasks, optional for the others); "token_labels" [B, T] for token tasks; "labels" [B] for
-    sequence tasks, optionally "groups" [B] for contrastive tasks (see contrast); optionally
+    sequence tasks, optionally "groups" [B] for contrastive tasks (see contrast); "centres",
+    "contexts" [P] and "negatives" [P, K] for skip_gram tasks, which run no encoder; optionally
     "task_weight" (a float, default 1). loss = task_weight x the task's loss
     + the MLM loss when mlm_labels is given (an mlm task's own loss is the MLM loss, unweighted). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
     mlm_selected_accuracy when mlm_labels is given (over every selected position, the 10% that
@@ -155,6 +163,14 @@ class ErnieForPretraining(nn.Module):
         kind = self.cls.kinds.get(task)
         if kind is None:
             raise ValueError(f"batch of task {task!r}, which the model has no head for ({', '.join(self.cls.kinds)})")
+        if kind == "skip_gram":  # the word embeddings alone: no encoder, no MLM
+            task_loss, right, scores = skip_gram.loss(self.ernie.embeddings.word_embeddings.weight,
+                                                      self.cls.tasks[task].weight, batch["centres"],
+                                                      batch["contexts"], batch["negatives"])
+            loss = float(batch.get("task_weight", 1.0)) * task_loss
+            values = torch.stack([loss.detach().float(), task_loss.detach().float(),
+                                  right.float() / max(scores, 1)]).tolist()
+            return loss, dict(zip(("loss", "task_loss", "accuracy"), values))
         mask = batch.get("attention_mask")
         if kind == "contrastive":  # the two segments are encoded apart
             mask = segment_mask(batch["token_type_ids"], mask if mask is not None else torch.ones_like(batch["input_ids"]))

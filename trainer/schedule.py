@@ -46,6 +46,7 @@ class ScheduleConfig:
     warmup_steps: Union[None, int, dict[str, int]] = None  # per task: one value, task -> value, or
     # None: default_warmup(the task's budget)
     lr: float = 5e-5  # peak
+    task_lrs: dict[str, float] = field(default_factory=dict)  # task -> its own peak (default: lr)
     lr_schedule: str = "linear"  # | "noam" | "constant"; see the module docstring
     seed: int = 0
 
@@ -222,8 +223,8 @@ class Schedule:
 
     def lr(self, task: str) -> float:
         """The learning rate of `task` at its latest step (call after next_task)."""
-        return task_lr(self.task_steps[task], self.warmups[task], self.config.lr, self.config.lr_schedule,
-                       self.budgets[task])
+        return task_lr(self.task_steps[task], self.warmups[task], self.config.task_lrs.get(task, self.config.lr),
+                       self.config.lr_schedule, self.budgets[task])
 
     def state_dict(self) -> dict:
         """JSON-able state; load it into a Schedule built from the same config to resume exactly."""

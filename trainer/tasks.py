@@ -15,7 +15,8 @@ from schemas.tasks import embedding_ids, head_of
 from schemas.validate import read_table, validate
 
 # The shards' head kind -> the trainer's head (heads.py): masked LM is "mlm".
-KINDS = {"masked_lm": "mlm", "token": "token", "sequence": "sequence", "contrastive": "contrastive"}
+KINDS = {"masked_lm": "mlm", "token": "token", "sequence": "sequence", "contrastive": "contrastive",
+         "skip_gram": "skip_gram"}
 
 
 class TaskError(ValueError):
@@ -26,7 +27,8 @@ class TaskError(ValueError):
 class TaskSpec:
     name: str  # knowledge_masking, capitalization, ...
     task_id: int  # the task embedding id in this run
-    kind: str  # "mlm" (masked LM: knowledge_masking), "token" (a label per token), "sequence", "contrastive"
+    kind: str  # "mlm" (masked LM: knowledge_masking), "token" (a label per token), "sequence", "contrastive",
+    # "skip_gram"
     num_classes: int
     label_names: tuple[str, ...]
     vocab_fingerprint: str

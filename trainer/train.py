@@ -184,9 +184,13 @@ def setup(config: TrainConfig, resume: bool = False, on_start: Optional[Callable
         check_resumable(checkpoint, config)
     if resume and config.init:
         raise ConfigError("init (--init) starts a new run from trained weights; it cannot be combined with --resume")
-    unknown = sorted(set(config.weights) - set(specs))
-    if unknown:
-        raise ConfigError(f"weights: unknown task(s) {', '.join(unknown)} (tasks: {', '.join(specs)})")
+    for key in ("weights", "task_lrs"):
+        unknown = sorted(set(getattr(config, key)) - set(specs))
+        if unknown:
+            raise ConfigError(f"{key}: unknown task(s) {', '.join(unknown)} (tasks: {', '.join(specs)})")
+    bad = {t: v for t, v in config.task_lrs.items() if not (isinstance(v, (int, float)) and 0 < v < 1)}
+    if bad:
+        raise ConfigError(f"task_lrs: a peak lr must be in (0, 1), got {bad}")
     if config.weight_init not in WEIGHT_INITS:
         raise ConfigError(f"weight_init {config.weight_init!r}: choose {' or '.join(WEIGHT_INITS)}")
 
@@ -211,7 +215,8 @@ def setup(config: TrainConfig, resume: bool = False, on_start: Optional[Callable
                                   lr=lr, betas=tuple(config.betas), eps=config.eps)
     schedule = Schedule(ScheduleConfig(tasks=list(specs), budgets=dict(config.budgets), mode=config.mode,
                                        stages=config.stages, max_steps=config.max_steps,
-                                       warmup_steps=config.warmup_steps, lr=lr, lr_schedule=config.lr_schedule,
+                                       warmup_steps=config.warmup_steps, lr=lr, task_lrs=dict(config.task_lrs),
+                                       lr_schedule=config.lr_schedule,
                                        seed=config.seed))
     masking = MaskingConfig(**config.masking)
     task_data = {name: TaskData(spec, config.seed, rank, world, masking=masking, mlm_on_every_batch=config.mlm_always,

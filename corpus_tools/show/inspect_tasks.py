@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from corpus_tools.run.dataset import open_shard, shard_paths
 from corpus_tools.run.shards import STATS
 from schemas import metadata
-from schemas.tasks import head_of
+from schemas.tasks import UNLABELLED, head_of
 from schemas.validate import read_table
 from task_builders import registry
 from task_builders.vocab import Vocab, load_vocab
@@ -88,7 +88,7 @@ def _labels(head: str, table, names: list[str]) -> Counter:
         return Counter(names[v] for v in table.column("label").to_pylist())
     if head == "token":
         return Counter(names[v] for v in pc.list_flatten(table.column("labels")).to_pylist() if v >= 0)
-    if head == "contrastive":
+    if head in UNLABELLED:
         return Counter({names[0]: table.num_rows})
     spans = Counter({"phrase": len(pc.list_flatten(table.column("phrase_spans")))})
     entities = pc.list_flatten(table.column("entity_spans").combine_chunks())
@@ -114,6 +114,8 @@ def decode_example(task: str, row: dict, vocab: Optional[Vocab], meta: dict[str,
         out["text"] = " ".join(f"{t}^{l}" if l >= 1 else t for t, l in zip(tokens, row["labels"]))
     elif head == "contrastive":
         out["a"], out["b"] = (segments + ["", ""])[:2]
+    elif head == "skip_gram":
+        out["text"] = segments[0] if segments else ""
     else:
         out["text"] = _bracketed(tokens, row)
     if decoder is not None:

@@ -28,7 +28,7 @@ from corpus_tools.run.dataset import dataset_kind, shard_paths
 from corpus_tools.show.inspect_tasks import decode_example, find_vocab
 from corpus_tools.run.shards import STATS, OutputError, write_text
 from schemas import metadata
-from schemas.tasks import head_of
+from schemas.tasks import UNLABELLED, head_of
 from schemas.validate import read_table
 
 _TAG = r"[A-Za-z]{1,5}\$?"
@@ -154,7 +154,7 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
             if head == "token":
                 for row in table.column("labels").to_pylist():
                     classes.update(names[v] for v in row if v >= 0)
-            elif head == "contrastive":
+            elif head in UNLABELLED:
                 classes[names[0]] += table.num_rows
             else:
                 classes["phrase"] += sum(len(s) for s in table.column("phrase_spans").to_pylist())
@@ -165,7 +165,7 @@ def _task(task: str, tables: list[pa.Table], vocab_path) -> dict[str, Any]:
     for group in examples.values():
         for example in group:
             texts.append((example["doc_id"], " ".join(str(v) for k, v in example.items() if k not in ("doc_id", "length"))))
-    if head in ("sequence", "token", "contrastive"):
+    if head in ("sequence", "token", *UNLABELLED):
         classes = Counter({name: classes.get(name, 0) for name in names})
     total = sum(classes.values())
     out: dict[str, Any] = {"task": meta.get(metadata.TASK), "num_classes": len(names),

@@ -34,7 +34,7 @@ from corpus_tools.run.stats import merge, nest
 from task_builders.vocab import SPECIAL_TOKENS, Vocab, load_vocab
 from schemas import metadata, schema_for
 from schemas.digests import check_sha256
-from schemas.tasks import shard_task_id
+from schemas.tasks import UNLABELLED, shard_task_id
 from schemas.validate import read_table, validate
 from task_builders import registry
 from task_builders.base import BuildSettings, Context, TaskSettings, check_options, recorded, settings_for
@@ -284,7 +284,7 @@ def _label_counts(head: str, table: pa.Table, names: list[str]) -> Counter:
         for value, n in Counter(flat.to_pylist()).items():
             if value >= 0:
                 counts[f"label.{names[value]}"] += n
-    elif head == "contrastive":  # one pair per example: its only "class"
+    elif head in UNLABELLED:  # no label column: each example counts for its one "class"
         counts[f"label.{names[0]}"] += table.num_rows
     else:
         counts["label.phrase_spans"] += len(pc.list_flatten(table.column("phrase_spans")))
@@ -296,7 +296,7 @@ def _label_counts(head: str, table: pa.Table, names: list[str]) -> Counter:
 def _histogram_meta(head: str, label_counts: Counter, names: list[str]) -> dict[str, Any]:
     """The shard's label histogram (every class, zeros included) and, for binary token tasks, its positive rate."""
     histogram = {k[len("label."):]: v for k, v in label_counts.items()}
-    if head in ("sequence", "token", "contrastive"):
+    if head in ("sequence", "token", *UNLABELLED):
         histogram = {name: histogram.get(name, 0) for name in names}
     meta: dict[str, Any] = {metadata.LABEL_HISTOGRAM: histogram}
     if head == "token" and len(names) == 2:
