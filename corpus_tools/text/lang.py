@@ -70,7 +70,7 @@ def identify(text: str, fallback: str = "en", expected: str = "", key: str = "")
     id, is in the sample: py3langid agreed) or "disagreed" (py3langid, whose answer is returned, said
     another language). Without `expected` the answer is `detect_lang`'s."""
     sample = text[:SAMPLE_CHARS]
-    han = len(_CJK.findall(sample))
+    han = 0 if sample.isascii() else len(_CJK.findall(sample))
     latin_words = _LATIN_WORD.findall(sample)
     if han and han >= 0.3 * (han + len(latin_words)):
         kana = len(_KANA.findall(sample))
