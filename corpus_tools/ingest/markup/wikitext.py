@@ -394,9 +394,10 @@ def _fallback(text: str, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) ->
 def _too_tangled(text: str) -> bool:
     """Whether so much markup is left unclosed that parsing could take seconds to minutes."""
     unclosed = (max(0, text.count("{{") - text.count("}}")) + max(0, text.count("[") - text.count("]"))
-                + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->"))
-                + _unclosed_tags(text))
-    return unclosed * len(text) > TANGLE_BUDGET
+                + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->")))
+    if (unclosed + text.count("<")) * len(text) <= TANGLE_BUDGET:
+        return False  # not even if every "<" started an unclosed tag (_unclosed_tags counts at most that)
+    return (unclosed + _unclosed_tags(text)) * len(text) > TANGLE_BUDGET
 
 
 def _unclosed_tags(text: str) -> int:
