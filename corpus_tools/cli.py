@@ -183,7 +183,6 @@ def ingest(inputs, out_dir, fmt, lang, parallel, resume, overwrite, nfkc, t2s, d
     Example:
       ernie-corpus ingest ../shared/data/enwiki_xml --out data/docs-en --workers 2
     """
-    from corpus_tools.decontam.decontaminate import DecontaminationConfig, eval_sets
     from corpus_tools.ingest.ingest import IngestConfig, ingest as run_ingest
     from corpus_tools.run.shards import arrow_without_pandas
 
@@ -195,7 +194,11 @@ def ingest(inputs, out_dir, fmt, lang, parallel, resume, overwrite, nfkc, t2s, d
         parse_langs(lang)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--lang") from None
-    decontaminate = eval_sets(against, DecontaminationConfig(granularity, ngram_en, ngram_zh)) if against else None
+    decontaminate = None
+    if against:
+        from corpus_tools.decontam.decontaminate import DecontaminationConfig, eval_sets
+
+        decontaminate = eval_sets(against, DecontaminationConfig(granularity, ngram_en, ngram_zh))
     config = IngestConfig(
         fmt=fmt,
         text=TextSettings(lang=lang, nfkc=nfkc, t2s=t2s, spacy_model=spacy_model,
