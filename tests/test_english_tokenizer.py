@@ -73,6 +73,8 @@ def test_the_rules_are_cached_and_a_warm_cache_spares_spacys_import(tmp_path, mo
     (cached,) = tmp_path.glob("spacy-en-rules-*.json")
     assert json.loads(cached.read_text(encoding="utf-8")) == first == english_tokenizer.export_rules()
     assert {"Mr.", "D.C.", "'s", ":)"} <= set(first["specials"]) and {".", "!", "?"} <= set(first["punct_chars"])
+    without = english_tokenizer.Affixes({k: v for k, v in first.items() if k != "matched"})
+    assert set(first["matched"]) == without.matched and len(without.matched) > 300  # derived, cached as such
     code = ("import sys\n"
             "from corpus_tools.text.sentences import splitter\n"
             "print(splitter('en').split(['Mr. Smith moved to the U.S. in 1999 (to D.C.). It worked! Did it?']))\n"

@@ -75,11 +75,13 @@ def export_rules() -> dict:
 
     if tok.token_match is not None:  # blank("en") has none; a pattern here could not be exported as is
         raise TypeError("a tokenizer with token_match")
-    return {"prefix": pattern(tok.prefix_search), "suffix": pattern(tok.suffix_search),
+    data = {"prefix": pattern(tok.prefix_search), "suffix": pattern(tok.suffix_search),
             "infix": pattern(tok.infix_finditer), "url": pattern(tok.url_match),
             "faster_heuristics": bool(tok.faster_heuristics),
             "specials": {text: [piece[65] for piece in pieces] for text, pieces in tok.rules.items()},  # 65: ORTH
             "punct_chars": sorted(nlp.add_pipe("sentencizer").punct_chars)}
+    data["matched"] = sorted(Affixes(data).matched)  # derived from the rules; cached to spare 5 ms a process
+    return data
 
 
 class Affixes:
@@ -93,9 +95,10 @@ class Affixes:
             compiled(data[k]) for k in ("prefix", "suffix", "infix", "url"))
         self.specials = {text: tuple(pieces) for text, pieces in data["specials"].items()}
         # the special cases spaCy matches on the tokens (add_special_case: those with an affix)
-        self.matched = {text for text in self.specials if " " not in text and (
-            not data["faster_heuristics"] or self._prefix_len(text) or self._suffix_len(text)
-            or self._infixes(text))}
+        self.matched = set(data["matched"]) if "matched" in data else {
+            text for text in self.specials if " " not in text and (
+                not data["faster_heuristics"] or self._prefix_len(text) or self._suffix_len(text)
+                or self._infixes(text))}
         self.longest = max(map(len, self.matched), default=0)
         self._patterns: dict[str, tuple[str, ...]] = {}
 
