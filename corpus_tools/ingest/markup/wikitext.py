@@ -328,6 +328,8 @@ def _clean(line: str) -> str:
 
 def _paragraphs(heading: str, text: str, out: Sections) -> None:
     for line in text.split("\n"):
+        if not line or line.isspace():
+            continue  # half the lines of an article: _clean would make them "" anyway
         line = _clean(line)
         if line and _LETTER.search(line):
             out.append((heading, line))
