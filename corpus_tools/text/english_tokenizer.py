@@ -26,8 +26,10 @@ from pathlib import Path
 from corpus_tools.text.langid_model import cache_root
 
 # spacy/lang/lex_attrs.py: is_quote and is_left_punct are membership in these
-QUOTES = frozenset(('"', "'", "`", "«", "»", "‘", "’", "‚", "‛", "“", "”", "„", "‟", "‹", "›", "❮", "❯", "''", "``"))
-LEFT_PUNCT = frozenset(("(", "[", "{", "<", '"', "'", "«", "‘", "‚", "‛", "“", "„", "‟", "‹", "❮", "``"))
+QUOTES = frozenset(('"', "'", "`", "«", "»", "‘", "’", "‚", "‛", "“", "”", "„", "‟", "‹", "›", "❮", "❯",
+                    "''", "``"))
+LEFT_PUNCT = frozenset(("(", "[", "{", "<", '"', "'", "«", "‘", "‚", "‛", "“", "„", "‟", "‹", "❮",
+                        "``"))
 # files whose change changes the rules (with spaCy's version): in the cache file's name
 RULE_FILES = ("about.py", "lang/char_classes.py", "lang/punctuation.py", "lang/tokenizer_exceptions.py",
               "lang/en/punctuation.py", "lang/en/tokenizer_exceptions.py", "pipeline/sentencizer.pyx")
