@@ -6,12 +6,39 @@ import os
 import sys
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from schemas.errors import InputError, OutputError, SchemaError
 
-err = Console(stderr=True)
+
+class LazyConsole:
+    """A rich Console, made (and rich imported: 0.05 s) on first use, so that a command that prints
+    nothing (`ingest --quiet`) never imports rich. Attributes are the Console's; `.console` is the
+    Console itself, for what needs one (a Progress)."""
+
+    def __init__(self, **options):
+        self._options = options
+        self._console = None
+
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.console, name)
+
+
+def escape(text: str) -> str:
+    """rich.markup.escape, imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+err = LazyConsole(stderr=True)
 
 
 class OneLineErrors(click.Group):

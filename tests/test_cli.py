@@ -106,3 +106,36 @@ def test_ingest_without_dedup_imports_no_dedup_pandas_or_training_library(data, 
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert json.loads((tmp_path / "out" / "stats.json").read_text())["lang"] == {"en": 68}
+
+
+def test_quiet_ingest_with_warm_caches_imports_no_spacy_rich_pool_or_task_registry(data, tmp_path):
+    """`ingest --quiet` of a wiki dump: English sentences come from spaCy's rules cached as JSON (the
+    first run writes them), not from spaCy; nothing is printed, so rich is not loaded; one worker
+    starts no pool; `build`'s task options are not made. The second run's shards are the first's."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    code = ("import runpy, sys\n"
+            "sys.argv = ['ernie-corpus', *sys.argv[1:]]\n"
+            "try:\n"
+            "    runpy.run_module('corpus_tools.cli', run_name='__main__')\n"
+            "except SystemExit as exc:\n"
+            "    assert not exc.code, exc.code\n"
+            "print(sorted(m for m in ('spacy', 'thinc', 'rich', 'multiprocessing', 'concurrent.futures.process',\n"
+            "                         'task_builders.registry', 'tokenizers') if m in sys.modules))\n")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "ERNIE_CACHE_DIR": str(tmp_path / "cache")}
+    imported, shards = [], []
+    for run in ("cold", "warm"):
+        done = subprocess.run([sys.executable, "-c", code, "ingest", str(data / "enwiki_xml" / "enwiki-10k.xml"),
+                               "--out", str(tmp_path / run), "--no-dedup", "--quiet"],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stderr == ""
+        imported.append(done.stdout.strip().splitlines()[-1])
+        shards.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((tmp_path / run).glob("*.arrow"))])
+    assert "spacy" in imported[0]  # the cold run exported the rules from spaCy
+    assert imported[1] == "[]"
+    assert shards[0] == shards[1] and len(shards[0]) >= 1
+    assert json.loads((tmp_path / "warm" / "stats.json").read_text())["sentences"] > 1000

@@ -138,3 +138,47 @@ def test_the_sample_and_the_counts_do_not_depend_on_the_worker_count(data, tmp_p
            parallel=Parallel(workers))
     assert stats(tmp_path / "one")["lang_check"] == stats(tmp_path / "many")["lang_check"]
     assert shard_digests(tmp_path / "one") == shard_digests(tmp_path / "many")
+
+
+def _identify_on_every_word(text: str, fallback: str = "en", expected: str = "", key: str = "") -> tuple[str, str]:
+    """`lang.identify` as it reads every Latin word of the sample (before it looked at a head first)."""
+    sample = text[:lang.SAMPLE_CHARS]
+    han = len(lang._CJK.findall(sample))
+    latin_words = lang._LATIN_WORD.findall(sample)
+    if han and han >= 0.3 * (han + len(latin_words)):
+        return ("ja" if len(lang._KANA.findall(sample)) >= han else "zh"), "script"
+    letters = sum(map(str.isalpha, sample[:lang.MODEL_CHARS]))
+    mostly_latin = sum(map(len, latin_words)) >= 0.5 * max(letters, 1)
+    if letters < lang.MIN_LETTERS and mostly_latin:
+        return fallback, "script"
+    if expected == "en" and lang.looks_english(latin_words):
+        if zlib.crc32(key.encode("utf-8")) % lang.SAMPLE_EVERY:
+            return "en", "cheap"
+        found = lang._model(text, fallback, mostly_latin)
+        return found, ("sampled" if found == "en" else "disagreed")
+    return lang._model(text, fallback, mostly_latin), "model"
+
+
+def test_identify_decides_from_the_head_of_the_sample_as_from_all_of_it(data):
+    """The Latin words of the sample's first HEAD_CHARS characters are enough when there are more than
+    MARKER_WORDS of them and they make the text mostly Latin: the same answers on the samples' texts
+    (English, Chinese, mixed, short), whole and cut at many lengths."""
+    texts = [json.loads(line)["text"] for line in (data / "enwiki_extracted" / "wiki_00.jsonl").open(encoding="utf-8")]
+    texts += [json.loads(line)["text"] for line in (data / "zhwiki_extracted" / "wiki_00.jsonl").open(encoding="utf-8")]
+    texts += (data / "zh_corpus" / "CLUECorpusSmall_sampled.txt").read_text(encoding="utf-8").splitlines()[:300]
+    texts += (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:300]
+    for name in ("RS_2017-09_head.jsonl", "pushshift_comments_mixed.jsonl", "pushshift_submissions_mixed.jsonl"):
+        for line in (data / "reddit" / name).open(encoding="utf-8"):
+            record = json.loads(line)
+            texts.append(f"{record.get('title', '')} {record.get('selftext', record.get('body', ''))}")
+    texts.append((data / "gutenberg" / "84-0.txt").read_text(encoding="utf-8-sig")[:20000])
+    seen = set()
+    for k, text in enumerate(texts):
+        for cut in (len(text), 150, 600, 1000, 1005, 1200, 2500):
+            piece = text[:cut]
+            for expected in ("en", ""):
+                key = f"doc:{k}:{cut}"
+                got = lang.identify(piece, "en", expected, key)
+                assert got == _identify_on_every_word(piece, "en", expected, key), piece[:200]
+                seen.add(got)
+    assert {("en", "cheap"), ("zh", "script"), ("en", "model")} <= seen

@@ -234,6 +234,22 @@ def test_the_first_pass_changes_nothing_but_the_speed_on_every_page_of_the_sampl
     assert cut > 0.3 * sum(map(len, pages))  # comments, refs, tables and hidden templates went before the tokenizer
 
 
+def test_the_tangle_check_skips_counting_tags_only_where_they_cannot_matter(xml_sample):
+    """_unclosed_tags counts at most one per "<", so a page whose "<" are too few to pass the budget is
+    not tangled without counting its tags: the same answer as counting, on every page and on tangles."""
+    from corpus_tools.ingest.markup import wikitext
+
+    pages = [e.text or "" for _, e in safe_et.iterparse(str(xml_sample)) if e.tag.endswith("}text")]
+    tangles = ["<div>" * 20000, "<ref " * 20000, "{{a|" * 20000, "<b>x</b> " * 5000 + "<i>" * 3000, "a < b " * 3000]
+    for text in pages + [wikitext.first_pass(t) for t in pages] + tangles:
+        assert wikitext._unclosed_tags(text) <= text.count("<")
+        unclosed = (max(0, text.count("{{") - text.count("}}")) + max(0, text.count("[") - text.count("]"))
+                    + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->"))
+                    + wikitext._unclosed_tags(text))
+        assert wikitext._too_tangled(text) == (unclosed * len(text) > wikitext.TANGLE_BUDGET)
+    assert sum(map(wikitext._too_tangled, tangles)) >= 3
+
+
 @pytest.mark.parametrize("text", [
     "a<ref>b <ref>c</ref> d", "<ref>never closed {{x}} e", "x {{{arg|1}}} y {{tpl}}",
     "<nowiki>{{kept}}</nowiki> {{x}} z",

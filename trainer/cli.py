@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from rich.markup import escape
-
-from schemas.cli_errors import OneLineErrors, err
+from schemas.cli_errors import OneLineErrors, err, escape
 from schemas.errors import InputError, OutputError, SchemaError
 from trainer.config import ConfigError, load_config
 
@@ -188,7 +186,7 @@ def pretrain(config_path, tasks, size, max_steps, save_every, out, resume, seed,
 
     show = not quiet and int(os.environ.get("RANK", "0")) == 0
     with Progress(TextColumn("[bold]pretrain"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                  console=err, disable=not show, auto_refresh=False) as bar:
+                  console=err.console, disable=not show, auto_refresh=False) as bar:
         progress = bar.add_task("pretrain", total=config.max_steps, info="")
         last = [0.0]
 

@@ -27,7 +27,6 @@ import pyarrow as pa
 
 from schemas import __version__
 from corpus_tools.ingest import sources
-from corpus_tools.decontam.contamination import Tally, load_index, summary
 from corpus_tools.dedup.stages import find_duplicates
 from corpus_tools.run.engine import Parallel, Pool, run_units, where
 from corpus_tools.ingest.formats import check as check_input, reader, resolve
@@ -148,7 +147,7 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
     kind, planned = plan_inputs(inputs, config.fmt, config.read)
     if config.text.decontaminate and kind != "documents":
         raise sources.InputError("--decontaminate applies to documents; search logs are not checked")
-    index = load_index(config.text.decontaminate) if config.text.decontaminate else None  # bad eval files: fail now
+    index = _eval_index(config)  # bad eval files: fail now
     input_list = [{"path": str(p.resolve()), "format": f, "bytes": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns}
                   for p, f in planned]
     units = plan(planned, config.read, config.unit_bytes)
@@ -180,6 +179,8 @@ def ingest(inputs: list[Union[str, Path]], out: Union[str, Path], config: Ingest
                   "lost_streams": [lost for s in summaries for lost in s["lost_streams"]],
                   "dedup_examples": _first_examples(entries), "seconds": round(time.monotonic() - started, 3)})
     if index is not None:
+        from corpus_tools.decontam.contamination import Tally, summary
+
         tally = Tally(index.labels)
         for entry in entries:
             tally.merge(entry.get("decontamination", {"removed": {}, "examples": []}))
@@ -283,7 +284,7 @@ class _ChunkWriter:
         self.signatures: list[tuple[str, bytes, Any]] = []
         self.counts: Counter = Counter()
         self.rejects: list[Reject] = []
-        self.tally = Tally(self.labels)
+        self.tally = _tally(self.labels) if self.labels else None  # counts what decontamination removed
         self.processed = 0
 
     def empty(self) -> bool:
@@ -330,10 +331,27 @@ class _ChunkWriter:
         self._reset()
 
 
+def _eval_index(config: IngestConfig):
+    """The eval sets' n-gram index for --decontaminate, else None (and the decontamination modules
+    are not imported: most ingests never need them)."""
+    if not config.text.decontaminate:
+        return None
+    from corpus_tools.decontam.contamination import load_index
+
+    return load_index(config.text.decontaminate)
+
+
+def _tally(labels: list[str]):
+    from corpus_tools.decontam.contamination import Tally
+
+    return Tally(labels)
+
+
 def _read_unit(spec: _Spec, unit: Unit) -> dict:
     """Step 1 in a worker: read, clean and write one unit; returns (and writes, last) its summary."""
     config, store = spec.config, Store(spec.out)
-    labels = load_index(config.text.decontaminate).labels if config.text.decontaminate else []
+    index = _eval_index(config)
+    labels = index.labels if index is not None else []
     writer = _ChunkWriter(spec, store, unit.index, labels)
     errors: list[str] = []
     lost: list[dict] = []

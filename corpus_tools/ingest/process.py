@@ -10,17 +10,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from corpus_tools.decontam.contamination import EvalSets, Finding, check, load_index
 from corpus_tools.dedup.minhash import DedupConfig, exact_hash, signature
 from corpus_tools.text.lang import detect_lang, has_letters, identify, parse_langs
 from corpus_tools.ingest.markup import to_sections
 from corpus_tools.text.normalize import normalize, to_simplified
 from corpus_tools.ingest.readers.records import Drop, RawDoc, Reject, SearchRecord, snippet
 from corpus_tools.text.sentences import bound_sentences, splitter
+
+if TYPE_CHECKING:  # imported where eval sets are given (--decontaminate): most ingests never need them
+    from corpus_tools.decontam.contamination import EvalSets, Finding
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ def decontaminate_step(drafts: list[Draft], settings: TextSettings) -> None:
     sets = settings.decontaminate
     if sets is None or not drafts:
         return
+    from corpus_tools.decontam.contamination import check, load_index
+
     for draft, finding in zip(drafts, check([d.paragraphs for d in drafts], load_index(sets),
                                             sets.config.granularity)):
         draft.finding = finding

@@ -19,23 +19,28 @@ dedup) starts its processes once. `Parallel` is the two knobs (--workers, --engi
 that every job (ingest, build, dedup, decontaminate) takes as its `parallel` argument."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from schemas.errors import InputError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 
 def pool_context():
     """fork where it is safe (Linux): workers start at once with the parent's imports, where spawn
     would re-import spaCy, numpy and datasketch in every worker (seconds per run). Callers keep no
-    threads alive while the pool starts (the CLI's progress display refreshes from this thread)."""
+    threads alive while the pool starts (the CLI's progress display refreshes from this thread).
+    multiprocessing and the process pool are imported where a pool starts: a run in one process
+    never loads them."""
+    import multiprocessing
+
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
@@ -85,6 +90,8 @@ class Pool:
         if self.engine != "local" or self.workers == 1:
             return None
         if self._executor is None:
+            from concurrent.futures import ProcessPoolExecutor
+
             self._executor = ProcessPoolExecutor(self.workers, mp_context=pool_context(), initializer=_die_with_parent)
         return self._executor
 
@@ -195,6 +202,8 @@ def _local_units(fn, units, pool: Pool, label, describe) -> Iterator[tuple[int, 
         for index, unit in enumerate(units):
             yield index, fn(unit)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     todo = deque(range(len(units)))
     deaths = [0] * len(units)
     alone: set[int] = set()  # in flight when a worker died: each runs alone until it finishes

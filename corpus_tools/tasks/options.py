@@ -81,12 +81,11 @@ def task_options() -> dict[str, TaskOption]:
     return options
 
 
-def add_task_options(command: Callable) -> Callable:
+def task_params() -> list[click.Option]:
     """One flag per task option, default None (the task's own default applies)."""
-    for option in reversed(list(task_options().values())):
-        command = click.option(f"--{option.name.replace('_', '-')}", option.name, type=option.type, default=None,
-                               metavar=option.metavar, help=f"{'/'.join(option.tasks)}: {option.help}")(command)
-    return command
+    return [click.Option([f"--{option.name.replace('_', '-')}", option.name], type=option.type, default=None,
+                         metavar=option.metavar, help=f"{'/'.join(option.tasks)}: {option.help}")
+            for option in task_options().values()]
 
 
 def parse_opts(values: tuple[str, ...], ctx: click.Context | None = None) -> dict[str, Any]:

@@ -9,16 +9,19 @@ the chunks that hold one (where it keeps "Mr.", "U.S.", "3.14" and "2.0" whole, 
 chunks that follow one up to the next sentence start; the other words are never looked at, and no Doc
 or Token objects are built for the paragraph. The tokens of a chunk are cached, so common words
 ("it.", "said.") are tokenized once per process, and the commonest shapes ('said.', 'it."', '"When',
-'end.The') are cut as the tokenizer cuts them without calling it (`_plain_tokens`).
+'end.The') are cut as the tokenizer cuts them without calling it (`_plain_tokens`). The tokenizer is
+spaCy's rules applied without importing spaCy (`english_tokenizer.Affixes`, from a cache of the rules
+written by spaCy once): the same tokens, without spaCy's 0.35 s import in every process.
 
 Text whose whitespace is not single spaces between words (never after `normalize`, and the second and
-later windows of a paragraph over `WINDOW_CHARS`, which start with a space) goes to spaCy itself, so
-the boundaries are spaCy's everywhere.
+later windows of a paragraph over `WINDOW_CHARS`, which start with a space) goes to spaCy itself
+(imported then), so the boundaries are spaCy's everywhere.
 """
 from __future__ import annotations
 
 import re
 
+from corpus_tools.text.english_tokenizer import LEFT_PUNCT, QUOTES, Affixes, is_punct, rules
 from nlp_libs.spacy_loading import import_spacy, windows
 
 CACHE_CHUNKS = 100_000  # tokenized chunks kept (under 30 MB; cleared when full, which never changes the output)
@@ -46,20 +49,39 @@ class EnglishSentences:
     always gives the same sentences, in any process, whatever the cache holds."""
 
     def __init__(self):
-        spacy = import_spacy()
-        from spacy.attrs import IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT, IS_QUOTE
-
-        self.nlp = spacy.blank("en")
-        # A new word's lexeme computes only what is read here (not its shape, norm, like_num ...):
-        # tokenization never reads lexeme attributes, so the tokens stay spaCy's.
-        getters = self.nlp.vocab.lex_attr_getters
-        self.nlp.vocab.lex_attr_getters = {a: getters[a] for a in (IS_PUNCT, IS_QUOTE, IS_LEFT_PUNCT, IS_LOWER)}
-        self._punct_chars = frozenset(self.nlp.add_pipe("sentencizer").punct_chars)
+        data = rules()  # spaCy's tokenizer rules, from a cache: spaCy itself is imported only if needed
+        self._punct_chars = frozenset(data["punct_chars"])  # the sentencizer's
         # A class of BMP characters is a bitmap (fast); the few past U+FFFF are checked one by one.
         bmp = "".join(re.escape(c) for c in sorted(self._punct_chars) if ord(c) < 0x10000)
         self._has_end = re.compile(f"[{bmp}\U00010000-\U0010ffff]")
-        self._specials = frozenset(self.nlp.tokenizer.rules)  # the tokenizer's special cases
+        self._specials = frozenset(data["specials"])  # the tokenizer's special cases
+        self._rules = data
+        self._affixes: Affixes | None = None  # compiled on the first chunk that needs them
+        self._nlp = None
         self._cache: dict[str, tuple[int, ...]] = {}
+
+    @property
+    def nlp(self):
+        """spaCy's blank("en") + sentencizer, imported and built on first use: only text that is not
+        single-spaced needs it."""
+        if self._nlp is None:
+            spacy = import_spacy()
+            from spacy.attrs import IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT, IS_QUOTE
+
+            nlp = spacy.blank("en")
+            # A new word's lexeme computes only what is read here (not its shape, norm, like_num ...):
+            # tokenization never reads lexeme attributes, so the tokens stay spaCy's.
+            getters = nlp.vocab.lex_attr_getters
+            nlp.vocab.lex_attr_getters = {a: getters[a] for a in (IS_PUNCT, IS_QUOTE, IS_LEFT_PUNCT, IS_LOWER)}
+            nlp.add_pipe("sentencizer")
+            self._nlp = nlp
+        return self._nlp
+
+    @property
+    def affixes(self) -> Affixes:
+        if self._affixes is None:
+            self._affixes = Affixes(self._rules)
+        return self._affixes
 
     def split(self, paragraphs: list[str]) -> list[list[str]]:
         return [[s for window in windows(p) for s in self.sentences(window)] for p in paragraphs]
@@ -130,11 +152,26 @@ class EnglishSentences:
         if tokens is None:
             if len(self._cache) >= CACHE_CHUNKS:
                 self._cache.clear()
-            tokens = self._cache[chunk] = self._plain_tokens(chunk) or self._spacy_tokens(chunk)
+            tokens = self._cache[chunk] = self._plain_tokens(chunk) or self._rule_tokens(chunk)
         return tokens
 
+    def _rule_tokens(self, chunk: str) -> tuple[int, ...]:
+        """The chunk's tokens from spaCy's tokenizer rules (`Affixes`), as (start, flags, ...)."""
+        out: list[int] = []
+        at = 0
+        for text in self.affixes.tokens(chunk):
+            out += [at, self._flags(text)]
+            at += len(text)
+        return tuple(out)
+
+    def _flags(self, text: str) -> int:
+        """The flags of a token's text, from spaCy's lexical attributes (spacy/lang/lex_attrs.py)."""
+        quote = text in QUOTES
+        return (PUNCT * is_punct(text) | ENDS * (text in self._punct_chars) | OPENER * (quote or text in LEFT_PUNCT)
+                | QUOTE * quote | LOWER * text.islower() | ASKS * (text in ("?", "!")))
+
     def _spacy_tokens(self, chunk: str) -> tuple[int, ...]:
-        """The chunk's tokens from spaCy's tokenizer, as (start, flags, ...)."""
+        """The chunk's tokens from spaCy's tokenizer itself, as (start, flags, ...) (the tests' reference)."""
         out: list[int] = []
         for t in self.nlp.tokenizer(chunk):
             out += [t.idx, (PUNCT * t.is_punct | ENDS * (t.text in self._punct_chars)
@@ -174,7 +211,8 @@ class EnglishSentences:
         glued = _GLUED.fullmatch(chunk)
         if glued is not None:
             left, right = glued[1], glued[2]
-            if {chunk, left, right, left + ".", "." + right} & self._specials or self.nlp.tokenizer.url_match(chunk):
+            url = self.affixes.url
+            if {chunk, left, right, left + ".", "." + right} & self._specials or (url and url.match(chunk)):
                 return None
             return (0, LOWER if left.islower() else _WORD, len(left), _STOP["."], len(left) + 1, _WORD)
         return None

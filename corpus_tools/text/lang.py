@@ -27,6 +27,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6d
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 SAMPLE_CHARS = 4000  # the script count looks at this much
+HEAD_CHARS = 1000  # Latin words are first looked for in this much of it (usually enough: see identify)
 MODEL_CHARS = 400  # the identifier reads this much (its cost grows with the length; 400 and 1,000 agree on the samples)
 MIN_CONFIDENCE = 0.5  # below this (normalized probability), Latin text gets the fallback
 MIN_LETTERS = 20  # shorter text is too short to identify: Latin gets the fallback
@@ -70,12 +71,16 @@ def identify(text: str, fallback: str = "en", expected: str = "", key: str = "")
     id, is in the sample: py3langid agreed) or "disagreed" (py3langid, whose answer is returned, said
     another language). Without `expected` the answer is `detect_lang`'s."""
     sample = text[:SAMPLE_CHARS]
-    han = len(_CJK.findall(sample))
-    latin_words = _LATIN_WORD.findall(sample)
+    han = 0 if sample.isascii() else len(_CJK.findall(sample))
+    letters = sum(map(str.isalpha, sample[:MODEL_CHARS]))
+    latin_words = None if han else _LATIN_WORD.findall(sample, 0, HEAD_CHARS)
+    # Without Han characters the words of the sample's head decide as all its words would, when there are
+    # more than MARKER_WORDS (only the last can be cut short) and their letters already make it mostly Latin.
+    if latin_words is None or len(latin_words) <= MARKER_WORDS or sum(map(len, latin_words)) < 0.5 * max(letters, 1):
+        latin_words = _LATIN_WORD.findall(sample)
     if han and han >= 0.3 * (han + len(latin_words)):
         kana = len(_KANA.findall(sample))
         return ("ja" if kana >= han else "zh"), "script"  # Japanese has more kana than kanji; Chinese quoting it has not
-    letters = sum(map(str.isalpha, sample[:MODEL_CHARS]))
     latin = sum(map(len, latin_words))
     mostly_latin = latin >= 0.5 * max(letters, 1)
     if letters < MIN_LETTERS and mostly_latin:

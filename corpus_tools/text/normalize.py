@@ -9,7 +9,6 @@ from functools import lru_cache
 
 # C0/C1 controls (tab and newline become spaces below) and invisible format characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufff9-\ufffb]")
-_SPACE = re.compile(r"\s+")
 # Terminal escape sequences, removed whole (ECMA-48): CSI `ESC [ params final` (colours, cursor moves;
 # also its one-byte C1 form), OSC `ESC ] ... BEL|ST` (window titles, hyperlinks) and other two-byte
 # ESC sequences.
@@ -36,8 +35,12 @@ def normalize(text: str, nfkc: bool = True) -> str:
     text = unescape_entities(strip_ansi(text))
     if nfkc:
         text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+    if text.isprintable():
+        # The usual case, checked at C speed: every control, format and whitespace character but " " is
+        # unprintable, so there is nothing to remove and only runs of " " to collapse.
+        return " ".join(text.split()) if "  " in text else text.strip(" ")
+    # str.split() and the regex \s take the same whitespace (Py_UNICODE_ISSPACE): runs -> " ", ends stripped
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def strip_ansi(text: str) -> str:

@@ -328,6 +328,8 @@ def _clean(line: str) -> str:
 
 def _paragraphs(heading: str, text: str, out: Sections) -> None:
     for line in text.split("\n"):
+        if not line or line.isspace():
+            continue  # half the lines of an article: _clean would make them "" anyway
         line = _clean(line)
         if line and _LETTER.search(line):
             out.append((heading, line))
@@ -394,9 +396,10 @@ def _fallback(text: str, drop_prefixes: tuple[str, ...] = DROP_LINK_PREFIXES) ->
 def _too_tangled(text: str) -> bool:
     """Whether so much markup is left unclosed that parsing could take seconds to minutes."""
     unclosed = (max(0, text.count("{{") - text.count("}}")) + max(0, text.count("[") - text.count("]"))
-                + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->"))
-                + _unclosed_tags(text))
-    return unclosed * len(text) > TANGLE_BUDGET
+                + max(0, text.count("{|") - text.count("|}")) + max(0, text.count("<!--") - text.count("-->")))
+    if (unclosed + text.count("<")) * len(text) <= TANGLE_BUDGET:
+        return False  # not even if every "<" started an unclosed tag (_unclosed_tags counts at most that)
+    return (unclosed + _unclosed_tags(text)) * len(text) > TANGLE_BUDGET
 
 
 def _unclosed_tags(text: str) -> int:
