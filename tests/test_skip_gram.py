@@ -96,7 +96,7 @@ def test_pairs_are_drawn_as_word2vec_draws_them(built):
     row = np.asarray(data.table.column("input_ids")[0].as_py())
     rng = np.random.default_rng(0)
     centres, contexts, negatives = skip_gram.draw_pairs(row, tables, rng)
-    assert len(centres) == len(contexts) == len(negatives) > 0 and negatives.shape[1] == skip_gram.NEGATIVES
+    assert len(centres) == len(contexts) > 0 and negatives.shape == (skip_gram.POOL,)
     assert not (set(centres) | set(contexts) | set(negatives.ravel())) & set(specials)
     assert set(centres) <= set(row.tolist()) and set(contexts) <= set(row.tolist())
     again = skip_gram.draw_pairs(row, tables, np.random.default_rng(0))
@@ -130,7 +130,10 @@ def test_batches_are_the_same_for_the_same_seed_and_new_each_epoch(built):
     spec = read_task("skip_gram", built[0] / "skip_gram")
     one, two = TaskData(spec, seed=5), TaskData(spec, seed=5)
     a, b = one.next_batch(1024), two.next_batch(1024)
-    assert all(torch.equal(a[k], b[k]) for k in ("input_ids", "centres", "contexts", "negatives"))
+    assert all(torch.equal(a[k], b[k]) for k in ("input_ids", "centres", "contexts", "negatives", "pair_example"))
+    # each example's pairs come together, in the batch's order, each example with its own pool
+    assert torch.equal(a["pair_example"], torch.sort(a["pair_example"]).values)
+    assert a["negatives"].shape == (len(a["input_ids"]), skip_gram.POOL)
     first = one.collate(np.arange(4), epoch=0)
     later = one.collate(np.arange(4), epoch=1)
     assert torch.equal(first["input_ids"], later["input_ids"]) and not torch.equal(first["negatives"], later["negatives"])
@@ -162,3 +165,25 @@ def test_pre_training_learns_on_the_word_embeddings_alone(built, tmp_path):
     words = "cls.predictions.decoder.weight" if "cls.predictions.decoder.weight" in weights else \
         "ernie.embeddings.word_embeddings.weight"
     assert not torch.allclose(weights[words], start[words], atol=1e-3)
+
+
+def test_each_pair_is_scored_against_its_own_examples_pool():
+    """The batched loss equals word2vec's objective written out pair by pair: log sigmoid of the
+    true context's score, plus NEGATIVES / POOL x the log sigmoids of minus the scores of the pool
+    of the pair's own example (examples without pairs included)."""
+    torch.manual_seed(0)
+    words, context = torch.randn(40, 8), torch.randn(40, 8)
+    pair_example = torch.tensor([0, 0, 2, 2, 2])
+    centres, contexts = torch.tensor([5, 6, 7, 8, 9]), torch.tensor([10, 11, 12, 13, 14])
+    pools = torch.randint(15, 40, (3, skip_gram.POOL))
+    value, right, scores = skip_gram.loss(words, context, centres, contexts, pools, pair_example)
+    t = skip_gram.TEMPERATURE
+    expected, correct = 0.0, 0
+    for c, o, e in zip(centres, contexts, pair_example):
+        pos = words[c] @ context[o] / t
+        neg = context[pools[e]] @ words[c] / t
+        expected -= float(torch.nn.functional.logsigmoid(pos) + torch.nn.functional.logsigmoid(-neg).sum()
+                          * skip_gram.NEGATIVES / skip_gram.POOL)
+        correct += int(pos > 0) + int((neg < 0).sum())
+    assert float(value) == pytest.approx(expected / 5, rel=1e-5)
+    assert int(right) == correct and scores == 5 * (1 + skip_gram.POOL)

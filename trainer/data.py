@@ -210,8 +210,11 @@ class TaskData:
                                                         self._rng(epoch, indices[i]))
         elif spec.kind == "skip_gram":  # pairs of each example's own pieces, drawn with its rng
             drawn = [draw_pairs(ids[i, :n], self.unigram, self._rng(epoch, indices[i])) for i, n in enumerate(lengths)]
-            for key, part in zip(("centres", "contexts", "negatives"), zip(*drawn)):
-                batch[key] = torch.from_numpy(np.concatenate(part).astype(np.int64))
+            centres, contexts, pools = zip(*drawn)
+            batch["centres"] = torch.from_numpy(np.concatenate(centres).astype(np.int64))
+            batch["contexts"] = torch.from_numpy(np.concatenate(contexts).astype(np.int64))
+            batch["negatives"] = torch.from_numpy(np.stack(pools).astype(np.int64))  # [B, POOL]
+            batch["pair_example"] = torch.from_numpy(np.repeat(np.arange(len(drawn)), [len(c) for c in centres]))
         elif self.mlm_on_every_batch:
             mlm = np.full(real.shape, IGNORE, dtype=np.int64)
             for i, n in enumerate(lengths):

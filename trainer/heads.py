@@ -136,7 +136,8 @@ class ErnieForPretraining(nn.Module):
     "attention_mask" (LongTensor [B, T]); "mlm_labels" [B, T] (IGNORE = -100; required for mlm
     tasks, optional for the others); "token_labels" [B, T] for token tasks; "labels" [B] for
     sequence tasks, optionally "groups" [B] for contrastive tasks (see contrast); "centres",
-    "contexts" [P] and "negatives" [P, K] for skip_gram tasks, which run no encoder; optionally
+    "contexts", "pair_example" [P] and "negatives" [B, POOL] for skip_gram tasks, which run no
+    encoder (trainer/skip_gram.py); optionally
     "task_weight" (a float, default 1). loss = task_weight x the task's loss
     + the MLM loss when mlm_labels is given (an mlm task's own loss is the MLM loss, unweighted). metrics: loss, task_loss, accuracy (of the task), and mlm_loss,
     mlm_selected_accuracy when mlm_labels is given (over every selected position, the 10% that
@@ -166,7 +167,7 @@ class ErnieForPretraining(nn.Module):
         if kind == "skip_gram":  # the word embeddings alone: no encoder, no MLM
             task_loss, right, scores = skip_gram.loss(self.ernie.embeddings.word_embeddings.weight,
                                                       self.cls.tasks[task].weight, batch["centres"],
-                                                      batch["contexts"], batch["negatives"])
+                                                      batch["contexts"], batch["negatives"], batch["pair_example"])
             loss = float(batch.get("task_weight", 1.0)) * task_loss
             values = torch.stack([loss.detach().float(), task_loss.detach().float(),
                                   right.float() / max(scores, 1)]).tolist()
