@@ -77,3 +77,10 @@ def test_the_learning_benches_run_their_smoke_setting(name, args, tmp_path):
     done = run(BENCH / name, *args, "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "|" in done.stdout
+
+
+def test_the_word_probe_runs_on_a_vocab(tiny_tasks):
+    vocab = tiny_tasks["knowledge_masking"].parent.parent / "vocab"
+    done = run(BENCH / "word_probe.py", "--smoke", "random", "bag", "--vocab", str(vocab))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| random |" in done.stdout and "| bag |" in done.stdout
