@@ -371,7 +371,7 @@ def plot(record: dict, png: Path) -> None:
         axis.set_xticks(sorted({round(r["tokens"] / 1e6) for r in runs if r["tokens"]}) or [1])
         axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        axis.set_xlabel("pre-training tokens (millions, log scale)")
+        axis.set_xlabel("pre-training tokens through the encoder (millions, log scale)")
         axis.set_ylabel("accuracy, mean of 3 seeds")
         axis.set_title(f"{lang}: {names[lang]}")
         axis.legend(fontsize=8, loc="lower right")

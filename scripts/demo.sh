@@ -3,11 +3,11 @@
 # deduplicated Arrow datasets, train WordPiece vocabs, build the seven ERNIE 2.0 task datasets,
 # inspect them, pre-train a tiny model on all of them through the continual schedule and plot its
 # curves; then pre-train a tiny model on in-domain text (IMDb reviews, decontaminated against
-# SST-2), fine-tune it on SST-2 beside the same model from random weights (3 seeds each), and
+# SST-2; skip_gram, then beside knowledge masking), fine-tune it on SST-2 beside the same model from random weights (3 seeds each), and
 # export both as HF directories. Sets itself up on first run.
 #   DATA=../shared/data   where the samples are        OUT=out/demo   where results go
 #   STEPS=300             pre-training steps of the tiny run on all tasks (the schedule's showcase)
-#   IMDB_STEPS=976        pre-training steps of the in-domain model (4 M tokens)
+#   IMDB_STEPS=976        MLM steps of the in-domain model (4 M tokens), after and beside 4x as many skip_gram steps
 #   SPACY_MODEL=...       English NER for knowledge_masking (default: the installed copy of en_core_web_sm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,12 +62,16 @@ corpus ingest "$DATA/imdb_unsup" --out "$OUT/documents-imdb" --workers 2 --overw
 corpus decontaminate "$OUT/documents-imdb" --against "$SST/train_head2000.tsv" --against "$SST/glue_dev.tsv" \
   --out "$OUT/documents-imdb-clean" --workers 2 --overwrite
 corpus vocab "$OUT/documents-imdb-clean" --out "$OUT/vocab-imdb" --vocab-size 12000 --overwrite
-corpus build --task knowledge_masking --docs "$OUT/documents-imdb-clean" --vocab "$OUT/vocab-imdb" --out "$OUT/tasks-imdb" \
-  --max-seq-len 128 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
-echo "== pretrain: a tiny model on them (knowledge masking; watch heldout_mask_accuracy leave the unigram floor)"
+corpus build --task knowledge_masking --task skip_gram --docs "$OUT/documents-imdb-clean" --vocab "$OUT/vocab-imdb" \
+  --out "$OUT/tasks-imdb" --max-seq-len 128 --spacy-model "$SPACY_MODEL" --workers 2 --overwrite
+echo "== pretrain: a tiny model on them, continual: skip_gram (word vectors, no encoder pass) first, then beside"
+echo "   knowledge masking (watch heldout_mask_accuracy leave the unigram floor)"
 rm -rf "$OUT/run-imdb"
-.venv/bin/ernie-train pretrain --task knowledge_masking="$OUT/tasks-imdb/knowledge_masking" --size tiny \
-  --max-steps "${IMDB_STEPS:-976}" --tokens-per-batch 4096 --save-every 0 --out "$OUT/run-imdb"
+MLM_STEPS=${IMDB_STEPS:-976}
+.venv/bin/ernie-train pretrain --task skip_gram="$OUT/tasks-imdb/skip_gram" \
+  --task knowledge_masking="$OUT/tasks-imdb/knowledge_masking" --size tiny --mode continual_multitask \
+  --budget skip_gram=$((4 * MLM_STEPS)) --budget knowledge_masking="$MLM_STEPS" --task-lr skip_gram=2e-3 \
+  --max-steps $((5 * MLM_STEPS)) --tokens-per-batch 4096 --save-every 0 --out "$OUT/run-imdb"
 .venv/bin/ernie-train plot "$OUT/run-imdb" --out "$OUT/run-imdb/curves.png"
 
 echo "== finetune: SST-2, 3 seeds, from the in-domain model and from random weights; each seed trains on 1,600 of"
