@@ -95,3 +95,35 @@ def multistream(xml: Path, out: Path, pages: int, per_stream: int, index: bool =
         (out / "enwiki-test-pages-articles-multistream-index.txt.bz2").write_bytes(
             bz2.compress("".join(lines).encode("utf-8")))
     return dump, offsets
+
+
+def sample_corpus(data: Path, root: Path, reviews: int, articles: int = 0, shard_size: int = 100,
+                  vocab_size: int = 3000) -> tuple[Path, Path]:
+    """The first `reviews` IMDb reviews and `articles` English WikiExtractor articles ingested into
+    root/docs (shards of `shard_size` documents), and a WordPiece vocab trained on them in root/vocab."""
+    from corpus_tools.ingest.ingest import IngestConfig, ingest
+    from corpus_tools.run.dataset import iter_sentences
+    from task_builders.vocab import train_vocab
+
+    inputs = [root / "reviews.txt"]
+    lines = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:reviews]
+    inputs[0].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if articles:
+        inputs.append(root / "articles.jsonl")
+        lines = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:articles]
+        inputs[1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest(inputs, root / "docs", IngestConfig(shard_size=shard_size))
+    train_vocab(iter_sentences(root / "docs"), root / "vocab", vocab_size=vocab_size)
+    return root / "docs", root / "vocab"
+
+
+def cli_build(task: str, docs: Path, vocab: Path, out: Path, max_seq_len: int, workers: int = 1) -> pa.Table:
+    """`ernie-corpus build --task TASK` through the CLI, into out/<task>; all its rows."""
+    from click.testing import CliRunner
+
+    from corpus_tools.cli import main
+
+    result = CliRunner().invoke(main, ["build", "--task", task, "--docs", str(docs), "--vocab", str(vocab), "--out",
+                                       str(out), "--max-seq-len", str(max_seq_len), "--workers", str(workers), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return read_dataset(out / task)

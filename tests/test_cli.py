@@ -87,18 +87,23 @@ def test_console_scripts_are_installed():
         assert done.returncode == 0 and "Usage:" in done.stdout, done.stderr
 
 
-def test_ingest_without_dedup_imports_no_dedup_pandas_or_training_library(data, tmp_path):
-    """Start-up is most of a small ingest's CPU (bench/e2e.py): `ingest --no-dedup` loads neither
-    datasketch/scipy (dedup), pandas (pyarrow asks for it on its first conversion) nor torch/transformers."""
-    from pathlib import Path
-
-    code = ("import runpy, sys\n"
+def _loaded_after_cli(modules: tuple[str, ...]) -> str:
+    """Python code that runs `ernie-corpus ARGS...` (its arguments) and prints which of `modules` it loaded."""
+    return ("import runpy, sys\n"
             "sys.argv = ['ernie-corpus', *sys.argv[1:]]\n"
             "try:\n"
             "    runpy.run_module('corpus_tools.cli', run_name='__main__')\n"
             "except SystemExit as exc:\n"
             "    assert not exc.code, exc.code\n"
-            "print(sorted(m for m in ('datasketch', 'scipy', 'pandas', 'torch', 'transformers') if m in sys.modules))\n")
+            f"print(sorted(m for m in {modules!r} if m in sys.modules))\n")
+
+
+def test_ingest_without_dedup_imports_no_dedup_pandas_or_training_library(data, tmp_path):
+    """Start-up is most of a small ingest's CPU (bench/e2e.py): `ingest --no-dedup` loads neither
+    datasketch/scipy (dedup), pandas (pyarrow asks for it on its first conversion) nor torch/transformers."""
+    from pathlib import Path
+
+    code = _loaded_after_cli(('datasketch', 'scipy', 'pandas', 'torch', 'transformers'))
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code, "ingest", str(data / "enwiki_xml" / "enwiki-10k.xml"),
                            "--out", str(tmp_path / "out"), "--no-dedup", "--quiet"],
@@ -116,14 +121,8 @@ def test_quiet_ingest_with_warm_caches_imports_no_spacy_rich_pool_or_task_regist
     import os
     from pathlib import Path
 
-    code = ("import runpy, sys\n"
-            "sys.argv = ['ernie-corpus', *sys.argv[1:]]\n"
-            "try:\n"
-            "    runpy.run_module('corpus_tools.cli', run_name='__main__')\n"
-            "except SystemExit as exc:\n"
-            "    assert not exc.code, exc.code\n"
-            "print(sorted(m for m in ('spacy', 'thinc', 'rich', 'multiprocessing', 'concurrent.futures.process',\n"
-            "                         'task_builders.registry', 'tokenizers') if m in sys.modules))\n")
+    code = _loaded_after_cli(('spacy', 'thinc', 'rich', 'multiprocessing', 'concurrent.futures.process',
+                              'task_builders.registry', 'tokenizers'))
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "ERNIE_CACHE_DIR": str(tmp_path / "cache")}
     imported, shards = [], []

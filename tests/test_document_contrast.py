@@ -9,11 +9,9 @@ from collections import Counter
 
 import pytest
 import torch
-from click.testing import CliRunner
 
-from corpus_tools.cli import main
 from task_builders.vocab import load_vocab
-from tests.helpers import read_dataset, shard_digests, task_meta
+from tests.helpers import cli_build, read_dataset, sample_corpus, shard_digests, task_meta
 from trainer.heads import contrast, segment_mask
 from trainer.model import ErnieConfig, ErnieModel
 from trainer.tasks import read_task
@@ -24,27 +22,12 @@ MAX_LEN = 64
 @pytest.fixture(scope="module")
 def corpus(data, tmp_path_factory):
     """The first 200 IMDb reviews and the first 6 Wikipedia articles, in shards of 50 documents."""
-    from corpus_tools.ingest.ingest import IngestConfig, ingest
-    from corpus_tools.run.dataset import iter_sentences
-    from task_builders.vocab import train_vocab
-
-    root = tmp_path_factory.mktemp("contrast")
-    reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:200]
-    (root / "reviews.txt").write_text("\n".join(reviews) + "\n", encoding="utf-8")
-    articles = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:6]
-    (root / "articles.jsonl").write_text("\n".join(articles) + "\n", encoding="utf-8")
-    ingest([root / "reviews.txt", root / "articles.jsonl"], root / "docs", IngestConfig(shard_size=50))
-    train_vocab(iter_sentences(root / "docs"), root / "vocab", vocab_size=3000)
-    return root / "docs", root / "vocab"
+    return sample_corpus(data, tmp_path_factory.mktemp("contrast"), reviews=200, articles=6, shard_size=50,
+                         vocab_size=3000)
 
 
 def _build(corpus, out, workers: int):
-    docs, vocab = corpus
-    result = CliRunner().invoke(main, ["build", "--task", "document_contrast", "--docs", str(docs), "--vocab",
-                                       str(vocab), "--out", str(out), "--max-seq-len", str(MAX_LEN),
-                                       "--workers", str(workers), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return read_dataset(out / "document_contrast")
+    return cli_build("document_contrast", *corpus, out, MAX_LEN, workers)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,11 @@ from collections import Counter
 
 import pyarrow as pa
 import pytest
-from click.testing import CliRunner
 
-from corpus_tools.cli import main
 from task_builders import next_sentence
 from task_builders.base import BuildSettings, Context, settings_for
 from task_builders.vocab import load_vocab
-from tests.helpers import build_task, read_dataset, shard_digests, task_meta
+from tests.helpers import build_task, cli_build, read_dataset, sample_corpus, shard_digests, task_meta
 
 MAX_LEN = 128
 FINAL = (".", "!", "?", '."', '!"', '?"', ".)")
@@ -25,27 +23,12 @@ FINAL = (".", "!", "?", '."', '!"', '?"', ".)")
 def corpus(data, tmp_path_factory):
     """The first 300 IMDb reviews and the first 8 Wikipedia articles, in shards of 60 documents,
     with a vocab trained on them: documents of a few sentences and of hundreds."""
-    from corpus_tools.run.dataset import iter_sentences
-    from corpus_tools.ingest.ingest import IngestConfig, ingest
-    from task_builders.vocab import train_vocab
-
-    root = tmp_path_factory.mktemp("nsp")
-    reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:300]
-    (root / "reviews.txt").write_text("\n".join(reviews) + "\n", encoding="utf-8")
-    articles = (data / "enwiki_extracted" / "wiki_00.jsonl").read_text(encoding="utf-8").splitlines()[:8]
-    (root / "articles.jsonl").write_text("\n".join(articles) + "\n", encoding="utf-8")
-    ingest([root / "reviews.txt", root / "articles.jsonl"], root / "docs", IngestConfig(shard_size=60))
-    train_vocab(iter_sentences(root / "docs"), root / "vocab", vocab_size=4000)
-    return root / "docs", root / "vocab"
+    return sample_corpus(data, tmp_path_factory.mktemp("nsp"), reviews=300, articles=8, shard_size=60,
+                         vocab_size=4000)
 
 
 def _build(corpus, out, workers: int) -> pa.Table:
-    docs, vocab = corpus
-    result = CliRunner().invoke(main, ["build", "--task", "next_sentence", "--docs", str(docs), "--vocab", str(vocab),
-                                       "--out", str(out), "--max-seq-len", str(MAX_LEN), "--workers", str(workers),
-                                       "--quiet"])
-    assert result.exit_code == 0, result.output
-    return read_dataset(out / "next_sentence")
+    return cli_build("next_sentence", *corpus, out, MAX_LEN, workers)
 
 
 @pytest.fixture(scope="module")

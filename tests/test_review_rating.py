@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from corpus_tools.cli import main
 from task_builders.review_rating import rating
 from task_builders.vocab import load_vocab
-from tests.helpers import read_dataset, task_meta
+from tests.helpers import cli_build, read_dataset, sample_corpus, task_meta
 
 # Looser than the builder's pattern on purpose: anything that reads as a score over 10 or 5.
 SCORE = re.compile(r"\d+(\.\d+)?\s*(/|out of)\s*(10|5)(?!\d)|\b(one|two|three|four|five|six|seven|eight|nine|ten)"
@@ -21,19 +21,9 @@ SCORE = re.compile(r"\d+(\.\d+)?\s*(/|out of)\s*(10|5)(?!\d)|\b(one|two|three|fo
 @pytest.fixture(scope="module")
 def reviews(data, tmp_path_factory):
     """The first 1,500 IMDb reviews as a documents dataset, a vocab, and review_rating built on them."""
-    from corpus_tools.ingest.ingest import IngestConfig, ingest
-    from corpus_tools.run.dataset import iter_sentences
-    from task_builders.vocab import train_vocab
-
     root = tmp_path_factory.mktemp("rating")
-    lines = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:1500]
-    (root / "reviews.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ingest([root / "reviews.txt"], root / "docs", IngestConfig(shard_size=500))
-    train_vocab(iter_sentences(root / "docs"), root / "vocab", vocab_size=4000)
-    result = CliRunner().invoke(main, ["build", "--task", "review_rating", "--docs", str(root / "docs"), "--vocab",
-                                       str(root / "vocab"), "--out", str(root / "tasks"), "--max-seq-len", "128",
-                                       "--quiet"])
-    assert result.exit_code == 0, result.output
+    docs, vocab = sample_corpus(data, root, reviews=1500, shard_size=500, vocab_size=4000)
+    cli_build("review_rating", docs, vocab, root / "tasks", max_seq_len=128)
     return root
 
 

@@ -10,11 +10,8 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from click.testing import CliRunner
-
-from corpus_tools.cli import main
 from task_builders.vocab import load_vocab
-from tests.helpers import read_dataset, shard_digests, task_meta
+from tests.helpers import cli_build, read_dataset, sample_corpus, shard_digests, task_meta
 from trainer import skip_gram
 from trainer.data import TaskData
 from trainer.tasks import read_task
@@ -25,25 +22,11 @@ MAX_LEN = 64
 @pytest.fixture(scope="module")
 def corpus(data, tmp_path_factory):
     """The first 300 IMDb reviews, in shards of 100 documents."""
-    from corpus_tools.ingest.ingest import IngestConfig, ingest
-    from corpus_tools.run.dataset import iter_sentences
-    from task_builders.vocab import train_vocab
-
-    root = tmp_path_factory.mktemp("skip-gram")
-    reviews = (data / "imdb_unsup" / "unsup_12k.txt").read_text(encoding="utf-8").splitlines()[:300]
-    (root / "reviews.txt").write_text("\n".join(reviews) + "\n", encoding="utf-8")
-    ingest([root / "reviews.txt"], root / "docs", IngestConfig(shard_size=100))
-    train_vocab(iter_sentences(root / "docs"), root / "vocab", vocab_size=3000)
-    return root / "docs", root / "vocab"
+    return sample_corpus(data, tmp_path_factory.mktemp("skip-gram"), reviews=300, shard_size=100, vocab_size=3000)
 
 
 def _build(corpus, out, workers: int):
-    docs, vocab = corpus
-    result = CliRunner().invoke(main, ["build", "--task", "skip_gram", "--docs", str(docs), "--vocab", str(vocab),
-                                       "--out", str(out), "--max-seq-len", str(MAX_LEN), "--workers", str(workers),
-                                       "--quiet"])
-    assert result.exit_code == 0, result.output
-    return read_dataset(out / "skip_gram")
+    return cli_build("skip_gram", *corpus, out, MAX_LEN, workers)
 
 
 @pytest.fixture(scope="module")

@@ -43,30 +43,25 @@ def _masking_pairs(ctx, param, values):
     return pairs
 
 
-def _weight_pairs(ctx, param, values):
-    pairs = {}
-    for value in values:
-        task, sep, number = value.partition("=")
-        try:
-            pairs[task] = float(number)
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: use TASK=WEIGHT, e.g. sentence_reorder=0.3") from None
-        if not sep or not task or pairs[task] < 0:
-            raise click.BadParameter(f"{value!r}: use TASK=WEIGHT with a weight >= 0")
-    return pairs
+def _number_pairs(example: str, rule: str, ok):
+    """A click callback: repeated TASK=NUMBER options as {task: float}, each number passing ok()."""
+    def parse(ctx, param, values):
+        pairs = {}
+        for value in values:
+            task, sep, number = value.partition("=")
+            try:
+                pairs[task] = float(number)
+            except ValueError:
+                raise click.BadParameter(f"{value!r}: use {example}") from None
+            if not sep or not task or not ok(pairs[task]):
+                raise click.BadParameter(f"{value!r}: use {rule}")
+        return pairs
+    return parse
 
 
-def _lr_pairs(ctx, param, values):
-    pairs = {}
-    for value in values:
-        task, sep, number = value.partition("=")
-        try:
-            pairs[task] = float(number)
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: use TASK=LR, e.g. skip_gram=1e-2") from None
-        if not sep or not task or not 0 < pairs[task] < 1:
-            raise click.BadParameter(f"{value!r}: use TASK=LR with 0 < LR < 1")
-    return pairs
+_weight_pairs = _number_pairs("TASK=WEIGHT, e.g. sentence_reorder=0.3", "TASK=WEIGHT with a weight >= 0",
+                              lambda w: w >= 0)
+_lr_pairs = _number_pairs("TASK=LR, e.g. skip_gram=1e-2", "TASK=LR with 0 < LR < 1", lambda lr: 0 < lr < 1)
 
 
 def _budget_pairs(ctx, param, values):
