@@ -21,6 +21,14 @@ def encode(ctx, texts: list[str]) -> list[Encoding]:
     return ctx.vocab.tokenizer.encode_batch(texts, add_special_tokens=False)
 
 
+def encode_ids(ctx, texts: list[str]) -> list[Encoding]:
+    """encode() for callers that read only the ids: tokenizers' encode_batch_fast (the same ids,
+    no offsets, word ids or token strings, a sixth less time), encode_batch where it is missing."""
+    tokenizer = ctx.vocab.tokenizer
+    fast = getattr(tokenizer, "encode_batch_fast", None)
+    return fast(texts, add_special_tokens=False) if fast else encode(ctx, texts)
+
+
 def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list[int]]]]:
     """(doc ids, languages, per document its non-empty sentences as word-piece ids, in order) of a
     documents batch: what the pair tasks that sample sentences across documents start from."""
@@ -29,7 +37,7 @@ def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list
     doc_ids = table.column("doc_id").to_pylist()
     langs = table.column("lang").cast(pa.string()).to_pylist()
     flat, counts = flat_sentences(table)
-    ids = [e.ids for e in encode(ctx, flat)]
+    ids = [e.ids for e in encode_ids(ctx, flat)]
     bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
     return doc_ids, langs, [[e for e in ids[a:b] if e] for a, b in zip(bounds, bounds[1:])]
 
