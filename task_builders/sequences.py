@@ -102,6 +102,25 @@ def pack_ranges(first: list[int], lengths: list[int], budget: int) -> list[tuple
     return ranges
 
 
+def framed_column(values: np.ndarray, starts: np.ndarray, stops: np.ndarray, first: int, last: int, type_):
+    """An Arrow list column (of `type_`) whose row i is [first, *values[starts[i]:stops[i]], last]:
+    what single() gives row by row, built with numpy from a flat array of values."""
+    import pyarrow as pa
+
+    lengths = stops - starts
+    offsets = np.zeros(len(starts) + 1, dtype=np.int32)
+    np.cumsum(lengths + 2, out=offsets[1:])
+    flat = np.empty(int(offsets[-1]), dtype=np.int64)
+    flat[offsets[:-1]] = first
+    flat[offsets[1:] - 1] = last
+    inner = np.ones(len(flat), dtype=bool)
+    inner[offsets[:-1]] = inner[offsets[1:] - 1] = False
+    before = offsets[:-1] - 2 * np.arange(len(starts))  # values of the rows before each row
+    flat[inner] = values[np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))]
+    value_type = type_.value_type.to_pandas_dtype()
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat.astype(value_type)), type=type_)
+
+
 def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:
     """[CLS] ids [SEP] with token types all 0."""
     return [ctx.cls, *ids, ctx.sep], [0] * (len(ids) + 2)
