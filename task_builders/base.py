@@ -127,7 +127,9 @@ class Context:
 
 @dataclass
 class Output:
-    """Rows in column form, plus counters (kept/dropped reasons) for stats.json."""
+    """Rows in column form, plus counters (kept/dropped reasons) for stats.json. A column is a list
+    of values, or a pyarrow Array of the schema's type built by the task (add and add_rows then
+    do not apply)."""
 
     columns: dict[str, list] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)

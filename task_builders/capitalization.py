@@ -11,6 +11,7 @@ cased letter (digits, punctuation, Han characters), for later pieces of a word a
 English only: the engine skips rows of languages without case."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional
 
 import numpy as np
@@ -19,7 +20,7 @@ import pyarrow as pa
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.sequences import (document_ranges, encode, flat_ids, flat_offsets, flat_sentences, flat_word_ids,
-                                     lower_same_length, pack_ranges, single)
+                                     framed_column, lower_same_length, pack_ranges)
 
 NAME = "capitalization"
 SUMMARY = "is each word capitalized? (en only; input lower-cased)"
@@ -84,17 +85,22 @@ def _first_letter_labels() -> np.ndarray:
 
 
 def build(table: pa.Table, ctx: Context) -> Output:
-    out = Output()
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
     flat, sentence_counts = flat_sentences(table)
     encodings = encode(ctx, [lower_same_length(s) for s in flat])
     ids, token_labels = piece_labels(flat, encodings)
     piece_counts = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
-    ids, token_labels = ids.tolist(), token_labels.tolist()
+    rows_doc, starts, stops = [], [], []
     for doc_id, (first, lengths) in zip(doc_ids, document_ranges(sentence_counts, piece_counts)):
         for a, b in pack_ranges(first, lengths, budget):
-            input_ids, types = single(ctx, ids[a:b])
-            out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,
-                    labels=[IGNORE, *token_labels[a:b], IGNORE])
-    return out
+            rows_doc.append(doc_id)
+            starts.append(a)
+            stops.append(b)
+    starts, stops = np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64)
+    column = partial(framed_column, starts=starts, stops=stops)  # single() per row, as Arrow columns
+    return Output({"doc_id": rows_doc, "task_id": [ctx.task_id] * len(rows_doc),
+                   "input_ids": column(ids, first=ctx.cls, last=ctx.sep, type_=SCHEMA.field("input_ids").type),
+                   "token_type_ids": column(np.zeros_like(ids), first=0, last=0,
+                                            type_=SCHEMA.field("token_type_ids").type),
+                   "labels": column(token_labels, first=IGNORE, last=IGNORE, type_=SCHEMA.field("labels").type)})

@@ -34,7 +34,7 @@ import pyarrow as pa
 from schemas.errors import InputError
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pair
+from task_builders.sequences import encode_ids, pair
 
 NAME = "discourse_relation"
 SUMMARY = "the discourse marker stripped from the second sentence, or [no-conn]"
@@ -223,7 +223,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
         wanted = min(len(unmarked), round(len(found) * share / (1 - share))) if share < 1 else len(unmarked)
         chosen = sorted(sorted(range(len(unmarked)), key=lambda i: unmarked[i][0])[:wanted])
         found += [(unmarked[i][1], unmarked[i][2], unmarked[i][3], 0) for i in chosen]
-    encoded = encode(ctx, [t for _, a, b, _ in found for t in (a, b)])
+    encoded = encode_ids(ctx, [t for _, a, b, _ in found for t in (a, b)])
     for k, (doc_id, _, _, label) in enumerate(found):
         a, b = encoded[2 * k].ids, encoded[2 * k + 1].ids
         if not a or not b:

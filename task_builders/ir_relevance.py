@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pair
+from task_builders.sequences import encode_ids, pair
 
 NAME = "ir_relevance"
 SUMMARY = "0 clicked, 1 shown not clicked, 2 random (--docs: a searchlog)"
@@ -42,7 +42,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     queries = list(dict.fromkeys(r["query_id"] for r in rows))
     query_text = {r["query_id"]: r["query"] for r in rows}
     texts = list(dict.fromkeys([*query_text.values(), *(r["title"] for r in rows)]))
-    ids = dict(zip(texts, (e.ids for e in encode(ctx, texts))))
+    ids = dict(zip(texts, (e.ids for e in encode_ids(ctx, texts))))
     for row in rows:
         if row["clicked"] is None:
             out.counts["dropped.unlabelled"] += 1

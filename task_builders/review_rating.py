@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import encode, pack_tokens, single
+from task_builders.sequences import encode_ids, pack_tokens, single
 
 NAME = "review_rating"
 SUMMARY = "0 positive (rated >= 7 of 10), 1 negative (<= 4), the rating cut out of the text"
@@ -76,7 +76,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
             out.counts["mixed_ratings" if any(s >= POSITIVE_FROM for s in scores) and any(
                 s <= NEGATIVE_TO for s in scores) else "middle_rating"] += 1
             continue
-        pieces = [e.ids for e in encode(ctx, sentences) if e.ids]
+        pieces = [e.ids for e in encode_ids(ctx, sentences) if e.ids]
         for ids in pack_tokens(pieces, budget):
             input_ids, types = single(ctx, ids)
             out.add(doc_id=doc_id, task_id=ctx.task_id, input_ids=input_ids, token_type_ids=types,

@@ -333,6 +333,9 @@ def _examples_table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
     arrays = []
     for field_ in schema:
         values = columns[field_.name]
+        if isinstance(values, pa.Array):  # built by the task
+            arrays.append(values if values.type == field_.type else values.cast(field_.type))
+            continue
         if pa.types.is_list(field_.type) and pa.types.is_integer(field_.type.value_type):
             try:
                 arrays.append(_integer_lists(values, field_.type))
@@ -372,5 +375,7 @@ def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> 
     output = module.build(table, ctx)
     counts.update(output.counts)
     examples = _examples_table(output.columns, module.SCHEMA) if len(output) else module.SCHEMA.empty_table()
-    counts["tokens"] += sum(map(len, output.columns.get("input_ids", [])))
+    input_ids = output.columns.get("input_ids", [])
+    counts["tokens"] += (len(pc.list_flatten(input_ids)) if isinstance(input_ids, pa.Array)
+                         else sum(map(len, input_ids)))
     return examples, counts
