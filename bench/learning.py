@@ -15,7 +15,7 @@ Per language, from the samples in ../shared/data (everything through the two CLI
        rating    knowledge_masking + review_rating (en: a review's own score, cut out of its text, as
                  a positive/negative label) on a tenth of the steps
        skipgram  skip_gram (word2vec's skip-gram on the word embeddings, no encoder pass) for 4x the
-                 MLM's steps (each a fifth of an MLM step's CPU time), two thirds of them first, then
+                 MLM's steps (each about a ninth of an MLM step's CPU time), two thirds of them first, then
                  beside knowledge_masking (continual)
      and no pre-training: `random` (BERT's normal(0, 0.02) init) and `random-local` (the local init that
      pre-training starts from); a gain is claimed against the better of the two;
