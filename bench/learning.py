@@ -126,7 +126,7 @@ def smoke_slice(lang: str, work: Path, inputs: list[Path]) -> Path:
     return out
 
 
-SKIP_GRAM_LR = 2e-3  # skip_gram's peak (its scores / 0.05): measured against 1e-3 ... 3e-2, see docs/RESULTS.md
+SKIP_GRAM_LR = 2e-3  # 1e-2 was best at word2vec's scale (against 1e-3, 5e-3, 3e-2; docs/RESULTS.md), x sqrt(0.05) for scores / 0.05
 
 
 def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[str]:

@@ -61,7 +61,7 @@ def _number_pairs(example: str, rule: str, ok):
 
 _weight_pairs = _number_pairs("TASK=WEIGHT, e.g. sentence_reorder=0.3", "TASK=WEIGHT with a weight >= 0",
                               lambda w: w >= 0)
-_lr_pairs = _number_pairs("TASK=LR, e.g. skip_gram=1e-2", "TASK=LR with 0 < LR < 1", lambda lr: 0 < lr < 1)
+_lr_pairs = _number_pairs("TASK=LR, e.g. skip_gram=2e-3", "TASK=LR with 0 < LR < 1", lambda lr: 0 < lr < 1)
 
 
 def _budget_pairs(ctx, param, values):
@@ -124,7 +124,7 @@ def main() -> None:
 @click.option("--weight", "weights", multiple=True, callback=_weight_pairs, metavar="TASK=W",
               help="Weight of a task's own loss (repeatable; default 1; the MLM on its batches keeps weight 1).")
 @click.option("--task-lr", "task_lrs", multiple=True, callback=_lr_pairs, metavar="TASK=LR",
-              help="A task's own peak lr (repeatable; [optim] task_lrs) [default: --lr]; e.g. skip_gram=1e-2: its "
+              help="A task's own peak lr (repeatable; [optim] task_lrs) [default: --lr]; e.g. skip_gram=2e-3: its "
                    "steps touch only the word embeddings and its own table.")
 @click.option("--budget", "budgets", multiple=True, callback=_budget_pairs, metavar="TASK=STEPS",
               help="Steps of a task (repeatable; [schedule] budgets); the tasks left out share what --max-steps "

@@ -6,7 +6,7 @@
 
     [model]    size = "tiny"      # tiny | mini | base | large, plus overrides (hidden_size = 192, ...)
     [schedule] mode = "continual_multitask"   budgets = { knowledge_masking = 300 }   stages = [...]
-    [optim]    lr = 1e-3  task_lrs = { skip_gram = 1e-2 }  warmup_steps = 20  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
+    [optim]    lr = 1e-3  task_lrs = { skip_gram = 2e-3 }  warmup_steps = 20  weight_decay = 0.01  betas = [0.9, 0.98]  clip_norm = 1.0
     [train]    max_steps = 1000  tokens_per_batch = 4096  grad_accum = 1  precision = "fp32"  loader_workers = 0
                save_every = 500  log_every = 10  seed = 42  out = "runs/tiny"  mlm_always = true
     [masking]  mask_prob = 0.15 ...

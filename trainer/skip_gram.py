@@ -10,7 +10,7 @@ The data side draws, per example with its seeded rng (so a resumed or DDP run dr
   - negatives from the unigram distribution raised to 3/4 (specials excluded): POOL of them per
     example, shared by its pairs, each pair's loss summing over the pool x NEGATIVES / POOL, which is
     word2vec's NEGATIVES per pair in expectation (shared negatives as PyTorch-BigGraph batches them:
-    the gather of NEGATIVES context rows per pair was 3/4 of a step's time; 4x fewer CPU seconds).
+    the gather of NEGATIVES context rows per pair was 3/4 of a step's time; 3.6x fewer CPU seconds).
 The head scores centre embedding . context vector / TEMPERATURE: log sigmoid for the true
 context, log sigmoid of minus the score for each negative. The temperature keeps the vectors at
 the scale of the other embeddings the encoder adds them to: at 1 (word2vec's) the word vectors grew
