@@ -1,12 +1,14 @@
-"""What a model's word embeddings alone know of SST-2's polarity: a linear probe on the mean of a
-sentence's word-embedding rows (no encoder), against random vectors and a bag of pieces.
+"""What a model's word embeddings alone know of a sentence's polarity: a linear probe on the mean of
+a sentence's word-embedding rows (no encoder), against random vectors and a bag of pieces.
 
-The split is bench/learning.py's: SST-2 train_head2000.tsv, 1,600 sentences to fit and 400 (seed
-0) to choose the L2 strength; the chosen probe is scored once on GLUE dev (872). A logistic
+The split is bench/learning.py's. en: SST-2 train_head2000.tsv, 1,600 sentences to fit and 400
+(seed 0) to choose the L2 strength; the chosen probe is scored once on GLUE dev (872). zh
+(--lang zh): ChnSentiCorp, 600 to fit, 200 to choose, 400 scored once. A logistic
 regression (torch L-BFGS, sklearn's objective: C x the summed log loss + half the squared
 weights) on features standardized with the training sentences' mean and deviation.
 
     python bench/word_probe.py out/learning/en/pretrain-bert-32M out/learning/en/pretrain-skipgram-4M
+    python bench/word_probe.py --lang zh out/learning/zh/pretrain-skipgram-4M random bag
     python bench/word_probe.py --smoke RUN      # a few seconds: what the test runs
 
 Each INIT is a pre-training run or checkpoint; its vocab is the run's own copy (RUN/vocab) unless
@@ -33,13 +35,19 @@ from trainer.tokenizer import load_tokenizer  # noqa: E402
 GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 
-def sentences(smoke: bool) -> dict[str, tuple[list[str], torch.Tensor]]:
-    rows = read_tsv(DATA / "eval" / "sst2" / "train_head2000.tsv")
-    train, select = split(rows, 400)
-    dev = read_tsv(DATA / "eval" / "sst2" / "glue_dev.tsv")
+def sentences(lang: str, smoke: bool) -> dict[str, tuple[list[str], torch.Tensor]]:
+    """train, select and dev (the report set) as bench/learning.py splits them."""
+    if lang == "en":
+        rows, field = read_tsv(DATA / "eval" / "sst2" / "train_head2000.tsv"), "sentence"
+        train, select = split(rows, 400)
+        dev = read_tsv(DATA / "eval" / "sst2" / "glue_dev.tsv")
+    else:
+        rows, field = read_tsv(DATA / "eval" / "chnsenticorp" / "dev.tsv"), "text_a"
+        pool, dev = split(rows, 400)
+        train, select = split(pool, 200)
     if smoke:
         train, select, dev = train[:64], select[:32], dev[:32]
-    return {name: ([r["sentence"] for r in part], torch.tensor([int(r["label"]) for r in part]))
+    return {name: ([r[field] for r in part], torch.tensor([int(r["label"]) for r in part]))
             for name, part in (("train", train), ("select", select), ("dev", dev))}
 
 
@@ -90,6 +98,8 @@ def main() -> None:
     parser.add_argument("inits", nargs="+", metavar="INIT", help="pre-training runs or checkpoints; random; bag")
     parser.add_argument("--vocab", help="vocab directory [default: the first run's RUN/vocab]")
     parser.add_argument("--hidden", type=int, default=128, help="dimensions of `random` [default: 128]")
+    parser.add_argument("--lang", choices=("en", "zh"), default="en",
+                        help="en: SST-2; zh: ChnSentiCorp (bench/learning.py's splits) [default: en]")
     parser.add_argument("--smoke", action="store_true", help="64 / 32 / 32 sentences")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -98,11 +108,12 @@ def main() -> None:
     if vocab is None or not vocab.is_dir():
         raise SystemExit("word_probe: give --vocab DIR (no run with a vocab/ folder among the inits)")
     tokenizer = load_tokenizer(vocab).tokenizer  # the fine-tuning tokenizer (NFKC, the vocab's case)
-    texts = sentences(args.smoke)
+    texts = sentences(args.lang, args.smoke)
     encoded = {name: ([tokenizer.encode(t, add_special_tokens=False).ids for t in sents], labels)
                for name, (sents, labels) in texts.items()}
     size = tokenizer.get_vocab_size()
-    print("| init | selection accuracy (C) | GLUE dev accuracy |\n|---|---|---|")
+    report = "GLUE dev" if args.lang == "en" else "ChnSentiCorp report (400)"
+    print(f"| init | selection accuracy (C) | {report} accuracy |\n|---|---|---|")
     for init in args.inits:
         if init == "random":
             table = torch.randn(size, args.hidden, generator=torch.Generator().manual_seed(0))

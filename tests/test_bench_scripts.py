@@ -84,3 +84,6 @@ def test_the_word_probe_runs_on_a_vocab(tiny_tasks):
     done = run(BENCH / "word_probe.py", "--smoke", "random", "bag", "--vocab", str(vocab))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| random |" in done.stdout and "| bag |" in done.stdout
+    zh = run(BENCH / "word_probe.py", "--smoke", "--lang", "zh", "bag", "--vocab", str(vocab))
+    assert zh.returncode == 0, zh.stderr[-2000:]
+    assert "ChnSentiCorp" in zh.stdout and "| bag |" in zh.stdout
