@@ -86,7 +86,7 @@ def build(table: pa.Table, ctx: Context) -> Output:
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
     flat, sentence_counts = flat_sentences(table)
-    pieces = encode_pieces(ctx, [lower_same_length(s) for s in flat])
+    pieces = encode_pieces(ctx.vocab.tokenizer, [lower_same_length(s) for s in flat])
     ids, piece_counts = pieces.ids, pieces.counts
     token_labels = piece_labels(flat, pieces)
     rows_doc, starts, stops = [], [], []

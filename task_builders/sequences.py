@@ -44,14 +44,13 @@ class Pieces:
         self.ids, self.counts, self.starts, self.ends, self.words = ids, counts, starts, ends, words
 
 
-def encode_pieces(ctx, texts: list[str]) -> Pieces:
-    """encode() of each text, as flat arrays. Consecutive texts are encoded joined by a space, up to
+def encode_pieces(tokenizer, texts: list[str]) -> Pieces:
+    """encode() of each text with `tokenizer` (a vocab's), as flat arrays. Consecutive texts are encoded joined by a space, up to
     about JOIN_CHARS characters per input, and split back by offset: tokenizers spends 15-20% less
     on fewer, longer inputs, and with the BERT pre-tokenizer (words never cross a space) the pieces,
     offsets and word boundaries are those of each text alone. Tokenizers where that may not hold
     (another pre-tokenizer, truncation or padding set, an added token that strips or holds spaces)
     encode each text alone."""
-    tokenizer = ctx.vocab.tokenizer
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     at = np.cumsum(lengths + 1) - (lengths + 1)  # each text's position in all texts joined by spaces
     firsts = _join_groups(lengths, JOIN_CHARS if _joinable(tokenizer) else 0)
