@@ -194,7 +194,8 @@ def build(table: pa.Table, ctx: Context) -> Output:
         where = [i for i, sentence_lang in enumerate(owner_lang) if sentence_lang == lang]
         for i, analysis in zip(where, backends[lang].analyze([flat[i] for i in where])):
             analyses[i] = analysis
-    every = _sentences(flat, encode_pieces(ctx.vocab.tokenizer, flat), analyses, owner_lang, named, _continues(ctx.vocab))
+    pieces = encode_pieces(ctx.vocab.tokenizer, flat)
+    every = _sentences(flat, pieces, analyses, owner_lang, named, _continues(ctx.vocab))
     budget = ctx.settings.max_seq_len - 2
     position = 0
     for doc_id, lang, doc in zip(doc_ids, langs, texts):

@@ -36,7 +36,7 @@ NAME_DOTS = frozenset("·•・‧")
 
 @dataclass
 class Analysis:
-    words: list[Span] = field(default_factory=list)  # spaCy: an int array, a (start, end) row per word
+    words: list[Span] | np.ndarray = field(default_factory=list)  # spaCy: an array, a (start, end) row per word
     phrases: list[Span] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
 
