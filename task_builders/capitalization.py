@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import (document_ranges, encode, flat_ids, flat_offsets, flat_sentences, flat_word_ids,
-                                     framed_column, lower_same_length, pack_ranges)
+from task_builders.sequences import (Pieces, document_ranges, encode_pieces, flat_sentences, framed_column,
+                                     lower_same_length, pack_ranges)
 
 NAME = "capitalization"
 SUMMARY = "is each word capitalized? (en only; input lower-cased)"
@@ -43,17 +43,15 @@ def word_label(word: Optional[str]) -> int:
     return 1 if word[0].isupper() else 0 if word[0].islower() else IGNORE
 
 
-def piece_labels(flat: list[str], encodings: list) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, labels) of all pieces of the sentences' encodings, concatenated. A piece starts a word
+def piece_labels(flat: list[str], pieces: Pieces) -> np.ndarray:
+    """The label of every piece of the sentences (encode_pieces, in order). A piece starts a word
     when its word differs from the piece before it in the sentence; the word's text runs from that
     piece's start to its last piece's end in the raw sentence, and word_label reads its first
     character. Computed with numpy; word_label runs once per distinct first character."""
-    ids, counts = flat_ids(encodings)
-    total = len(ids)
+    counts, starts, ends, words = pieces.counts, pieces.starts, pieces.ends, pieces.words
+    total = len(words)
     if not total:
-        return ids, ids.copy()
-    starts, ends = flat_offsets(encodings, total)
-    words = flat_word_ids(encodings, total)
+        return words.copy()
     run_start = np.zeros(total, dtype=bool)
     run_start[(np.cumsum(counts) - counts)[counts > 0]] = True  # each sentence's first piece
     run_start[1:] |= words[1:] != words[:-1]
@@ -70,7 +68,7 @@ def piece_labels(flat: list[str], encodings: list) -> tuple[np.ndarray, np.ndarr
     labels[at] = _first_letter_labels()[np.minimum(chars, _BMP - 1)]
     for i in np.flatnonzero(chars >= _BMP).tolist():  # beyond the table: rare
         labels[at[i]] = word_label(chr(chars[i]))
-    return ids, labels
+    return labels
 
 
 _BMP = 0x10000
@@ -88,9 +86,9 @@ def build(table: pa.Table, ctx: Context) -> Output:
     budget = ctx.settings.max_seq_len - 2
     doc_ids = table.column("doc_id").to_pylist()
     flat, sentence_counts = flat_sentences(table)
-    encodings = encode(ctx, [lower_same_length(s) for s in flat])
-    ids, token_labels = piece_labels(flat, encodings)
-    piece_counts = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
+    pieces = encode_pieces(ctx.vocab.tokenizer, [lower_same_length(s) for s in flat])
+    ids, piece_counts = pieces.ids, pieces.counts
+    token_labels = piece_labels(flat, pieces)
     rows_doc, starts, stops = [], [], []
     for doc_id, (first, lengths) in zip(doc_ids, document_ranges(sentence_counts, piece_counts)):
         for a, b in pack_ranges(first, lengths, budget):

@@ -22,7 +22,6 @@ piece starts with a word start and phrases or entities that the cut splits are d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Optional
 
 import numpy as np
@@ -31,7 +30,7 @@ import pyarrow as pa
 from schemas.tasks import task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
 from task_builders.nlp import Analysis, Backend, backend_for
-from task_builders.sequences import encode, flat_ids, flat_offsets, pack
+from task_builders.sequences import Pieces, encode_pieces, pack
 
 NAME = "knowledge_masking"
 SUMMARY = "word boundaries, phrase and entity spans (masking is dynamic)"
@@ -93,15 +92,14 @@ class _Pieces:
     sentence's offsets plus the characters of the sentences before it), so that a character span
     maps to pieces with one searchsorted for the whole batch."""
 
-    def __init__(self, texts: list[str], encodings: list):
-        self.ids, self.counts = flat_ids(encodings)
+    def __init__(self, texts: list[str], pieces: Pieces):
+        self.ids, self.counts = pieces.ids, pieces.counts
         self.first = np.cumsum(self.counts) - self.counts
         self.last = self.first + self.counts
         self.base = np.cumsum([0, *map(len, texts)])[:-1]
-        starts, ends = flat_offsets(encodings, len(self.ids))
         self.sentence = np.repeat(np.arange(len(texts)), self.counts)
-        self.starts = starts + self.base[self.sentence]
-        self.ends = ends + self.base[self.sentence]
+        self.starts = pieces.starts + self.base[self.sentence]
+        self.ends = pieces.ends + self.base[self.sentence]
 
     def spans(self, sentence: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Char spans [begin, end) of sentences -> piece spans [a, b) within each sentence: the pieces
@@ -112,12 +110,12 @@ class _Pieces:
         b = np.clip(np.searchsorted(self.starts, base + end, side="left"), first, last) - first
         return a, b
 
-    def word_labels(self, words: list[list[tuple[int, int]]]) -> np.ndarray:
+    def word_labels(self, words: list) -> np.ndarray:
         """Per piece: 0 where it starts a new word (or lies outside every word), 1 where it
-        continues one. A piece belongs to the first word it overlaps (words sorted, non-overlapping)."""
+        continues one. A piece belongs to the first word it overlaps (words sorted, non-overlapping;
+        each sentence's an array of (start, end) rows or a list of pairs)."""
         per_sentence = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        bounds = np.fromiter(chain.from_iterable(chain.from_iterable(words)), dtype=np.int64,
-                             count=2 * int(per_sentence.sum()))
+        bounds = np.concatenate([np.asarray(w, dtype=np.int64).reshape(-1) for w in words] or [[]]).astype(np.int64)
         owner = np.repeat(np.arange(len(words)), per_sentence)
         word_starts = bounds[0::2] + self.base[owner]
         word_ends = bounds[1::2] + self.base[owner]
@@ -132,10 +130,10 @@ class _Pieces:
         return ((word >= 0) & (word == previous)).astype(np.int64)
 
 
-def _sentences(texts: list[str], encodings: list, analyses: list[Analysis], langs: list[str], named: frozenset,
+def _sentences(texts: list[str], encoded: Pieces, analyses: list[Analysis], langs: list[str], named: frozenset,
                continues: np.ndarray) -> list[_Sentence]:
     """Every sentence's pieces, word labels and piece spans, computed for the batch at once."""
-    pieces = _Pieces(texts, encodings)
+    pieces = _Pieces(texts, encoded)
     zh = np.array([lang == "zh" for lang in langs], dtype=bool)[pieces.sentence]
     words = np.where(zh, continues[pieces.ids],  # ERNIE 1.0: Chinese basic units are characters (pieces)
                      pieces.word_labels([a.words if lang != "zh" else [] for a, lang in zip(analyses, langs)]))
@@ -196,7 +194,8 @@ def build(table: pa.Table, ctx: Context) -> Output:
         where = [i for i, sentence_lang in enumerate(owner_lang) if sentence_lang == lang]
         for i, analysis in zip(where, backends[lang].analyze([flat[i] for i in where])):
             analyses[i] = analysis
-    every = _sentences(flat, encode(ctx, flat), analyses, owner_lang, named, _continues(ctx.vocab))
+    pieces = encode_pieces(ctx.vocab.tokenizer, flat)
+    every = _sentences(flat, pieces, analyses, owner_lang, named, _continues(ctx.vocab))
     budget = ctx.settings.max_seq_len - 2
     position = 0
     for doc_id, lang, doc in zip(doc_ids, langs, texts):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
+import numpy as np
 from nlp_libs.spacy_loading import (DEFAULT_SPACY_MODEL, INSTALL_HINT, WINDOW_CHARS, import_spacy, resolve_spacy_model,
                                     windows)
 from schemas.errors import InputError
@@ -35,7 +36,7 @@ NAME_DOTS = frozenset("·•・‧")
 
 @dataclass
 class Analysis:
-    words: list[Span] = field(default_factory=list)
+    words: list[Span] | np.ndarray = field(default_factory=list)  # spaCy: an array, a (start, end) row per word
     phrases: list[Span] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
 
@@ -71,36 +72,50 @@ class SpacyBackend:
                 where.append((i, offset))
                 offset += len(window)
         out = [Analysis() for _ in texts]
+        words: list[list[np.ndarray]] = [[] for _ in texts]
         for (i, offset), doc in zip(where, self.nlp.pipe(pieces, batch_size=self.batch_size)):
             result = out[i]
-            for start, length, space in doc.to_array([IDX, LENGTH, IS_SPACE]).tolist():
-                if not space:
-                    result.words.append((offset + start, offset + start + length))
+            start, length, space = doc.to_array([IDX, LENGTH, IS_SPACE]).astype(np.int64).T
+            start += offset
+            end = start + length
+            words[i].append(np.stack([start[space == 0], end[space == 0]], axis=1))
             result.entities += [(offset + e.start_char, offset + e.end_char, e.label_) for e in doc.ents]
             if self.chunks:
-                result.phrases += [(offset + c.start_char, offset + c.end_char)
-                                   for c in doc.noun_chunks if c.end - c.start >= 2]
+                ranges = [(a, b) for a, b in _noun_chunks(doc) if b - a >= 2]
+                if ranges:
+                    start, end = start.tolist(), end.tolist()
+                    result.phrases += [(start[a], end[b - 1]) for a, b in ranges]
+        for result, parts in zip(out, words):  # an array, not a pair per word: fewer objects to keep
+            result.words = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return out
 
 
+def _noun_chunks(doc) -> list[tuple[int, int]]:
+    """The token ranges [a, b) of doc.noun_chunks, from spaCy's own noun chunk iterator without a
+    Span object for each (doc.noun_chunks itself where the language has none: spaCy's error)."""
+    if doc.noun_chunks_iterator is None:
+        return [(c.start, c.end) for c in doc.noun_chunks]
+    return [(a, b) for a, b, _ in doc.noun_chunks_iterator(doc)]
+
+
 def _pos_tagger(tokenizer):
-    """jieba.posseg.POSTokenizer whose HMM pass over a run of characters the dictionary does not
-    know (its private __cut_detail, a pure function of the run: static HMM tables, no dictionary)
-    is computed once per distinct run while `runs` is a dict (JiebaBackend.analyze: one per batch).
-    The words and tags are jieba's own: the same run always gives the same pairs."""
+    """jieba.posseg.POSTokenizer whose HMM pass over a block of Han characters the dictionary does
+    not know (its private __cut, viterbi on static tables: a pure function of the block) is computed
+    once per distinct block while `blocks` is a dict (JiebaBackend.analyze: one per batch). The
+    words and tags are jieba's own: the same block always gives the same pairs."""
     import jieba.posseg
 
     class POSTagger(jieba.posseg.POSTokenizer):
         def __init__(self, tokenizer):
             super().__init__(tokenizer)
-            self.runs: Optional[dict] = None  # None: no memo (tag() called alone)
+            self.blocks: Optional[dict] = None  # None: no memo (tag() called alone)
 
-        def _POSTokenizer__cut_detail(self, run):  # what POSTokenizer's self.__cut_detail(buf) calls
-            if self.runs is None:
-                return super()._POSTokenizer__cut_detail(run)
-            found = self.runs.get(run)
+        def _POSTokenizer__cut(self, block):  # what POSTokenizer's __cut_detail calls as self.__cut(blk)
+            if self.blocks is None:
+                return super()._POSTokenizer__cut(block)
+            found = self.blocks.get(block)
             if found is None:
-                found = self.runs[run] = list(super()._POSTokenizer__cut_detail(run))
+                found = self.blocks[block] = list(super()._POSTokenizer__cut(block))
             return iter(found)
 
     return POSTagger(tokenizer)
@@ -108,8 +123,8 @@ def _pos_tagger(tokenizer):
 
 class JiebaBackend:
     """jieba's POS tagger on its default dictionary (deterministic; its own Tokenizer instance).
-    Within one analyze() call (a batch) an unknown-word run that recurs (a name, a term) goes
-    through jieba's HMM once."""
+    Within one analyze() call (a batch) a block of unknown Han characters that recurs (a name, a
+    term, part of a longer run) goes through jieba's HMM once."""
 
     def __init__(self):
         import jieba
@@ -132,14 +147,14 @@ class JiebaBackend:
 
     def analyze(self, texts: list[str]) -> list[Analysis]:
         out = []
-        self.tagger.runs = {}
+        self.tagger.blocks = {}
         try:
             for text in texts:
                 tagged = self.tag(text)
                 phrases = [(a, b) for a, b, flag in tagged if b - a >= 2 and flag not in NOT_PHRASES]
                 out.append(Analysis([(a, b) for a, b, _ in tagged], phrases, _jieba_entities(text, tagged)))
         finally:
-            self.tagger.runs = None  # per batch: memory stays flat, and no batch is faster for an earlier one
+            self.tagger.blocks = None  # per batch: memory stays flat, and no batch is faster for an earlier one
         return out
 
 

@@ -29,6 +29,71 @@ def encode_ids(ctx, texts: list[str]) -> list[Encoding]:
     return fast(texts, add_special_tokens=False) if fast else encode(ctx, texts)
 
 
+JOIN_CHARS = 1024  # encode_pieces: texts joined up to about this many characters per input
+
+
+class Pieces:
+    """The word pieces of many texts as flat numpy arrays (encode_pieces): `ids`; `counts`, each
+    text's piece count; `starts`, `ends`, each piece's character offsets in its own text; `words`,
+    a word number per piece (-1 for none), the same for the pieces of one word and different for
+    the next word, also across texts."""
+
+    __slots__ = ("ids", "counts", "starts", "ends", "words")
+
+    def __init__(self, ids, counts, starts, ends, words):
+        self.ids, self.counts, self.starts, self.ends, self.words = ids, counts, starts, ends, words
+
+
+def encode_pieces(tokenizer, texts: list[str]) -> Pieces:
+    """encode() of each text with `tokenizer` (a vocab's), as flat arrays. Consecutive texts are
+    encoded joined by a space, up to about JOIN_CHARS characters per input, and split back by
+    offset: tokenizers spends 15-20% less on fewer, longer inputs, and with the BERT pre-tokenizer
+    (words never cross a space) the pieces, offsets and word boundaries are those of each text
+    alone. Tokenizers where that may not hold (another pre-tokenizer, truncation or padding set,
+    an added token that strips or holds spaces) encode each text alone."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    at = np.cumsum(lengths + 1) - (lengths + 1)  # each text's position in all texts joined by spaces
+    firsts = _join_groups(lengths, JOIN_CHARS if _joinable(tokenizer) else 0)
+    bounds = [*firsts, len(texts)]
+    encodings = tokenizer.encode_batch([" ".join(texts[a:b]) for a, b in zip(bounds, bounds[1:])],
+                                       add_special_tokens=False)
+    ids, per_input = flat_ids(encodings)
+    starts, ends = flat_offsets(encodings, len(ids))
+    words = flat_word_ids(encodings, len(ids))
+    shift = np.repeat(at[firsts], per_input)  # input offsets -> positions in all texts joined
+    text = np.searchsorted(at, starts + shift, side="right") - 1
+    shift -= at[text]  # -> offsets in the piece's own text
+    word_base = np.cumsum(per_input) - per_input  # distinct across inputs: a word has a piece at least
+    words = np.where(words >= 0, words + np.repeat(word_base, per_input), -1)
+    return Pieces(ids, np.bincount(text, minlength=len(texts)), starts + shift, ends + shift, words)
+
+
+def _join_groups(lengths: np.ndarray, limit: int) -> list[int]:
+    """The first text of each group of consecutive texts joined for one encode (one text per group
+    when limit is 0): a group takes texts while it stays within `limit` characters."""
+    if not limit:
+        return list(range(len(lengths)))
+    firsts, size = [], limit
+    for i, length in enumerate(lengths.tolist()):
+        if size + length > limit:
+            firsts.append(i)
+            size = 0
+        size += length + 1
+    return firsts
+
+
+def _joinable(tokenizer) -> bool:
+    """Whether texts joined by a space encode into the pieces of each text (see encode_pieces)."""
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    added = getattr(tokenizer, "get_added_tokens_decoder", None)  # tokenizers >= 0.15
+    if added is None or not isinstance(tokenizer.pre_tokenizer, BertPreTokenizer):
+        return False
+    return (tokenizer.truncation is None and tokenizer.padding is None
+            and not any(t.lstrip or t.rstrip or not t.content or any(c.isspace() for c in t.content)
+                        for t in added().values()))
+
+
 def document_sentences(table, ctx) -> tuple[list[str], list[str], list[list[list[int]]]]:
     """(doc ids, languages, per document its non-empty sentences as word-piece ids, in order) of a
     documents batch: what the pair tasks that sample sentences across documents start from."""

@@ -108,3 +108,29 @@ def test_chinese_input_is_refused_or_skipped(docs_zh, vocab_zh, tmp_path, monkey
     [result] = build_module.build(["all"], [docs_zh], vocab_zh, tmp_path)
     assert result.task == "capitalization" and result.out is None
     assert "applies to en only" in result.skipped
+
+
+@pytest.mark.parametrize("joinable", [True, False])
+def test_encode_pieces_gives_each_sentence_the_pieces_of_encoding_it_alone(docs_en, vocab_en, joinable):
+    """Sentences encoded joined by spaces and split back (or one by one where joining is not safe):
+    the same ids, counts, offsets and word starts as one encode per sentence."""
+    import numpy as np
+    from tokenizers.pre_tokenizers import Whitespace
+
+    from task_builders.sequences import _joinable, encode_pieces
+
+    tokenizer = load_vocab(vocab_en).tokenizer
+    if not joinable:
+        tokenizer.pre_tokenizer = Whitespace()
+    assert _joinable(tokenizer) == joinable
+    odd = ["", " ", "  a  ", "\u0301abc", "x\u0301", "\x00\x01", "[SEP]x", "a[CLS]", "😀Ab", "中文A", "a" * 300, "\t\n"]
+    texts = odd + list(iter_sentences(docs_en))[:2000] + odd
+    pieces = encode_pieces(tokenizer, texts)
+    alone = tokenizer.encode_batch(texts, add_special_tokens=False)
+    assert pieces.ids.tolist() == [i for e in alone for i in e.ids]
+    assert pieces.counts.tolist() == [len(e) for e in alone]
+    assert list(zip(pieces.starts.tolist(), pieces.ends.tolist())) == [o for e in alone for o in e.offsets]
+    starts = [k == 0 or w != e.word_ids[k - 1] for e in alone for k, w in enumerate(e.word_ids)]
+    firsts = set((np.cumsum(pieces.counts) - pieces.counts).tolist())
+    words = pieces.words.tolist()
+    assert [k in firsts or words[k] != words[k - 1] for k in range(len(words))] == starts

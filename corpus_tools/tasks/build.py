@@ -8,11 +8,13 @@ document. Input shards are hashed and validated once per build, whatever the num
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import json
 import os
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from itertools import chain
@@ -357,6 +359,22 @@ def _integer_lists(values: list[list[int]], type_: pa.DataType) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat.astype(dtype)), type=type_)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is built. What a builder makes lives until
+    its table is built (hundreds of thousands of tuples, lists and dicts for knowledge_masking), and
+    the collector walks it again and again for nothing (in the bench: 7 full passes per Chinese
+    batch, 0.3 s of 5.4, no cycle found). Cycles made meanwhile are freed by the next collection."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> tuple[pa.Table, Counter]:
     """One batch of input rows -> an Arrow table of examples and the batch's counters."""
     counts: Counter = Counter({"rows": table.num_rows})
@@ -372,9 +390,10 @@ def _run_batch(module: ModuleType, ctx: Context, task: str, table: pa.Table) -> 
         counts["long_docs"] += int((chars > LONG_DOC_CHARS).sum())
         counts = +counts  # drop zero counters
         table = table.filter(pa.array(nonempty, pa.bool_()))
-    output = module.build(table, ctx)
+    with _collector_paused():
+        output = module.build(table, ctx)
+        examples = _examples_table(output.columns, module.SCHEMA) if len(output) else module.SCHEMA.empty_table()
     counts.update(output.counts)
-    examples = _examples_table(output.columns, module.SCHEMA) if len(output) else module.SCHEMA.empty_table()
     input_ids = output.columns.get("input_ids", [])
     counts["tokens"] += (len(pc.list_flatten(input_ids)) if isinstance(input_ids, pa.Array)
                          else sum(map(len, input_ids)))
