@@ -120,7 +120,10 @@ def main() -> None:
         elif init == "bag":
             table = torch.eye(size)
         else:
-            weights = read_weights(resolve_checkpoint(Path(init)) / "model.safetensors")
+            found = resolve_checkpoint(Path(init)) / "model.safetensors"
+            if not found.is_file():
+                raise SystemExit(f"word_probe: no checkpoint in {init} (give a pre-training run, a checkpoint, random or bag)")
+            weights = read_weights(found)
             table = weights[TIED[0]].float()
         select, c, dev = probe(table, encoded)
         print(f"| {init} | {select:.3f} ({c:g}) | {dev:.4f} |", flush=True)
