@@ -17,6 +17,8 @@ Per language, from the samples in ../shared/data (everything through the two CLI
        skipgram  skip_gram (word2vec's skip-gram on the word embeddings, no encoder pass) for 4x the
                  MLM's steps (each about a ninth of an MLM step's CPU time), two thirds of them first, then
                  beside knowledge_masking (continual)
+       skipgram_cmtl  the same skip_gram first, then beside the cmtl arm's tasks (which share the
+                 encoder steps, MLM on every batch)
      and no pre-training: `random` (BERT's normal(0, 0.02) init) and `random-local` (the local init that
      pre-training starts from); a gain is claimed against the better of the two;
   3. fine-tuning, the same for every init: each lr of the grid, 3 seeds, trained on the training
@@ -100,10 +102,10 @@ def prepare(lang: str, work: Path, args) -> dict:
         log(f"{lang}: vocab")
         sh(CORPUS + ["vocab", str(clean), *map(str, logs), "--out", str(vocab), "--vocab-size",
                      str(args.vocab_size), "--overwrite"])
-    wanted = ["knowledge_masking"] + (CMTL[lang][1:] if "cmtl" in args.arms else []) + (
+    wanted = ["knowledge_masking"] + (CMTL[lang][1:] if {"cmtl", "skipgram_cmtl"} & set(args.arms) else []) + (
         ["next_sentence"] if "bert" in args.arms else []) + (["document_contrast"] if "contrast" in args.arms else []) + (
         ["review_rating"] if "rating" in args.arms and lang == "en" else []) + (
-        ["skip_gram"] if "skipgram" in args.arms else [])
+        ["skip_gram"] if {"skipgram", "skipgram_cmtl"} & set(args.arms) else [])
     missing = [t for t in wanted if not (tasks / t / "manifest.json").exists()]
     if missing:
         log(f"{lang}: build {', '.join(missing)}")
@@ -155,6 +157,11 @@ def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[s
         return cmd + ["--task", f"skip_gram={tasks / 'skip_gram'}", "--task",
                       f"knowledge_masking={tasks / 'knowledge_masking'}", "--mode", "continual_multitask",
                       "--budget", f"skip_gram={4 * steps}", "--budget", f"knowledge_masking={steps}",
+                      "--task-lr", f"skip_gram={SKIP_GRAM_LR:g}"]
+    if arm == "skipgram_cmtl":  # skip_gram first as above, then the CMTL tasks share the encoder steps
+        cmd[cmd.index("--max-steps") + 1] = str(5 * steps)
+        return cmd + ["--task", f"skip_gram={tasks / 'skip_gram'}", *[a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")],
+                      "--mode", "continual_multitask", "--budget", f"skip_gram={4 * steps}",
                       "--task-lr", f"skip_gram={SKIP_GRAM_LR:g}"]
     return cmd + [a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")]
 
@@ -253,7 +260,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en,zh")
     parser.add_argument("--arms", default="random,random-local,mlm_only,bert,cmtl",
                         help="random (BERT's init, no pre-training), random-local (the weights pre-training starts "
-                             "from), mlm_only, bert, cmtl, contrast, rating (en only), skipgram")
+                             "from), mlm_only, bert, cmtl, contrast, rating (en only), skipgram, skipgram_cmtl")
     parser.add_argument("--budgets", default="2e6,5e6,10e6", help="pre-training tokens, comma-separated")
     parser.add_argument("--arm-budgets", action="append", default=[], metavar="ARM=B1/B2",
                         help="this arm only at these of the budgets, e.g. bert=2e6/8e6 (repeatable)")
@@ -361,7 +368,7 @@ def plot(record: dict, png: Path) -> None:
                 axis.axhspan(base["mean"] - base["std"], base["mean"] + base["std"], color=color, alpha=0.25)
                 axis.axhline(base["mean"], color=color, linewidth=1.2, label=f"{arm} init (mean ± std)")
         for arm, color in (("mlm_only", "#4c72b0"), ("bert", "#55a868"), ("cmtl", "#dd8452"), ("contrast", "#8172b3"),
-                           ("rating", "#c44e52"), ("skipgram", "#937860")):
+                           ("rating", "#c44e52"), ("skipgram", "#937860"), ("skipgram_cmtl", "#da8bc3")):
             mine = sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["tokens"])
             if mine:
                 x = [r["tokens"] / 1e6 for r in mine]
