@@ -381,7 +381,7 @@ def plot(record: dict, png: Path) -> None:
         axis.set_xlabel("pre-training tokens through the encoder (millions, log scale)")
         axis.set_ylabel("accuracy, mean of 3 seeds")
         axis.set_title(f"{lang}: {names[lang]}")
-        axis.legend(fontsize=8, loc="lower right")
+        axis.legend(fontsize=7, loc="best", framealpha=0.8)
     figure.tight_layout()
     from trainer.plot import save_figure
 
