@@ -11,7 +11,6 @@ cased letter (digits, punctuation, Han characters), for later pieces of a word a
 English only: the engine skips rows of languages without case."""
 from __future__ import annotations
 
-from functools import partial
 from typing import Optional
 
 import numpy as np
@@ -19,7 +18,7 @@ import pyarrow as pa
 
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import (Pieces, document_ranges, encode_pieces, flat_sentences, framed_column,
+from task_builders.sequences import (Pieces, document_ranges, encode_pieces, flat_sentences, single_columns,
                                      lower_same_length, pack_ranges)
 
 NAME = "capitalization"
@@ -96,9 +95,5 @@ def build(table: pa.Table, ctx: Context) -> Output:
             starts.append(a)
             stops.append(b)
     starts, stops = np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64)
-    column = partial(framed_column, starts=starts, stops=stops)  # single() per row, as Arrow columns
     return Output({"doc_id": rows_doc, "task_id": [ctx.task_id] * len(rows_doc),
-                   "input_ids": column(ids, first=ctx.cls, last=ctx.sep, type_=SCHEMA.field("input_ids").type),
-                   "token_type_ids": column(np.zeros_like(ids), first=0, last=0,
-                                            type_=SCHEMA.field("token_type_ids").type),
-                   "labels": column(token_labels, first=IGNORE, last=IGNORE, type_=SCHEMA.field("labels").type)})
+                   **single_columns(ctx, SCHEMA, ids, token_labels, starts, stops)})

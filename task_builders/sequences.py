@@ -15,6 +15,8 @@ from typing import Optional
 import numpy as np
 from tokenizers import Encoding
 
+from schemas.tasks import IGNORE
+
 
 def encode(ctx, texts: list[str]) -> list[Encoding]:
     """Word pieces of each text, without special tokens (offsets index into the text)."""
@@ -184,6 +186,17 @@ def framed_column(values: np.ndarray, starts: np.ndarray, stops: np.ndarray, fir
     flat[inner] = values[np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))]
     value_type = type_.value_type.to_pandas_dtype()
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat.astype(value_type)), type=type_)
+
+
+def single_columns(ctx, schema, ids: np.ndarray, labels: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> dict:
+    """The input_ids, token_type_ids and labels columns (of `schema`'s types) of single-segment rows
+    with a label per piece: row i is single(ids[starts[i]:stops[i]]), its labels framed by IGNORE.
+    What capitalization and token_document build with numpy."""
+    def column(values, first, last, name):
+        return framed_column(values, starts, stops, first=first, last=last, type_=schema.field(name).type)
+    return {"input_ids": column(ids, ctx.cls, ctx.sep, "input_ids"),
+            "token_type_ids": column(np.zeros_like(ids), 0, 0, "token_type_ids"),
+            "labels": column(labels, IGNORE, IGNORE, "labels")}
 
 
 def single(ctx, ids: list[int]) -> tuple[list[int], list[int]]:

@@ -26,11 +26,10 @@ import numpy as np
 import pyarrow as pa
 
 from dataclasses import dataclass, field
-from functools import partial
 
 from schemas.tasks import IGNORE, task_schema
 from task_builders.base import Context, Labels, Output, TaskSettings
-from task_builders.sequences import (document_ranges, encode, encode_ids, flat_ids, flat_sentences, framed_column,
+from task_builders.sequences import (document_ranges, encode, encode_ids, flat_ids, flat_sentences, single_columns,
                                      pack_ranges)
 
 NAME = "token_document"
@@ -213,10 +212,6 @@ def build(table: pa.Table, ctx: Context) -> Output:
     token_labels = _labels(ids, starts, segment_ends, group_starts, alnum_of, unk)
     rows_doc = [doc_id for doc_id, segments in examples for _ in segments]
     bounds = np.array([segment for _, segments in examples for segment in segments], dtype=np.int64)
-    column = partial(framed_column, starts=bounds[:, 0], stops=bounds[:, 1])  # single() per row, as Arrow columns
     out.columns = {"doc_id": rows_doc, "task_id": [ctx.task_id] * len(rows_doc),
-                   "input_ids": column(ids, first=ctx.cls, last=ctx.sep, type_=SCHEMA.field("input_ids").type),
-                   "token_type_ids": column(np.zeros_like(ids), first=0, last=0,
-                                            type_=SCHEMA.field("token_type_ids").type),
-                   "labels": column(token_labels, first=IGNORE, last=IGNORE, type_=SCHEMA.field("labels").type)}
+                   **single_columns(ctx, SCHEMA, ids, token_labels, bounds[:, 0], bounds[:, 1])}
     return out
