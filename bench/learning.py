@@ -80,7 +80,7 @@ def prepare(lang: str, work: Path, args) -> dict:
     docs, clean, vocab, tasks = work / "documents", work / "clean", work / "vocab", work / "tasks"
     if lang == "en":
         inputs = [DATA / "imdb_unsup" / "unsup_12k.txt"]
-        evals = [DATA / "eval" / "sst2" / "train_head2000.tsv", DATA / "eval" / "sst2" / "glue_dev.tsv"]
+        evals = [DATA / "eval" / "sst2" / "train_head2000.tsv", GLUE_DEV]
         extra, logs = [], []
     else:
         inputs = [DATA / "zhwiki_extracted", DATA / "zh_corpus"]
@@ -152,32 +152,34 @@ def pretrain_cmd(lang: str, arm: str, budget: float, work: Path, args) -> list[s
         return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}", "--task",
                       f"review_rating={tasks / 'review_rating'}", "--mode", "multitask", "--budget",
                       f"review_rating={max(1, steps // 10)}"]
-    if arm == "skipgram":  # the word-aware task first, then beside the MLM (ERNIE's continual schedule)
+    if arm in ("skipgram", "skipgram_cmtl"):  # the word-aware task first, then beside the others (continual)
         cmd[cmd.index("--max-steps") + 1] = str(5 * steps)
-        return cmd + ["--task", f"skip_gram={tasks / 'skip_gram'}", "--task",
-                      f"knowledge_masking={tasks / 'knowledge_masking'}", "--mode", "continual_multitask",
-                      "--budget", f"skip_gram={4 * steps}", "--budget", f"knowledge_masking={steps}",
-                      "--task-lr", f"skip_gram={SKIP_GRAM_LR:g}"]
-    if arm == "skipgram_cmtl":  # skip_gram first as above, then the CMTL tasks share the encoder steps
-        cmd[cmd.index("--max-steps") + 1] = str(5 * steps)
-        return cmd + ["--task", f"skip_gram={tasks / 'skip_gram'}", *[a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")],
-                      "--mode", "continual_multitask", "--budget", f"skip_gram={4 * steps}",
-                      "--task-lr", f"skip_gram={SKIP_GRAM_LR:g}"]
+        cmd += ["--task", f"skip_gram={tasks / 'skip_gram'}", "--mode", "continual_multitask",
+                "--budget", f"skip_gram={4 * steps}", "--task-lr", f"skip_gram={SKIP_GRAM_LR:g}"]
+        if arm == "skipgram":  # beside the MLM alone; skipgram_cmtl: beside the CMTL tasks, sharing the steps
+            return cmd + ["--task", f"knowledge_masking={tasks / 'knowledge_masking'}",
+                          "--budget", f"knowledge_masking={steps}"]
     return cmd + [a for t in CMTL[lang] for a in ("--task", f"{t}={tasks / t}")]
 
 
-def eval_files(lang: str, work: Path, args) -> dict[str, Path]:
-    """train (fine-tuning), selection (lr and checkpoint), report (scored once)."""
-    files = {}
+GLUE_DEV = DATA / "eval" / "sst2" / "glue_dev.tsv"
+
+
+def eval_rows(lang: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """The rows of train (fine-tuning), selection (lr and checkpoint) and report (scored once)."""
     if lang == "en":
-        rows = read_tsv(DATA / "eval" / "sst2" / "train_head2000.tsv")
-        report = DATA / "eval" / "sst2" / "glue_dev.tsv"
-        train, select = split(rows, 400)
-    else:
-        rows = read_tsv(DATA / "eval" / "chnsenticorp" / "dev.tsv")
-        pool, held = split(rows, 400)
-        report = write_tsv(work / "chnsenticorp-report.tsv", held)
-        train, select = split(pool, 200)
+        train, select = split(read_tsv(DATA / "eval" / "sst2" / "train_head2000.tsv"), 400)
+        return train, select, read_tsv(GLUE_DEV)
+    pool, report = split(read_tsv(DATA / "eval" / "chnsenticorp" / "dev.tsv"), 400)
+    train, select = split(pool, 200)
+    return train, select, report
+
+
+def eval_files(lang: str, work: Path, args) -> dict[str, Path]:
+    """train, selection and report (eval_rows) as files: GLUE dev as it is, the others written."""
+    files = {}
+    train, select, held = eval_rows(lang)
+    report = GLUE_DEV if lang == "en" else write_tsv(work / "chnsenticorp-report.tsv", held)
     if args.smoke:
         train, select = train[:64], select[:32]
         report = write_tsv(work / "report-slice.tsv", read_tsv(report)[:32])

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from learning import DATA, read_tsv, split  # noqa: E402  (the fine-tuning split of the learning curve)
+from learning import eval_rows  # noqa: E402  (the fine-tuning split of the learning curve)
 
 from trainer.checkpoint import TIED, read_weights, resolve_checkpoint  # noqa: E402
 from trainer.tokenizer import load_tokenizer  # noqa: E402
@@ -37,14 +37,8 @@ GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 
 def sentences(lang: str, smoke: bool) -> dict[str, tuple[list[str], torch.Tensor]]:
     """train, select and dev (the report set) as bench/learning.py splits them."""
-    if lang == "en":
-        rows, field = read_tsv(DATA / "eval" / "sst2" / "train_head2000.tsv"), "sentence"
-        train, select = split(rows, 400)
-        dev = read_tsv(DATA / "eval" / "sst2" / "glue_dev.tsv")
-    else:
-        rows, field = read_tsv(DATA / "eval" / "chnsenticorp" / "dev.tsv"), "text_a"
-        pool, dev = split(rows, 400)
-        train, select = split(pool, 200)
+    train, select, dev = eval_rows(lang)
+    field = "sentence" if lang == "en" else "text_a"
     if smoke:
         train, select, dev = train[:64], select[:32], dev[:32]
     return {name: ([r[field] for r in part], torch.tensor([int(r["label"]) for r in part]))
